@@ -1,0 +1,71 @@
+import SuperJSON from "superjson";
+import type { JsonValue, StoredEntry } from "./store.js";
+
+/**
+ * superjson per entry: each session key is encoded on its own, so a save encodes only the
+ * keys it changed, and a load decodes only what it reads. The only file that imports superjson.
+ */
+
+// A private instance: custom types a host app registers globally do not leak into sessions.
+const codec = new SuperJSON();
+
+/** An encoded entry and its serialized size, computed once (for `maxBytes`). */
+export interface Encoded {
+  entry: StoredEntry;
+  bytes: number;
+}
+
+/** Why a value cannot be stored, as a short reason for a validation issue. */
+export class EncodeFailure {
+  constructor(readonly reason: string) {}
+}
+
+/** Encodes one value. Returns an `EncodeFailure` instead of throwing so the caller can raise its own typed error. */
+export function encodeValue(value: unknown, extra: { exp?: number; flash?: true } = {}): Encoded | EncodeFailure {
+  let serialized: { json: unknown; meta?: unknown };
+  try {
+    serialized = codec.serialize(value);
+  } catch (error) {
+    return new EncodeFailure(error instanceof Error ? error.message : "value cannot be serialized");
+  }
+  const entry: StoredEntry = { json: serialized.json as JsonValue };
+  if (serialized.meta !== undefined) entry.meta = serialized.meta as JsonValue;
+  if (extra.exp !== undefined) entry.exp = extra.exp;
+  if (extra.flash) entry.flash = true;
+  const text = JSON.stringify(entry);
+  // Postgres jsonb cannot hold U+0000 in a string; refuse it at set() rather than fail at save (R44).
+  if (text.includes("\\u0000")) return new EncodeFailure("strings containing U+0000 cannot be stored");
+  return { entry, bytes: utf8Length(text) };
+}
+
+/** Decodes one stored entry; throws on a corrupt entry (the caller applies `onInvalid`). */
+export function decodeEntry(entry: StoredEntry): unknown {
+  if (entry.meta === undefined) return entry.json;
+  return codec.deserialize({ json: entry.json, meta: entry.meta } as Parameters<typeof codec.deserialize>[0]);
+}
+
+/** Whether `value` has the shape of a stored entry (stored data comes from outside and is checked). */
+export function isStoredEntry(value: unknown): value is StoredEntry {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const entry = value as Record<string, unknown>;
+  return "json" in entry && (entry.exp === undefined || typeof entry.exp === "number");
+}
+
+/** The serialized size of an entry already stored. */
+export function entryBytes(entry: StoredEntry): number {
+  return utf8Length(JSON.stringify(entry));
+}
+
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}

@@ -1,0 +1,113 @@
+import { parseCookie, stringifySetCookie } from "cookie";
+import { SessionConfigError } from "./errors.js";
+
+/** The session cookie's attributes. Defaults follow OWASP: only `secure` is worth turning off, and only in development. */
+export interface CookieOptions {
+  /** Cookie name. A `__Host-` name forces `Secure`, `Path=/` and no `Domain`. @default "sid" */
+  name?: string;
+  /** Send only over HTTPS. Turn off only for plain-HTTP development. @default true */
+  secure?: boolean;
+  /** Hide the cookie from page scripts. @default true */
+  httpOnly?: boolean;
+  /** Cross-site policy, always emitted. `"none"` requires `secure`. @default "lax" */
+  sameSite?: "lax" | "strict" | "none";
+  /** @default "/" */
+  path?: string;
+  /** Leave unset (host-only cookie) unless sub-domains must share the session. @default undefined */
+  domain?: string;
+  /** CHIPS partitioned cookie. @default false */
+  partitioned?: boolean;
+}
+
+/** Cookie options with every default applied and checked. */
+export interface ResolvedCookie {
+  name: string;
+  secure: boolean;
+  httpOnly: boolean;
+  sameSite: "lax" | "strict" | "none";
+  path: string;
+  domain: string | undefined;
+  partitioned: boolean;
+}
+
+/** Browsers cap cookie lifetimes at 400 days (RFC 6265bis); asking for more is ignored by them. */
+const MAX_COOKIE_AGE_SECONDS = 400 * 86400;
+/** name=value plus attributes beyond this is dropped silently by browsers (R19). */
+export const MAX_COOKIE_BYTES = 4096;
+
+const TOKEN_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const ATTRIBUTE_CHARS = /^[\u0021-\u003A\u003C-\u007E]+$/;
+
+/** Applies defaults and enforces the rules browsers and OWASP set; throws `SessionConfigError`. */
+export function resolveCookie(options: CookieOptions = {}): ResolvedCookie {
+  const resolved: ResolvedCookie = {
+    name: options.name ?? "sid",
+    secure: options.secure ?? true,
+    httpOnly: options.httpOnly ?? true,
+    sameSite: options.sameSite ?? "lax",
+    path: options.path ?? "/",
+    domain: options.domain,
+    partitioned: options.partitioned ?? false,
+  };
+  if (!TOKEN_CHARS.test(resolved.name)) throw new SessionConfigError("cookie.name is not a valid cookie name");
+  if (!ATTRIBUTE_CHARS.test(resolved.path)) throw new SessionConfigError("cookie.path has characters not allowed in a cookie");
+  if (resolved.domain !== undefined && !ATTRIBUTE_CHARS.test(resolved.domain)) {
+    throw new SessionConfigError("cookie.domain has characters not allowed in a cookie");
+  }
+  if (!["lax", "strict", "none"].includes(resolved.sameSite)) {
+    throw new SessionConfigError('cookie.sameSite must be "lax", "strict" or "none"');
+  }
+  if (resolved.sameSite === "none" && !resolved.secure) {
+    throw new SessionConfigError("cookie.sameSite \"none\" requires secure: true (browsers reject it otherwise)");
+  }
+  if (resolved.name.startsWith("__Host-") && (!resolved.secure || resolved.path !== "/" || resolved.domain !== undefined)) {
+    throw new SessionConfigError("a __Host- cookie must be secure, have path \"/\" and no domain");
+  }
+  if (resolved.name.startsWith("__Secure-") && !resolved.secure) {
+    throw new SessionConfigError("a __Secure- cookie must be secure");
+  }
+  if (resolved.partitioned && !resolved.secure) throw new SessionConfigError("a partitioned cookie must be secure");
+  return resolved;
+}
+
+/**
+ * The Set-Cookie value carrying a token. `maxAgeSeconds` null makes a browser-session cookie
+ * (no Max-Age, no Expires: Django's `set_expiry(0)`).
+ */
+export function serializeSessionCookie(
+  cookie: ResolvedCookie,
+  token: string,
+  maxAgeSeconds: number | null,
+  now: Date,
+): string {
+  if (maxAgeSeconds === null) return serialize(cookie, token, undefined, undefined);
+  // Floor, so the browser forgets the cookie no later than the server forgets the session (R16).
+  const age = Math.max(0, Math.min(MAX_COOKIE_AGE_SECONDS, Math.floor(maxAgeSeconds)));
+  return serialize(cookie, token, age, new Date(now.getTime() + age * 1000));
+}
+
+/** The Set-Cookie value that deletes the cookie: same name, path and domain, Max-Age=0 and a past Expires (R17). */
+export function serializeClearCookie(cookie: ResolvedCookie): string {
+  return serialize(cookie, "", 0, new Date(0));
+}
+
+/** The value of cookie `name` in a Cookie header, or undefined. */
+export function readCookie(header: string, name: string): string | undefined {
+  // Identity decode: tokens are base64url, so a %-sequence can only be junk, and junk must not become a valid-looking token.
+  return parseCookie(header, { decode: (value) => value })[name];
+}
+
+function serialize(cookie: ResolvedCookie, value: string, maxAge: number | undefined, expires: Date | undefined): string {
+  return stringifySetCookie({
+    name: cookie.name,
+    value,
+    httpOnly: cookie.httpOnly,
+    secure: cookie.secure,
+    sameSite: cookie.sameSite,
+    path: cookie.path,
+    ...(cookie.domain === undefined ? {} : { domain: cookie.domain }),
+    ...(cookie.partitioned ? { partitioned: true } : {}),
+    ...(maxAge === undefined ? {} : { maxAge }),
+    ...(expires === undefined ? {} : { expires }),
+  });
+}

@@ -1,0 +1,100 @@
+import { type CookieOptions, resolveCookie } from "./cookie.js";
+import { type Duration, toSeconds } from "./duration.js";
+import { SessionConfigError } from "./errors.js";
+import type { EventHandler, SessionEvent } from "./events.js";
+import type { ExpiryPolicy } from "./expiry.js";
+import { guardStore } from "./guarded-store.js";
+import { type SessionManager, createManager } from "./manager.js";
+import { type Migration, type OnInvalid, resolveSchema, type SessionSchema } from "./schema.js";
+import type { SessionContext } from "./session.js";
+import type { SessionStore } from "./store.js";
+import { sessionTag } from "./token.js";
+
+/** Options of `defineSession`. Every duration is seconds, `"30m"`-style text or `{ days, hours, minutes, seconds }`. */
+export interface SessionOptions<S extends SessionSchema> {
+  /** The session contents as a Zod object schema; types and validation both come from it. */
+  schema: S;
+  /** Where sessions live: `drizzleStore`, `memoryStore`, … */
+  store: SessionStore;
+  /** Cookie attributes. @default { name: "sid", secure: true, httpOnly: true, sameSite: "lax", path: "/" } */
+  cookie?: CookieOptions;
+  /** Idle lifetime (Django's `SESSION_COOKIE_AGE`). @default "14d" (1209600 s) */
+  maxAge?: Duration;
+  /** Push the expiry out by `maxAge` on every use, not only on writes. @default true */
+  rolling?: boolean;
+  /** With `rolling`, refresh the expiry of an unchanged session at most once per this interval (one write, one Set-Cookie). @default "5m" */
+  touchAfter?: Duration;
+  /** Hard cap from creation, whatever the activity (OWASP absolute timeout). @default undefined (none) */
+  absoluteMaxAge?: Duration;
+  /** After `rotate()`, the old token keeps reaching the rotated session this long (for requests already in flight). @default 0 (off) */
+  rotationGrace?: Duration;
+  /** Largest encoded session data, in bytes; `set` throws `SessionTooLargeError` past it. @default 65536 */
+  maxBytes?: number;
+  /** Upper bound on every store call, after which it fails with `SessionStoreError`. @default "5s" */
+  storeTimeout?: Duration;
+  /** Version of the schema; data stored under an older one is upgraded by `migrations` on load. @default 1 */
+  version?: number;
+  /** `migrations[n]` upgrades data of version `n - 1` to `n`. @default {} */
+  migrations?: Record<number, Migration>;
+  /** What a load does with stored data that still fails the schema. @default "drop" */
+  onInvalid?: OnInvalid;
+  /** Receives security events with a one-way session tag, never a token. @default undefined */
+  onEvent?: EventHandler;
+  /** The clock every expiry is decided by, in epoch ms (tests inject one). @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * Declares the session: its schema, store, cookie and expiry policy. Validates every option
+ * now and throws `SessionConfigError`, so a misconfiguration fails at start-up, not on the first request.
+ * @example
+ * export const sessions = defineSession({
+ *   schema: z.object({ userId: z.string().optional(), theme: z.enum(["light", "dark"]).default("light") }),
+ *   store: drizzleStore({ db }),
+ * });
+ */
+export function defineSession<S extends SessionSchema>(options: SessionOptions<S>): SessionManager<S> {
+  if (typeof options !== "object" || options === null) throw new SessionConfigError("defineSession needs an options object");
+  const store = options.store;
+  if (typeof store !== "object" || store === null || typeof store.get !== "function") {
+    throw new SessionConfigError("store must be a session store such as drizzleStore({ db }) or memoryStore()");
+  }
+  const maxBytes = options.maxBytes ?? 65536;
+  if (!Number.isInteger(maxBytes) || maxBytes <= 0) throw new SessionConfigError("maxBytes must be a positive integer");
+  const maxAgeSeconds = toSeconds(options.maxAge ?? "14d", "maxAge");
+  if (maxAgeSeconds <= 0) throw new SessionConfigError("maxAge must be positive");
+  const absolute = options.absoluteMaxAge === undefined ? null : toSeconds(options.absoluteMaxAge, "absoluteMaxAge");
+  if (absolute !== null && absolute <= 0) throw new SessionConfigError("absoluteMaxAge must be positive");
+  const timeoutMs = toSeconds(options.storeTimeout ?? "5s", "storeTimeout") * 1000;
+  if (timeoutMs <= 0) throw new SessionConfigError("storeTimeout must be positive");
+  const policy: ExpiryPolicy = {
+    maxAgeSeconds,
+    rolling: options.rolling ?? true,
+    touchAfterSeconds: toSeconds(options.touchAfter ?? "5m", "touchAfter"),
+    absoluteMaxAgeSeconds: absolute,
+  };
+  const now = options.now ?? Date.now;
+  const onEvent = options.onEvent;
+  const ctx: SessionContext = {
+    runtime: resolveSchema(options.schema, options.version ?? 1, options.migrations ?? {}, options.onInvalid ?? "drop"),
+    store: guardStore(store, timeoutMs),
+    cookie: resolveCookie(options.cookie),
+    policy,
+    nowMs: () => now(),
+    maxBytes,
+    rotationGraceSeconds: toSeconds(options.rotationGrace ?? 0, "rotationGrace"),
+    emit: (type, id, extra) => {
+      if (onEvent) void emitEvent(onEvent, { type, ...extra }, id);
+    },
+  };
+  return createManager<S>(ctx);
+}
+
+async function emitEvent(handler: EventHandler, event: SessionEvent, id: string | null): Promise<void> {
+  try {
+    handler(id === null ? event : { ...event, tag: await sessionTag(id) });
+  } catch {
+    // A logging hook must never break a request.
+  }
+}
+

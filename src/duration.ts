@@ -1,0 +1,39 @@
+import { SessionConfigError } from "./errors.js";
+
+/**
+ * A span of time: a number of seconds, a string such as `"90s"`, `"30m"`, `"12h"`, `"14d"`,
+ * or parts as Django's `timedelta` (`{ days: 1, hours: 2 }`).
+ */
+export type Duration =
+  | number
+  | `${number}${"s" | "m" | "h" | "d"}`
+  | { days?: number; hours?: number; minutes?: number; seconds?: number };
+
+const unitSeconds = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+
+/**
+ * Converts a `Duration` to seconds. Throws `SessionConfigError` (`option` names the setting
+ * at fault) for a negative, non-finite or unparseable value.
+ * @example toSeconds("14d") // 1209600
+ */
+export function toSeconds(value: Duration, option = "duration"): number {
+  const seconds = parse(value);
+  if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) {
+    throw new SessionConfigError(`${option}: expected seconds, "30m"-style text or { days, hours, minutes, seconds }`);
+  }
+  return seconds;
+}
+
+function parse(value: Duration): number | undefined {
+  if (typeof value === "number") return value;
+  if (typeof value === "string") {
+    const match = /^(\d+(?:\.\d+)?)([smhd])$/.exec(value.trim());
+    if (!match) return undefined;
+    return Number(match[1]) * unitSeconds[match[2] as keyof typeof unitSeconds];
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const { days = 0, hours = 0, minutes = 0, seconds = 0 } = value;
+  const parts = [days, hours, minutes, seconds];
+  if (parts.some((p) => typeof p !== "number" || p < 0)) return undefined;
+  return days * 86400 + hours * 3600 + minutes * 60 + seconds;
+}

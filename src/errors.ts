@@ -1,0 +1,88 @@
+/**
+ * Every error Tessera throws. Each class carries a literal `code`, so callers switch on
+ * `error.code` (or `instanceof`) rather than on message text. Messages never contain
+ * tokens, cookie values or hashes.
+ */
+
+/** Every `code` a `TesseraError` can carry. */
+export type ErrorCode =
+  | "SESSION_VALIDATION"
+  | "SESSION_TOO_LARGE"
+  | "STORE_UNAVAILABLE"
+  | "SESSION_INTERRUPTED"
+  | "CONFIG";
+
+const brand = Symbol.for("tessera.error");
+
+/** Base class of every error Tessera throws. */
+export abstract class TesseraError extends Error {
+  abstract readonly code: ErrorCode;
+  readonly [brand] = true;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * True for any Tessera error, even one thrown by another copy of the package (where
+ * `instanceof` would fail).
+ * @example if (isTesseraError(e) && e.code === "STORE_UNAVAILABLE") return new Response(null, { status: 503 });
+ */
+export function isTesseraError(error: unknown): error is TesseraError {
+  return typeof error === "object" && error !== null && (error as { [brand]?: unknown })[brand] === true;
+}
+
+/** One problem found by the schema, as Zod reports it. */
+export interface ValidationIssue {
+  readonly code: string;
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+/** A value given to `set`/`update`/`setdefault` (or loaded, with `onInvalid: "throw"`) fails the schema. */
+export class SessionValidationError extends TesseraError {
+  readonly code = "SESSION_VALIDATION";
+  /** The session key whose value failed. */
+  readonly key: string;
+  /** Zod's issues, paths relative to the session key. */
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(key: string, issues: readonly ValidationIssue[], options?: { cause?: unknown }) {
+    super(`Session key "${key}" failed validation: ${issues.map((i) => i.message).join("; ")}`, options);
+    this.key = key;
+    this.issues = issues;
+  }
+}
+
+/** The encoded session would exceed `maxBytes` (or a cookie the 4096-byte browser limit). */
+export class SessionTooLargeError extends TesseraError {
+  readonly code = "SESSION_TOO_LARGE";
+  readonly bytes: number;
+  readonly maxBytes: number;
+
+  constructor(bytes: number, maxBytes: number) {
+    super(`Session data is ${bytes} bytes, over the limit of ${maxBytes}`);
+    this.bytes = bytes;
+    this.maxBytes = maxBytes;
+  }
+}
+
+/** The store failed or did not answer within the timeout. `cause` holds the driver's error. */
+export class SessionStoreError extends TesseraError {
+  readonly code = "STORE_UNAVAILABLE";
+}
+
+/**
+ * The session was destroyed, revoked or expired by someone else while this request held
+ * it; the save wrote nothing and did not bring it back (Django's `SessionInterrupted`).
+ */
+export class SessionInterruptedError extends TesseraError {
+  readonly code = "SESSION_INTERRUPTED";
+}
+
+/** Bad options, thrown at start-up by `defineSession` and the store factories. */
+export class SessionConfigError extends TesseraError {
+  readonly code = "CONFIG";
+}

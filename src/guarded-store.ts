@@ -1,0 +1,48 @@
+import { isTesseraError, SessionStoreError } from "./errors.js";
+import type { SessionStore } from "./store.js";
+
+/**
+ * Wraps every store method in a timeout and maps driver failures to `SessionStoreError`
+ * (R48, R56), so no request hangs on a dead backend and callers see one error type. A
+ * timed-out call may still complete on the server; the caller has already been told it failed.
+ */
+export function guardStore(store: SessionStore, timeoutMs: number): SessionStore {
+  const guarded = {} as Record<keyof SessionStore, unknown>;
+  for (const name of methods) {
+    const method = store[name] as (...args: unknown[]) => Promise<unknown>;
+    guarded[name] = (...args: unknown[]) => bounded(name, () => method.apply(store, args), timeoutMs);
+  }
+  return guarded as SessionStore;
+}
+
+const methods = [
+  "get",
+  "create",
+  "replace",
+  "patch",
+  "touch",
+  "rotate",
+  "delete",
+  "find",
+  "deleteWhere",
+  "purgeExpired",
+] as const satisfies ReadonlyArray<keyof SessionStore>;
+
+async function bounded<T>(name: string, call: () => Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new SessionStoreError(`session store ${name}() did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([call(), timeout]);
+  } catch (error) {
+    // A store may raise a typed error of its own (a config problem); pass it on unchanged.
+    if (isTesseraError(error)) throw error;
+    throw new SessionStoreError(`session store ${name}() failed`, { cause: error });
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,29 @@
+export type { CookieOptions } from "./cookie.js";
+export { defineSession, type SessionOptions } from "./define.js";
+export type { Duration } from "./duration.js";
+export {
+  type ErrorCode,
+  isTesseraError,
+  SessionConfigError,
+  SessionInterruptedError,
+  SessionStoreError,
+  SessionTooLargeError,
+  SessionValidationError,
+  TesseraError,
+  type ValidationIssue,
+} from "./errors.js";
+export type { EventHandler, SessionEvent } from "./events.js";
+export type { SessionInfo, SessionManager, SessionWhere } from "./manager.js";
+export type {
+  GetResult,
+  Migration,
+  OnInvalid,
+  SessionData,
+  SessionInput,
+  SessionKey,
+  SessionSchema,
+  SessionValue,
+} from "./schema.js";
+export type { Session, SetOptions } from "./session.js";
+export type { CookieJar, SessionSource } from "./source.js";
+export type { JsonValue, SessionPatch, SessionStore, StoredData, StoredEntry, StoredSession, Where } from "./store.js";

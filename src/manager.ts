@@ -1,0 +1,160 @@
+import type * as z from "zod";
+import { SessionConfigError } from "./errors.js";
+import { hydrate, type SessionData, type SessionKey, type SessionSchema, type SessionValue } from "./schema.js";
+import { Session, type SessionContext } from "./session.js";
+import { cookieValue, type SessionSource } from "./source.js";
+import type { StoredSession, Where } from "./store.js";
+import { hashToken, isWellFormedToken, sessionTag } from "./token.js";
+
+/** A filter on session fields: equality on scalar values (indexed columns where the store has them). */
+export type SessionWhere<S extends SessionSchema> = {
+  [K in SessionKey<S>]?: Extract<SessionValue<S, K>, string | number | boolean>;
+};
+
+/** One session as `findMany` lists it: metadata and data, never its token. */
+export interface SessionInfo<S extends SessionSchema> {
+  /** A one-way tag, stable for the session's life (it changes on rotation). */
+  tag: string;
+  createdAt: Date;
+  updatedAt: Date;
+  expiresAt: Date;
+  data: SessionData<S>;
+}
+
+/** What `defineSession` returns. */
+export interface SessionManager<S extends SessionSchema> {
+  /**
+   * The session of a request. No cookie, or an unknown, expired, malformed or tampered one,
+   * gives a fresh empty session; nothing is stored until it is modified.
+   * @example const session = await sessions.load(request);
+   */
+  load(source: SessionSource): Promise<Session<S>>;
+  /** The session a token names, or null when there is none (for tools and tests). */
+  get(token: string): Promise<Session<S> | null>;
+  /** Deletes the session a token names; true when there was one. */
+  destroy(token: string): Promise<boolean>;
+  /** Live sessions whose fields match, newest first: the "your devices" page. */
+  findMany(query: { where: SessionWhere<S>; limit?: number }): Promise<SessionInfo<S>[]>;
+  /** Deletes every session whose fields match, but `except` (the current one): "log out everywhere". */
+  revoke(query: { where: SessionWhere<S>; except?: Session<S> }): Promise<number>;
+  /** Deletes expired sessions in batches (Django's `clearsessions`); returns how many went. */
+  purgeExpired(options?: { batchSize?: number; onProgress?: (deleted: number) => void }): Promise<number>;
+  /** The cookie's name, for adapters. */
+  readonly cookieName: string;
+  /** Type-only: `typeof sessions.$infer` is the session data type. */
+  readonly $infer: z.output<S>;
+}
+
+/** Builds the manager over a resolved context; `defineSession` is its only caller. */
+export function createManager<S extends SessionSchema>(ctx: SessionContext): SessionManager<S> {
+  const { store } = ctx;
+  const fresh = (hadCookie: boolean) => new Session<S>(ctx, { token: null, record: null, hydrated: null, hadCookie });
+
+  async function open(token: string, hadCookie: boolean): Promise<Session<S> | null> {
+    const id = await hashToken(token);
+    const now = new Date(ctx.nowMs());
+    let record = await store.get(id, now);
+    let reachedToken: string | null = token;
+    if (record?.successorId) {
+      // The old token of a session rotated within `rotationGrace`: serve the new record without knowing its token.
+      record = await store.get(record.successorId, now);
+      reachedToken = null;
+    }
+    if (record === null) {
+      ctx.emit("unknown", id);
+      return null;
+    }
+    return fromRecord(record, reachedToken, hadCookie);
+  }
+
+  async function fromRecord(record: StoredSession, token: string | null, hadCookie: boolean): Promise<Session<S> | null> {
+    const result = hydrate(ctx.runtime, record.data, record.schemaVersion, ctx.nowMs());
+    if (!result.ok) {
+      if (result.error) throw result.error;
+      // Corrupt or (with onInvalid "reset") invalid data: the row goes and the request starts afresh (R43).
+      ctx.emit(result.reason, record.id);
+      await store.delete(record.id);
+      return null;
+    }
+    if (result.invalid.length > 0) ctx.emit("invalid", record.id, { keys: result.invalid });
+    return new Session<S>(ctx, { token, record, hydrated: result, hadCookie });
+  }
+
+  function toWhere(where: SessionWhere<S>): Where {
+    const entries = Object.entries(where).filter(([, value]) => value !== undefined);
+    if (entries.length === 0) throw new SessionConfigError("where needs at least one field (refusing to match every session)");
+    for (const [key, value] of entries) {
+      if (!Object.hasOwn(ctx.runtime.shape, key)) throw new SessionConfigError(`where: "${key}" is not in the schema`);
+      if (!["string", "number", "boolean"].includes(typeof value)) {
+        throw new SessionConfigError(`where: "${key}" must be a string, number or boolean`);
+      }
+    }
+    return Object.fromEntries(entries) as Where;
+  }
+
+  return {
+    cookieName: ctx.cookie.name,
+    $infer: undefined as unknown as z.output<S>,
+
+    async load(source) {
+      // The one place a bad cookie becomes a fresh session rather than an error (R6, R7, R38).
+      const value = cookieValue(source, ctx.cookie.name);
+      if (value === undefined) return fresh(false);
+      if (!isWellFormedToken(value)) {
+        ctx.emit("tampered", null);
+        return fresh(true);
+      }
+      return (await open(value, true)) ?? fresh(true);
+    },
+
+    async get(token) {
+      return isWellFormedToken(token) ? open(token, false) : null;
+    },
+
+    async destroy(token) {
+      if (!isWellFormedToken(token)) return false;
+      const id = await hashToken(token);
+      const existed = (await store.get(id, new Date(ctx.nowMs()))) !== null;
+      await store.delete(id);
+      if (existed) ctx.emit("destroyed", id);
+      return existed;
+    },
+
+    async findMany({ where, limit }) {
+      const now = ctx.nowMs();
+      const records = await store.find(toWhere(where), new Date(now), limit === undefined ? {} : { limit });
+      const list: SessionInfo<S>[] = [];
+      for (const record of records) {
+        const result = hydrate({ ...ctx.runtime, onInvalid: "drop" }, record.data, record.schemaVersion, now);
+        if (!result.ok) continue;
+        const session = new Session<S>(ctx, { token: null, record, hydrated: result, hadCookie: false });
+        list.push({
+          tag: await sessionTag(record.id),
+          createdAt: record.createdAt,
+          updatedAt: record.updatedAt,
+          expiresAt: record.expiresAt,
+          data: session.all(),
+        });
+      }
+      return list;
+    },
+
+    async revoke({ where, except }) {
+      const exceptId = except?.storeId ?? undefined;
+      const count = await store.deleteWhere(toWhere(where), exceptId === undefined ? {} : { exceptId });
+      ctx.emit("revoked", null, { count });
+      return count;
+    },
+
+    async purgeExpired({ batchSize = 1000, onProgress } = {}) {
+      if (!Number.isInteger(batchSize) || batchSize <= 0) throw new SessionConfigError("batchSize must be a positive integer");
+      let total = 0;
+      for (;;) {
+        const deleted = await store.purgeExpired(new Date(ctx.nowMs()), batchSize);
+        total += deleted;
+        if (deleted > 0) onProgress?.(total);
+        if (deleted < batchSize) return total;
+      }
+    },
+  };
+}

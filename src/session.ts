@@ -1,0 +1,465 @@
+import { EncodeFailure, encodeValue, entryBytes } from "./codec.js";
+import { type ResolvedCookie, serializeClearCookie, serializeSessionCookie } from "./cookie.js";
+import { type Duration, toSeconds } from "./duration.js";
+import { SessionInterruptedError, SessionTooLargeError, SessionValidationError } from "./errors.js";
+import type { SessionEvent } from "./events.js";
+import { parseExpiry, serializeExpiry } from "./expiry-entry.js";
+import { absoluteExpiry, cookieMaxAge, type ExpiryOverride, type ExpiryPolicy, expiryAt, isTouchDue } from "./expiry.js";
+import {
+  defaultOf,
+  EXPIRY_KEY,
+  type GetResult,
+  type Hydrated,
+  parseField,
+  type SchemaRuntime,
+  type SessionData,
+  type SessionInput,
+  type SessionKey,
+  type SessionSchema,
+  type SessionValue,
+} from "./schema.js";
+import type { SessionStore, StoredData, StoredEntry, StoredSession } from "./store.js";
+import { createToken, hashToken, sessionTag } from "./token.js";
+
+/** What a session needs from its manager; built once by `defineSession`. */
+export interface SessionContext {
+  runtime: SchemaRuntime;
+  /** Already bounded by the store timeout and mapped to `SessionStoreError`. */
+  store: SessionStore;
+  cookie: ResolvedCookie;
+  policy: ExpiryPolicy;
+  nowMs(): number;
+  maxBytes: number;
+  rotationGraceSeconds: number;
+  emit(type: SessionEvent["type"], id: string | null, extra?: Omit<SessionEvent, "type" | "tag">): void;
+}
+
+/** How a session starts: fresh, or from a stored record. */
+export interface SessionInit {
+  /** The cookie's token when it named this record; null for a fresh session or one reached through a rotation grace. */
+  token: string | null;
+  record: StoredSession | null;
+  hydrated: Hydrated | null;
+  /** The request carried a session cookie, so a fresh session must clear it once destroyed. */
+  hadCookie: boolean;
+}
+
+/** Options of `set`. */
+export interface SetOptions {
+  /** This key's own lifetime; after it the key reads as absent while the session lives on. */
+  ttl?: Duration;
+}
+
+/**
+ * One request's view of a session: typed from the schema, validated on write, and saved as
+ * a patch of only the keys this request changed, so concurrent requests do not lose each
+ * other's writes. Data lives in a private map, apart from the API, so no stored key can
+ * shadow a method (R42).
+ */
+export class Session<S extends SessionSchema> {
+  readonly #ctx: SessionContext;
+  #token: string | null;
+  #id: string | null;
+  #record: StoredSession | null;
+  #values: Map<string, unknown>;
+  #entries: Map<string, StoredEntry>;
+  #sizes: Map<string, number> | null = null;
+  #dirty = new Set<string>();
+  #deleted = new Set<string>();
+  #replaceAll: boolean;
+  /** Keys dropped at load (expired, invalid) ride along with the next write but do not make one; user deletes do. */
+  #userDeleted = false;
+  #cookie: "set" | "clear" | null = null;
+  #hadCookie: boolean;
+
+  /** @internal Sessions come from `sessions.load()`; never construct one yourself. */
+  constructor(ctx: SessionContext, init: SessionInit) {
+    this.#ctx = ctx;
+    this.#token = init.token;
+    this.#record = init.record;
+    this.#id = init.record?.id ?? null;
+    this.#values = init.hydrated?.values ?? new Map();
+    this.#entries = init.hydrated?.entries ?? new Map();
+    for (const key of init.hydrated?.dropped ?? []) this.#deleted.add(key);
+    this.#replaceAll = init.hydrated?.migrated ?? false;
+    this.#hadCookie = init.hadCookie;
+  }
+
+  /**
+   * The value of `key`; an absent key gives `fallback` when one is passed, else the schema default.
+   * @example const cart = session.get("cart"); // typed from the schema, [] by default
+   */
+  get<K extends SessionKey<S>>(key: K): GetResult<S, K>;
+  get<K extends SessionKey<S>, F>(key: K, fallback: F): SessionValue<S, K> | F;
+  get(key: string, ...fallback: [unknown?]): unknown {
+    if (this.#live(key)) return this.#values.get(key);
+    return fallback.length > 0 ? fallback[0] : defaultOf(this.#ctx.runtime, key);
+  }
+
+  /**
+   * Validates `value` with the field's schema and stores it; throws `SessionValidationError`
+   * (or `SessionTooLargeError`) before anything changes.
+   * @example session.set("otp", "123456", { ttl: "5m" });
+   */
+  set<K extends SessionKey<S>>(key: K, value: SessionInput<S, K>, options: SetOptions = {}): void {
+    this.#write(key, value, options, false);
+  }
+
+  /** Whether `key` holds a value (a schema default does not count; Django's `in`). */
+  has(key: SessionKey<S>): boolean {
+    return this.#live(key);
+  }
+
+  /** Removes `key`; returns whether it was there. */
+  delete(key: SessionKey<S>): boolean {
+    const had = this.#live(key);
+    if (this.#values.has(key) || this.#entries.has(key)) this.#remove(key);
+    return had;
+  }
+
+  /** Removes `key` and returns what it held, else `fallback`, else the schema default. */
+  pop<K extends SessionKey<S>>(key: K): GetResult<S, K>;
+  pop<K extends SessionKey<S>, F>(key: K, fallback: F): SessionValue<S, K> | F;
+  pop(key: SessionKey<S>, ...fallback: [unknown?]): unknown {
+    const value = this.get(key, ...(fallback as [unknown]));
+    this.delete(key);
+    return value;
+  }
+
+  /** Removes every key and the session's own expiry; the next save replaces the whole record. */
+  clear(): void {
+    this.#values.clear();
+    this.#entries.clear();
+    this.#sizes = new Map();
+    this.#dirty.clear();
+    this.#deleted.clear();
+    this.#replaceAll = true;
+  }
+
+  /** Returns the value of `key`, first setting it to `value` when absent. */
+  setdefault<K extends SessionKey<S>>(key: K, value: SessionInput<S, K>): SessionValue<S, K> {
+    if (!this.#live(key)) this.set(key, value);
+    return this.#values.get(key) as SessionValue<S, K>;
+  }
+
+  /** Sets several keys at once; all are validated first, so a failure changes nothing. */
+  update(partial: { [K in SessionKey<S>]?: SessionInput<S, K> }): void {
+    const encoded = Object.keys(partial).map((key) => {
+      const value = parseField(this.#ctx.runtime, key, (partial as Record<string, unknown>)[key]);
+      return [key, value, this.#encode(key, value, {})] as const;
+    });
+    this.#checkSize(encoded.map(([key, , e]) => [key, e.bytes]));
+    for (const [key, value, e] of encoded) this.#commit(key, value, e.entry, e.bytes);
+  }
+
+  /** A frozen snapshot of the whole data, schema defaults applied. */
+  all(): SessionData<S> {
+    const snapshot: Record<string, unknown> = {};
+    for (const key of Object.keys(this.#ctx.runtime.shape)) {
+      const value = this.get(key as SessionKey<S>);
+      if (value !== undefined || this.#live(key)) Object.defineProperty(snapshot, key, { value, enumerable: true });
+    }
+    return Object.freeze(snapshot) as SessionData<S>;
+  }
+
+  /** Stores a value that survives until `consumeFlash` reads it once (Rails/Remix flash). */
+  flash<K extends SessionKey<S>>(key: K, value: SessionInput<S, K>): void {
+    this.#write(key, value, {}, true);
+  }
+
+  /** Returns a flashed value and removes it; undefined when `key` holds no flash. */
+  consumeFlash<K extends SessionKey<S>>(key: K): SessionValue<S, K> | undefined {
+    if (!this.#live(key) || !this.#entries.get(key)?.flash) return undefined;
+    const value = this.#values.get(key) as SessionValue<S, K>;
+    this.delete(key);
+    return value;
+  }
+
+  /**
+   * Django's `set_expiry`: a `Date` (fixed instant), a duration (an idle period of its own),
+   * `0` (a browser-session cookie; the server still applies `maxAge`), or `null` (back to the global policy).
+   * @example session.setExpiry(rememberMe ? { days: 30 } : 0);
+   */
+  setExpiry(value: Date | Duration | 0 | null): void {
+    let override: ExpiryOverride | null;
+    if (value === null) override = null;
+    else if (value === 0) override = { kind: "browser" };
+    else if (value instanceof Date) {
+      if (Number.isNaN(value.getTime())) {
+        throw new SessionValidationError(EXPIRY_KEY, [{ code: "invalid_date", path: [], message: "Invalid Date" }]);
+      }
+      override = { kind: "at", atMs: value.getTime() };
+    } else override = { kind: "idle", seconds: toSeconds(value, "setExpiry") };
+    if (override === null) {
+      if (this.#entries.has(EXPIRY_KEY)) this.#remove(EXPIRY_KEY);
+      return;
+    }
+    const entry = serializeExpiry(override);
+    this.#commit(EXPIRY_KEY, undefined, entry, entryBytes(entry));
+  }
+
+  /** When the session expires on the server, as of this request's save. */
+  get expiresAt(): Date {
+    return new Date(this.#nextExpiry(this.#ctx.nowMs()));
+  }
+
+  /** Seconds until `expiresAt`. */
+  get expiryAge(): number {
+    const now = this.#ctx.nowMs();
+    return Math.max(0, Math.round((this.#nextExpiry(now) - now) / 1000));
+  }
+
+  /** No stored record stands behind this session (yet). */
+  get isNew(): boolean {
+    return this.#record === null;
+  }
+
+  /** This request changed the data (or its expiry) and a save would write. */
+  get isModified(): boolean {
+    return this.#replaceAll || this.#dirty.size > 0 || this.#userDeleted;
+  }
+
+  /** No key holds a value. */
+  get isEmpty(): boolean {
+    for (const key of this.#values.keys()) if (this.#live(key)) return false;
+    return true;
+  }
+
+  /**
+   * Django's `cycle_key`: the same data under a new token, the old token dead at once (or
+   * after `rotationGrace`). Call it on login and on every privilege change.
+   * @example await session.rotate(); session.set("userId", user.id);
+   */
+  async rotate(): Promise<void> {
+    const now = this.#ctx.nowMs();
+    const token = createToken();
+    const id = await hashToken(token);
+    const old = this.#record;
+    if (old !== null) {
+      const record = this.#fullRecord(id, now);
+      const grace = this.#ctx.rotationGraceSeconds;
+      const graceUntil = grace > 0 ? new Date(now + grace * 1000) : null;
+      if (!(await this.#ctx.store.rotate(old.id, record, graceUntil, new Date(now)))) this.#interrupted(old.id);
+      this.#saved(record);
+      this.#ctx.emit("rotated", id);
+    }
+    this.#token = token;
+    this.#id = id;
+    if (old !== null) this.#cookie = "set";
+  }
+
+  /**
+   * Django's `flush`: deletes the stored record, clears the cookie, and continues as a fresh
+   * empty session with a new token.
+   */
+  async destroy(): Promise<void> {
+    const id = this.#record?.id ?? null;
+    if (id !== null) {
+      await this.#ctx.store.delete(id);
+      this.#ctx.emit("destroyed", id);
+    }
+    this.#token = null;
+    this.#id = null;
+    this.#record = null;
+    this.clear();
+    this.#replaceAll = false;
+    this.#cookie = this.#hadCookie || id !== null ? "clear" : null;
+  }
+
+  /**
+   * Persists what changed: a new session's first write inserts, later ones send a patch
+   * of the changed keys; an unchanged session costs at most a throttled expiry touch.
+   * Throws `SessionInterruptedError` when the record vanished meanwhile.
+   */
+  async save(): Promise<void> {
+    await this.#save(this.#ctx.nowMs());
+  }
+
+  async #save(now: number): Promise<void> {
+    const record = this.#record;
+    if (record === null) {
+      if (!this.#hasData()) return; // R9: an empty new session is never stored nor sent.
+      this.#token ??= createToken();
+      this.#id ??= await hashToken(this.#token);
+      const fresh = this.#fullRecord(this.#id, now);
+      await this.#ctx.store.create(fresh);
+      this.#saved(fresh);
+      this.#cookie = "set";
+      this.#ctx.emit("created", fresh.id);
+      return;
+    }
+    const nextMs = this.#nextExpiry(now);
+    const expiryMoved = isTouchDue(this.#ctx.policy, record.expiresAt.getTime(), nextMs);
+    const policyChanged = this.#dirty.has(EXPIRY_KEY) || (this.#deleted.has(EXPIRY_KEY) && this.isModified);
+    if (this.#replaceAll) {
+      const full = this.#fullRecord(record.id, now);
+      const rev = await this.#ctx.store.replace(full, new Date(now));
+      if (rev === null) this.#interrupted(record.id);
+      this.#saved({ ...full, rev });
+    } else if (this.isModified) {
+      const set: StoredData = {};
+      for (const key of this.#dirty) set[key] = this.#entries.get(key) as StoredEntry;
+      const patch = {
+        set,
+        deleted: [...this.#deleted],
+        expiresAt: new Date(nextMs),
+        updatedAt: new Date(now),
+        schemaVersion: this.#ctx.runtime.version,
+      };
+      const rev = await this.#ctx.store.patch(record.id, patch, new Date(now));
+      if (rev === null) this.#interrupted(record.id);
+      this.#saved({ ...record, expiresAt: patch.expiresAt, updatedAt: patch.updatedAt, rev });
+    } else if (expiryMoved) {
+      if (!(await this.#ctx.store.touch(record.id, new Date(nextMs), new Date(now)))) {
+        // A read-only request of a session revoked elsewhere: nothing to save, so no error; the cookie goes.
+        this.#ctx.emit("interrupted", record.id);
+        this.#record = null;
+        this.#cookie = "clear";
+        return;
+      }
+      this.#record = { ...record, expiresAt: new Date(nextMs) };
+    } else return;
+    if ((expiryMoved || policyChanged) && this.#token !== null) this.#cookie = "set";
+  }
+
+  /**
+   * `save()`, then the Set-Cookie header values to send (none when the cookie need not change).
+   * @example for (const value of await session.commit()) headers.append("Set-Cookie", value);
+   */
+  async commit(): Promise<string[]> {
+    // One instant for the save and the cookie, so Max-Age matches the stored expiry to the second.
+    const now = this.#ctx.nowMs();
+    await this.#save(now);
+    if (this.#cookie === "set" && this.#token !== null && this.#record !== null) {
+      const maxAge = cookieMaxAge(this.#override(), this.#record.expiresAt.getTime(), now);
+      return [serializeSessionCookie(this.#ctx.cookie, this.#token, maxAge, new Date(now))];
+    }
+    if (this.#cookie === "clear") return [serializeClearCookie(this.#ctx.cookie)];
+    return [];
+  }
+
+  /** @internal The store id, for `revoke({ except })`. */
+  get storeId(): string | null {
+    return this.#record?.id ?? null;
+  }
+
+  /** @internal A one-way tag for logs, or null before the first save. */
+  async tag(): Promise<string | null> {
+    return this.#id === null ? null : sessionTag(this.#id);
+  }
+
+  #live(key: string): boolean {
+    if (!this.#values.has(key)) return false;
+    const exp = this.#entries.get(key)?.exp;
+    return exp === undefined || exp > this.#ctx.nowMs();
+  }
+
+  #write(key: string, value: unknown, options: SetOptions, flash: boolean): void {
+    const parsed = parseField(this.#ctx.runtime, key, value);
+    const ttl = options.ttl === undefined ? undefined : toSeconds(options.ttl, "ttl");
+    const encoded = this.#encode(key, parsed, {
+      ...(ttl === undefined ? {} : { exp: this.#ctx.nowMs() + ttl * 1000 }),
+      ...(flash ? { flash: true as const } : {}),
+    });
+    this.#checkSize([[key, encoded.bytes]]);
+    this.#commit(key, parsed, encoded.entry, encoded.bytes);
+  }
+
+  #encode(key: string, value: unknown, extra: { exp?: number; flash?: true }): { entry: StoredEntry; bytes: number } {
+    const encoded = encodeValue(value, extra);
+    if (encoded instanceof EncodeFailure) {
+      throw new SessionValidationError(key, [{ code: "custom", path: [], message: encoded.reason }]);
+    }
+    return encoded;
+  }
+
+  #checkSize(changes: ReadonlyArray<readonly [string, number]>): void {
+    const sizes = this.#entrySizes();
+    let total = 0;
+    for (const bytes of sizes.values()) total += bytes;
+    for (const [key, bytes] of changes) total += bytes - (sizes.get(key) ?? 0);
+    if (total > this.#ctx.maxBytes) throw new SessionTooLargeError(total, this.#ctx.maxBytes);
+  }
+
+  // Sizes of loaded entries are measured only once a write needs them, keeping JSON.stringify off the read path.
+  #entrySizes(): Map<string, number> {
+    if (this.#sizes === null) {
+      this.#sizes = new Map();
+      for (const [key, entry] of this.#entries) this.#sizes.set(key, entryBytes(entry));
+    }
+    return this.#sizes;
+  }
+
+  #commit(key: string, value: unknown, entry: StoredEntry, bytes: number): void {
+    if (key !== EXPIRY_KEY) this.#values.set(key, value);
+    this.#entries.set(key, entry);
+    this.#entrySizes().set(key, bytes);
+    this.#dirty.add(key);
+    this.#deleted.delete(key);
+  }
+
+  #remove(key: string): void {
+    this.#values.delete(key);
+    this.#entries.delete(key);
+    this.#sizes?.delete(key);
+    this.#dirty.delete(key);
+    if (this.#record !== null && !this.#replaceAll) {
+      this.#deleted.add(key);
+      this.#userDeleted = true;
+    }
+  }
+
+  #hasData(): boolean {
+    return this.#values.size > 0;
+  }
+
+  #override(): ExpiryOverride | undefined {
+    const entry = this.#entries.get(EXPIRY_KEY);
+    return entry === undefined ? undefined : parseExpiry(entry);
+  }
+
+  #nextExpiry(nowMs: number): number {
+    const record = this.#record;
+    const override = this.#override();
+    const createdMs = record?.createdAt.getTime() ?? nowMs;
+    const absoluteMs = record ? (record.absoluteExpiresAt?.getTime() ?? null) : absoluteExpiry(this.#ctx.policy, createdMs);
+    const next = expiryAt(this.#ctx.policy, override, nowMs, absoluteMs);
+    if (record === null || this.isModified) return next;
+    const stored = record.expiresAt.getTime();
+    return this.#ctx.policy.rolling && isTouchDue(this.#ctx.policy, stored, next) ? next : stored;
+  }
+
+  #fullRecord(id: string, nowMs: number): StoredSession {
+    const data: StoredData = {};
+    for (const [key, entry] of this.#entries) data[key] = entry;
+    const created = this.#record?.createdAt ?? new Date(nowMs);
+    const absoluteMs = this.#record
+      ? (this.#record.absoluteExpiresAt?.getTime() ?? null)
+      : absoluteExpiry(this.#ctx.policy, nowMs);
+    return {
+      id,
+      data,
+      expiresAt: new Date(expiryAt(this.#ctx.policy, this.#override(), nowMs, absoluteMs)),
+      absoluteExpiresAt: absoluteMs === null ? null : new Date(absoluteMs),
+      createdAt: created,
+      updatedAt: new Date(nowMs),
+      schemaVersion: this.#ctx.runtime.version,
+      rev: 1,
+      successorId: null,
+    };
+  }
+
+  #saved(record: StoredSession): void {
+    this.#record = record;
+    this.#id = record.id;
+    this.#dirty.clear();
+    this.#deleted.clear();
+    this.#replaceAll = false;
+    this.#userDeleted = false;
+  }
+
+  #interrupted(id: string): never {
+    this.#ctx.emit("interrupted", id);
+    throw new SessionInterruptedError("The session was destroyed, revoked or expired by another request; nothing was saved");
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The seam between the core and every backend. Types only: a store is plain CRUD over
+ * already-encoded records and never sees Zod, superjson or tokens (it is keyed by the
+ * token's SHA-256). All policy (expiry maths, validation, rotation rules) lives in the core,
+ * which passes `now` in so that one injected clock decides every expiry.
+ *
+ * Every method is one round trip to the backend, returns a Promise, and is wrapped by the
+ * core in a timeout and a `SessionStoreError`; a store may simply let its driver throw.
+ */
+
+/** A JSON value as superjson's `json` / `meta` output. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** One session key, encoded on its own so that a save can send only what changed. */
+export interface StoredEntry {
+  /** superjson's `json` for this value. */
+  json: JsonValue;
+  /** superjson's `meta` (types that JSON cannot carry: Date, Map, Set, BigInt, undefined). */
+  meta?: JsonValue;
+  /** This key's own expiry, epoch ms; the key reads as absent from then on. */
+  exp?: number;
+  /** Set on a flash value: it survives until read once by `consumeFlash`. */
+  flash?: true;
+}
+
+/** The `data` object of a record: one entry per session key. */
+export type StoredData = Record<string, StoredEntry>;
+
+/** A whole session record as a store keeps it. */
+export interface StoredSession {
+  /** sha256(token), lowercase hex. Never the token. */
+  id: string;
+  data: StoredData;
+  /** When the session dies (idle expiry already capped by the absolute one). */
+  expiresAt: Date;
+  /** Hard cap from creation (`absoluteMaxAge`), or null. */
+  absoluteExpiresAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  /** The `version` of the schema the data was written under. */
+  schemaVersion: number;
+  /** Incremented by every write; lets caches refuse to overwrite newer copies. */
+  rev: number;
+  /**
+   * Set when this record is the grace-period shadow of a rotated session: the id of the
+   * record that replaced it. Its data is empty and it lives only until the grace ends.
+   */
+  successorId: string | null;
+}
+
+/** A key-level change to a live record: merge `set`, remove `deleted`, move the expiry. */
+export interface SessionPatch {
+  /** Entries to write; each replaces that key's entry. */
+  set: StoredData;
+  /** Keys to remove. A key is never in both `set` and `deleted`. */
+  deleted: string[];
+  expiresAt: Date;
+  updatedAt: Date;
+  schemaVersion: number;
+}
+
+/** Equality filter on session fields (indexed columns where the store has them). */
+export type Where = Record<string, string | number | boolean>;
+
+export interface SessionStore {
+  /**
+   * The live record, or null when absent or expired at `now`. An expired record found
+   * here may be deleted by the store (lazily), never returned.
+   */
+  get(id: string, now: Date): Promise<StoredSession | null>;
+
+  /** Insert a new record (a new session's first save). Never overwrites a live one. */
+  create(record: StoredSession): Promise<void>;
+
+  /**
+   * Replace the whole record of a live session (`clear()`, migrated data). Update-only:
+   * returns the new rev, or null when the record is gone or expired (nothing is written).
+   */
+  replace(record: StoredSession, now: Date): Promise<number | null>;
+
+  /**
+   * Apply a key-level patch atomically to a live record. Update-only: returns the new rev,
+   * or null when the record is gone or expired (nothing is written, nothing re-inserted).
+   */
+  patch(id: string, patch: SessionPatch, now: Date): Promise<number | null>;
+
+  /**
+   * Move only the expiry of a live record (the throttled rolling refresh); the data is not
+   * rewritten. Returns false when the record is gone or expired.
+   */
+  touch(id: string, expiresAt: Date, now: Date): Promise<boolean>;
+
+  /**
+   * Atomically retire `oldId` and insert `record` under its new id. Without a grace period
+   * the old record is deleted; with one (`graceUntil`) it is emptied and kept until then as a
+   * shadow pointing at the new id. Returns false (writing nothing) when `oldId` is gone or
+   * expired.
+   */
+  rotate(oldId: string, record: StoredSession, graceUntil: Date | null, now: Date): Promise<boolean>;
+
+  /** Delete one record. Deleting an absent record is not an error. */
+  delete(id: string): Promise<void>;
+
+  /** Live records whose fields equal every value of `where`, newest first. */
+  find(where: Where, now: Date, options?: { limit?: number }): Promise<StoredSession[]>;
+
+  /** Delete every record matching `where` except `exceptId`; returns how many went. */
+  deleteWhere(where: Where, options?: { exceptId?: string }): Promise<number>;
+
+  /** Delete up to `batchSize` records expired at `now`; returns how many went in this call. */
+  purgeExpired(now: Date, batchSize: number): Promise<number>;
+}

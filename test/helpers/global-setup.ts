@@ -1,0 +1,34 @@
+import postgres from "postgres";
+
+/**
+ * Decides, once per run, which real-service suites can run. On a laptop without servers
+ * `npm test` still passes on PGlite and says what it skipped and how to enable it; under
+ * CI=true a missing service is a failure, never a skip.
+ */
+export default async function setup(): Promise<() => void> {
+  const skipped: string[] = [];
+  const url = process.env.DATABASE_URL;
+  if (url === undefined || url === "") {
+    skipped.push(
+      "Drizzle on a real PostgreSQL (postgres-js and node-postgres drivers): set DATABASE_URL, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/test",
+    );
+  } else {
+    const sql = postgres(url, { max: 1, connect_timeout: 5, onnotice: () => {} });
+    try {
+      await sql`select 1`;
+    } catch (error) {
+      throw new Error(`DATABASE_URL is set but PostgreSQL does not answer: ${(error as Error).message}`);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  }
+  if (skipped.length > 0 && process.env.CI === "true") {
+    throw new Error(`CI=true but these suites cannot run:\n- ${skipped.join("\n- ")}`);
+  }
+  const notice = () => {
+    if (skipped.length === 0) return;
+    console.warn(`\nSkipped suites (no server configured); PGlite and memory suites ran:\n- ${skipped.join("\n- ")}\n`);
+  };
+  notice();
+  return notice;
+}

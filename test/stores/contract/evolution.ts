@@ -1,0 +1,129 @@
+import { expect, it } from "vitest";
+import * as z from "zod";
+import { SessionValidationError } from "../../../src/index.js";
+import type { StoredSession } from "../../../src/store.js";
+import { createToken, hashToken } from "../../../src/token.js";
+import { cookieHeader } from "../../helpers/cookies.js";
+import { makeSessions, type StoreHarness } from "./setup.js";
+
+const v1 = z.object({ name: z.string().optional(), age: z.number().optional(), theme: z.string().optional() });
+
+/** Stored data meets a changed schema: migrations, onInvalid, corrupt records (R39, R41, R43). */
+export function evolutionContract(harness: () => StoreHarness): void {
+  async function storedUnderV1(h: StoreHarness): Promise<string> {
+    const { sessions } = makeSessions(h, { schema: v1 });
+    const s = await sessions.load(undefined);
+    s.update({ name: "Ada", age: 36, theme: "purple" });
+    return cookieHeader(await s.commit());
+  }
+  const v2 = z.object({ name: z.string().optional(), age: z.number().optional(), theme: z.enum(["light", "dark"]).default("light") });
+
+  it('R39: onInvalid "drop" (default) drops only the keys that fail the new schema', async () => {
+    const h = harness();
+    const cookie = await storedUnderV1(h);
+    const events: string[] = [];
+    const { sessions } = makeSessions(h, { schema: v2, onEvent: (e) => events.push(e.type) });
+    const s = await sessions.load(cookie);
+    expect(s.isNew).toBe(false);
+    expect(s.all()).toEqual({ name: "Ada", age: 36, theme: "light" });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(events).toContain("invalid");
+  });
+
+  it('onInvalid "reset" gives a fresh session and deletes the stored record', async () => {
+    const h = harness();
+    const cookie = await storedUnderV1(h);
+    const { sessions } = makeSessions(h, { schema: v2, onInvalid: "reset" });
+    const s = await sessions.load(cookie);
+    expect(s.isNew).toBe(true);
+    expect(s.has("name")).toBe(false);
+    expect(await h.count()).toBe(0);
+  });
+
+  it('onInvalid "throw" raises SessionValidationError on load', async () => {
+    const h = harness();
+    const cookie = await storedUnderV1(h);
+    const { sessions } = makeSessions(h, { schema: v2, onInvalid: "throw" });
+    await expect(sessions.load(cookie)).rejects.toBeInstanceOf(SessionValidationError);
+  });
+
+  it("migrations upgrade data written under older versions, step by step, and the upgrade is saved", async () => {
+    const h = harness();
+    const cookie = await storedUnderV1(h);
+    const v3 = z.object({
+      displayName: z.string(),
+      birthYear: z.number().int(),
+      theme: z.enum(["light", "dark"]).default("light"),
+    });
+    const { sessions, calls } = makeSessions(h, {
+      schema: v3,
+      version: 3,
+      migrations: {
+        2: ({ name, ...rest }) => ({ ...rest, displayName: name }),
+        3: ({ age, theme, ...rest }) => ({ ...rest, birthYear: 2026 - (age as number), ...(theme === "dark" ? { theme } : {}) }),
+      },
+    });
+    const s = await sessions.load(cookie);
+    expect(s.all()).toEqual({ displayName: "Ada", birthYear: 1990, theme: "light" });
+    await s.save();
+    expect(calls.replace).toBe(1);
+    const again = await sessions.load(cookie);
+    expect(again.get("displayName")).toBe("Ada");
+    await again.save();
+    expect(calls.replace).toBe(1); // already at version 3: nothing to rewrite
+  });
+
+  it("R43: a corrupt record gives a fresh session and is deleted, without a throw", async () => {
+    const h = harness();
+    const token = createToken();
+    const now = new Date(Date.UTC(2026, 0, 1, 12));
+    const record: StoredSession = {
+      id: await hashToken(token),
+      data: [] as unknown as StoredSession["data"],
+      expiresAt: new Date(now.getTime() + 3600_000),
+      absoluteExpiresAt: null,
+      createdAt: now,
+      updatedAt: now,
+      schemaVersion: 1,
+      rev: 1,
+      successorId: null,
+    };
+    await h.store.create(record);
+    const events: string[] = [];
+    const { sessions } = makeSessions(h, { onEvent: (e) => events.push(e.type) });
+    const s = await sessions.load(`sid=${token}`);
+    expect(s.isNew).toBe(true);
+    expect(await h.count()).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(events).toContain("corrupt");
+  });
+
+  it("R41: stored entries keyed __proto__ or constructor, or with poisoned superjson meta, never reach Object.prototype", async () => {
+    const h = harness();
+    const token = createToken();
+    const now = new Date(Date.UTC(2026, 0, 1, 12));
+    const data = JSON.parse(
+      '{"__proto__": {"json": {"polluted": true}}, "constructor": {"json": {"prototype": {"polluted": true}}},' +
+        ' "userId": {"json": "u1"}, "profile": {"json": {"name": "x"}, "meta": {"values": {"__proto__.polluted": ["undefined"]}}},' +
+        ' "theme": {"nojson": true}}',
+    ) as StoredSession["data"];
+    await h.store.create({
+      id: await hashToken(token),
+      data,
+      expiresAt: new Date(now.getTime() + 3600_000),
+      absoluteExpiresAt: null,
+      createdAt: now,
+      updatedAt: now,
+      schemaVersion: 1,
+      rev: 1,
+      successorId: null,
+    });
+    const { sessions } = makeSessions(h);
+    const s = await sessions.load(`sid=${token}`);
+    expect(s.get("userId")).toBe("u1");
+    expect(s.has("profile")).toBe(false);
+    expect(s.get("theme")).toBe("light");
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.keys(s.all()).sort()).toEqual(["cart", "theme", "userId", "visits"]);
+  });
+}

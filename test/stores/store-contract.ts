@@ -1,0 +1,40 @@
+import { afterAll, beforeAll, beforeEach, describe } from "vitest";
+import { concurrencyContract } from "./contract/concurrency.js";
+import { dataContract } from "./contract/data.js";
+import { evolutionContract } from "./contract/evolution.js";
+import { expiryContract } from "./contract/expiry.js";
+import { queriesContract } from "./contract/queries.js";
+import { securityContract } from "./contract/security.js";
+import type { OpenStore, StoreHarness } from "./contract/setup.js";
+
+export type { OpenStore, StoreHarness } from "./contract/setup.js";
+
+/**
+ * The conformance suite every store runs: the same session-level behaviour on every
+ * backend (Lucia's adapter-test, drizzle's pg-common). A new store passes this or it is not done.
+ */
+export function describeStore(name: string, open: OpenStore, options: { skip?: boolean } = {}): void {
+  describe.skipIf(options.skip ?? false)(`store contract: ${name}`, () => {
+    let h: StoreHarness | undefined;
+    const harness = () => {
+      if (h === undefined) throw new Error("store harness not open");
+      return h;
+    };
+    beforeAll(async () => {
+      h = await open();
+    }, 60_000);
+    beforeEach(async () => {
+      await harness().reset();
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+
+    describe("data", () => dataContract(harness));
+    describe("concurrency", () => concurrencyContract(harness));
+    describe("expiry", () => expiryContract(harness));
+    describe("security", () => securityContract(harness));
+    describe("schema evolution", () => evolutionContract(harness));
+    describe("queries", () => queriesContract(harness));
+  });
+}
