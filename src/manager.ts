@@ -8,7 +8,7 @@ import { hashToken, isWellFormedToken, sessionTag } from "./token.js";
 
 /** A filter on session fields: equality on scalar values (indexed columns where the store has them). */
 export type SessionWhere<S extends SessionSchema> = {
-  [K in SessionKey<S>]?: Extract<SessionValue<S, K>, string | number | boolean>;
+  [K in SessionKey<S>]?: Extract<SessionValue<S, K>, string | number | boolean> | undefined;
 };
 
 /** One session as `findMany` lists it: metadata and data, never its token. */

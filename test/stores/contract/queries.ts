@@ -1,11 +1,11 @@
 import { expect, it } from "vitest";
-import { SessionConfigError } from "../../../src/index.js";
+import { SessionConfigError, type SessionManager } from "../../../src/index.js";
 import { cookieHeader } from "../../helpers/cookies.js";
-import { makeSessions, type StoreHarness } from "./setup.js";
+import { appSchema, makeSessions, type StoreHarness } from "./setup.js";
 
 /** Listing, revocation and purging (R25, R30). */
 export function queriesContract(harness: () => StoreHarness): void {
-  async function loggedIn(sessions: ReturnType<typeof makeSessions>["sessions"], userId: string, theme: "light" | "dark") {
+  async function loggedIn(sessions: SessionManager<typeof appSchema>, userId: string, theme: "light" | "dark") {
     const s = await sessions.load(undefined);
     s.update({ userId, theme });
     return cookieHeader(await s.commit());

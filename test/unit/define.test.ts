@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import * as z from "zod";
+import { defineSession, isTesseraError, SessionConfigError, SessionStoreError } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import type { SessionStore } from "../../src/store.js";
+import { createToken } from "../../src/token.js";
+
+const schema = z.object({ userId: z.string().optional() });
+
+describe("defineSession validates at start-up", () => {
+  it.each([
+    ["no store", { schema }],
+    ["a non-object schema", { schema: z.string(), store: memoryStore() }],
+    ["a reserved $ key", { schema: z.object({ $expiry: z.string() }), store: memoryStore() }],
+    ["a bad maxAge", { schema, store: memoryStore(), maxAge: "forever" }],
+    ["a zero maxAge", { schema, store: memoryStore(), maxAge: 0 }],
+    ["a negative touchAfter", { schema, store: memoryStore(), touchAfter: -1 }],
+    ["a bad maxBytes", { schema, store: memoryStore(), maxBytes: 0 }],
+    ["version 0", { schema, store: memoryStore(), version: 0 }],
+    ["a migration above version", { schema, store: memoryStore(), version: 2, migrations: { 3: (d: object) => d } }],
+    ["an unknown onInvalid", { schema, store: memoryStore(), onInvalid: "ignore" }],
+  ])("%s → SessionConfigError", (_, options) => {
+    expect(() => defineSession(options as never)).toThrow(SessionConfigError);
+  });
+});
+
+describe("store failures", () => {
+  /** A real memory store whose reads are held up, standing in for a backend that stopped answering. */
+  function stalledStore(): SessionStore {
+    const store = memoryStore();
+    return { ...store, get: () => new Promise(() => {}) };
+  }
+
+  it("R48/R56: a store call that does not answer fails with SessionStoreError within storeTimeout", async () => {
+    const sessions = defineSession({ schema, store: stalledStore(), storeTimeout: 0.05 });
+    const started = Date.now();
+    const error = await sessions.load(`sid=${createToken()}`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionStoreError);
+    expect((error as SessionStoreError).code).toBe("STORE_UNAVAILABLE");
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("a driver error is wrapped in SessionStoreError with the cause, and the message holds no token", async () => {
+    const cause = new Error("connection refused");
+    const store = { ...memoryStore(), get: async () => Promise.reject(cause) };
+    const token = createToken();
+    const error = (await defineSession({ schema, store }).load(`sid=${token}`).catch((e: unknown) => e)) as SessionStoreError;
+    expect(isTesseraError(error)).toBe(true);
+    expect(error.cause).toBe(cause);
+    expect(error.message).not.toContain(token);
+    expect(error.name).toBe("SessionStoreError");
+    expect(error.stack).toContain("SessionStoreError");
+  });
+
+  it("an onEvent handler that throws never breaks a request", async () => {
+    const sessions = defineSession({
+      schema,
+      store: memoryStore(),
+      onEvent: () => {
+        throw new Error("logger down");
+      },
+    });
+    const session = await sessions.load("sid=garbage");
+    session.set("userId", "u1");
+    expect(await session.commit()).toHaveLength(1);
+  });
+});
