@@ -58,10 +58,10 @@ export function resolveCookie(options: CookieOptions = {}): ResolvedCookie {
     throw new SessionConfigError('cookie.sameSite must be "lax", "strict" or "none"');
   }
   if (resolved.sameSite === "none" && !resolved.secure) {
-    throw new SessionConfigError("cookie.sameSite \"none\" requires secure: true (browsers reject it otherwise)");
+    throw new SessionConfigError('cookie.sameSite "none" requires secure: true (browsers reject it otherwise)');
   }
   if (resolved.name.startsWith("__Host-") && (!resolved.secure || resolved.path !== "/" || resolved.domain !== undefined)) {
-    throw new SessionConfigError("a __Host- cookie must be secure, have path \"/\" and no domain");
+    throw new SessionConfigError('a __Host- cookie must be secure, have path "/" and no domain');
   }
   if (resolved.name.startsWith("__Secure-") && !resolved.secure) {
     throw new SessionConfigError("a __Secure- cookie must be secure");
@@ -74,12 +74,7 @@ export function resolveCookie(options: CookieOptions = {}): ResolvedCookie {
  * The Set-Cookie value carrying a token. `maxAgeSeconds` null makes a browser-session cookie
  * (no Max-Age, no Expires: Django's `set_expiry(0)`).
  */
-export function serializeSessionCookie(
-  cookie: ResolvedCookie,
-  token: string,
-  maxAgeSeconds: number | null,
-  now: Date,
-): string {
+export function serializeSessionCookie(cookie: ResolvedCookie, token: string, maxAgeSeconds: number | null, now: Date): string {
   if (maxAgeSeconds === null) return serialize(cookie, token, undefined, undefined);
   // Floor, so the browser forgets the cookie no later than the server forgets the session (R16).
   const age = Math.max(0, Math.min(MAX_COOKIE_AGE_SECONDS, Math.floor(maxAgeSeconds)));

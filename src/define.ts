@@ -4,7 +4,7 @@ import { SessionConfigError } from "./errors.js";
 import type { EventHandler, SessionEvent } from "./events.js";
 import type { ExpiryPolicy } from "./expiry.js";
 import { guardStore } from "./guarded-store.js";
-import { type SessionManager, createManager } from "./manager.js";
+import { createManager, type SessionManager } from "./manager.js";
 import { type Migration, type OnInvalid, resolveSchema, type SessionSchema } from "./schema.js";
 import type { SessionContext } from "./session.js";
 import type { SessionStore } from "./store.js";
@@ -97,4 +97,3 @@ async function emitEvent(handler: EventHandler, event: SessionEvent, id: string 
     // A logging hook must never break a request.
   }
 }
-

@@ -5,12 +5,7 @@
  */
 
 /** Every `code` a `TesseraError` can carry. */
-export type ErrorCode =
-  | "SESSION_VALIDATION"
-  | "SESSION_TOO_LARGE"
-  | "STORE_UNAVAILABLE"
-  | "SESSION_INTERRUPTED"
-  | "CONFIG";
+export type ErrorCode = "SESSION_VALIDATION" | "SESSION_TOO_LARGE" | "STORE_UNAVAILABLE" | "SESSION_INTERRUPTED" | "CONFIG";
 
 const brand = Symbol.for("tessera.error");
 

@@ -20,9 +20,8 @@ type DefaultedKey<S extends SessionSchema> = {
 }[SessionKey<S>];
 
 /** `get(key)` without a fallback: the value, or undefined for an absent key without a schema default. */
-export type GetResult<S extends SessionSchema, K extends SessionKey<S>> = K extends DefaultedKey<S>
-  ? SessionValue<S, K>
-  : SessionValue<S, K> | undefined;
+export type GetResult<S extends SessionSchema, K extends SessionKey<S>> =
+  K extends DefaultedKey<S> ? SessionValue<S, K> : SessionValue<S, K> | undefined;
 
 /** The whole session data as `all()` returns it: defaulted keys always present, the others optional. */
 export type SessionData<S extends SessionSchema> = {
@@ -166,7 +165,8 @@ export function hydrate(runtime: SchemaRuntime, data: StoredData, storedVersion:
       }
     }
   }
-  if (invalid.length > 0 && runtime.onInvalid !== "drop") return invalidResult(runtime, [], "stored data is malformed", invalid[0]);
+  if (invalid.length > 0 && runtime.onInvalid !== "drop")
+    return invalidResult(runtime, [], "stored data is malformed", invalid[0]);
 
   if (migrated) {
     // Re-encode every kept value; per-key expiry and flash marks survive under the same key.

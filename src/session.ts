@@ -3,8 +3,8 @@ import { type ResolvedCookie, serializeClearCookie, serializeSessionCookie } fro
 import { type Duration, toSeconds } from "./duration.js";
 import { SessionInterruptedError, SessionTooLargeError, SessionValidationError } from "./errors.js";
 import type { SessionEvent } from "./events.js";
-import { parseExpiry, serializeExpiry } from "./expiry-entry.js";
 import { absoluteExpiry, cookieMaxAge, type ExpiryOverride, type ExpiryPolicy, expiryAt, isTouchDue } from "./expiry.js";
+import { parseExpiry, serializeExpiry } from "./expiry-entry.js";
 import {
   defaultOf,
   EXPIRY_KEY,

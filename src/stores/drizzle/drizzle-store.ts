@@ -1,0 +1,259 @@
+import type { Placeholder, SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, is, isNull, lte, ne, sql } from "drizzle-orm";
+import type { PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { PgDatabase } from "drizzle-orm/pg-core";
+import { SessionConfigError } from "../../errors.js";
+import type { SessionStore, StoredSession, Where } from "../../store.js";
+import { sessions } from "./default-table.js";
+import type { SessionsTable } from "./sessions-table.js";
+import { checkTable, rowsOf, whereConditions } from "./sql-helpers.js";
+
+/** Options of {@link drizzleStore}. */
+export interface DrizzleStoreOptions {
+  /**
+   * Any Drizzle Postgres database (postgres-js, node-postgres, PGlite). You own it: Tessera never
+   * connects or closes it. Give its pool a `statement_timeout`/`lock_timeout` and handle its
+   * `'error'` events (node-postgres), so a stuck or restarted server cannot hang or crash you.
+   */
+  db: PgDatabase<PgQueryResultHKT, Record<string, unknown>>;
+  /** A table built by `sessionsTable(...)`, migrated by you. @default the `sessions` table of `migrate()` */
+  table?: SessionsTable;
+}
+
+const placeholder = (name: string) => sql.placeholder(name);
+// Placeholders skip Drizzle's column encoders (and postgres-js does not serialise a Date the
+// drizzle way), so every time goes in as an ISO string with an explicit cast on every driver.
+const ts = (name: string) => sql`${placeholder(name)}::timestamptz`;
+const json = (name: string) => sql`${placeholder(name)}::jsonb`;
+const int = (name: string) => sql`${placeholder(name)}::integer`;
+const iso = (date: Date | null) => (date === null ? null : date.toISOString());
+
+/**
+ * Session store over a Drizzle Postgres database. `get`, `create`, `patch`, `replace`, `touch`,
+ * `delete` and `purgeExpired` are prepared once per store (named per table), so the hot path costs
+ * one prepared statement. Each method is one statement and so atomic on its own:
+ * - `patch` merges `set` into `data`, removes `deleted` and bumps `rev` in one `UPDATE` of a live
+ *   row, so concurrent saves to different keys all survive; it never inserts.
+ * - `replace` and `touch` are update-only too (`touch` writes only `expires_at`).
+ * - `rotate` retires the old row and inserts the new one in one data-modifying CTE.
+ * - `get` returns an expired row never; it then deletes it in a second statement (not atomic
+ *   with the read, and guarded so a concurrently refreshed row survives).
+ * Grace-period shadows (rows with `successor_id`) are read-only: writes to them return null/false.
+ *
+ * @throws SessionConfigError when `db` is not a Drizzle Postgres database or `table` lacks a column.
+ * @example
+ * import { drizzle } from "drizzle-orm/postgres-js";
+ * const store = drizzleStore({ db: drizzle(process.env.DATABASE_URL!) });
+ */
+export function drizzleStore(options: DrizzleStoreOptions) {
+  const db: unknown = (options as Partial<DrizzleStoreOptions> | undefined)?.db;
+  if (!is(db, PgDatabase)) {
+    throw new SessionConfigError("drizzleStore: `db` must be a Drizzle Postgres database");
+  }
+  const t = options.table ?? sessions;
+  const { name, indexed } = checkTable(t);
+  const column = (c: { name: string }) => sql.identifier(c.name);
+  // pg rejects one statement name reused for another text, so names are per (schema, table).
+  const prepared = (what: string) => `tessera_${what}_${name}`;
+
+  const selection = {
+    id: t.id,
+    data: t.data,
+    expiresAt: t.expiresAt,
+    absoluteExpiresAt: t.absoluteExpiresAt,
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+    schemaVersion: t.schemaVersion,
+    rev: t.rev,
+    successorId: t.successorId,
+  };
+  const liveRow = (id: Placeholder | string, now: Placeholder | string): SQL =>
+    sql`${t.id} = ${id} and ${t.expiresAt} > ${now}::timestamptz and ${t.successorId} is null`;
+  const live = liveRow(placeholder("id"), placeholder("now"));
+
+  const getQuery = db
+    .select(selection)
+    .from(t)
+    .where(eq(t.id, placeholder("id")))
+    .prepare(prepared("get"));
+  const createQuery = db
+    .insert(t)
+    .values({
+      id: placeholder("id"),
+      data: json("data"),
+      expiresAt: ts("expiresAt"),
+      absoluteExpiresAt: ts("absoluteExpiresAt"),
+      createdAt: ts("createdAt"),
+      updatedAt: ts("updatedAt"),
+      schemaVersion: int("schemaVersion"),
+      rev: int("rev"),
+      successorId: sql`${placeholder("successorId")}::text`,
+    })
+    .prepare(prepared("create"));
+  const patchQuery = db
+    .update(t)
+    .set({
+      data: sql`(${t.data} - ${placeholder("deleted")}::text[]) || ${json("set")}`,
+      expiresAt: ts("expiresAt"),
+      updatedAt: ts("updatedAt"),
+      schemaVersion: int("schemaVersion"),
+      rev: sql`${t.rev} + 1`,
+    })
+    .where(live)
+    .returning({ rev: t.rev })
+    .prepare(prepared("patch"));
+  const replaceQuery = db
+    .update(t)
+    .set({
+      data: json("data"),
+      expiresAt: ts("expiresAt"),
+      absoluteExpiresAt: ts("absoluteExpiresAt"),
+      createdAt: ts("createdAt"),
+      updatedAt: ts("updatedAt"),
+      schemaVersion: int("schemaVersion"),
+      rev: sql`${t.rev} + 1`,
+    })
+    .where(live)
+    .returning({ rev: t.rev })
+    .prepare(prepared("replace"));
+  // Only the expiry moves: the data blob is never rewritten by an activity refresh (R29).
+  const touchQuery = db
+    .update(t)
+    .set({ expiresAt: ts("expiresAt") })
+    .where(live)
+    .returning({ id: t.id })
+    .prepare(prepared("touch"));
+  const deleteQuery = db
+    .delete(t)
+    .where(eq(t.id, placeholder("id")))
+    .prepare(prepared("delete"));
+  // SKIP LOCKED: concurrent purgers (N instances, the CLI) split the rows instead of queueing
+  // on each other, and RETURNING counts only what this call deleted.
+  const purgeQuery = db
+    .delete(t)
+    .where(
+      inArray(
+        t.id,
+        db
+          .select({ id: t.id })
+          .from(t)
+          .where(sql`${t.expiresAt} <= ${ts("now")}`)
+          .limit(placeholder("limit"))
+          .for("update", { skipLocked: true }),
+      ),
+    )
+    .returning({ id: t.id })
+    .prepare(prepared("purge"));
+
+  const recordParams = (record: StoredSession) => ({
+    id: record.id,
+    data: JSON.stringify(record.data),
+    expiresAt: record.expiresAt.toISOString(),
+    absoluteExpiresAt: iso(record.absoluteExpiresAt),
+    createdAt: record.createdAt.toISOString(),
+    updatedAt: record.updatedAt.toISOString(),
+    schemaVersion: record.schemaVersion,
+    rev: record.rev,
+    successorId: record.successorId,
+  });
+
+  return {
+    async get(id, now) {
+      const [row] = await getQuery.execute({ id });
+      if (row === undefined) return null;
+      if (row.expiresAt.getTime() > now.getTime()) return row;
+      // Lazy delete, guarded on expiry so a row refreshed meanwhile survives. Failing it is
+      // harmless (the row is never returned and purgeExpired gets it), so the load goes on.
+      await db
+        .delete(t)
+        .where(and(eq(t.id, id), lte(t.expiresAt, now)))
+        .catch(() => undefined);
+      return null;
+    },
+
+    async create(record) {
+      // A plain INSERT: an existing id is a unique violation, never an overwrite.
+      await createQuery.execute(recordParams(record));
+    },
+
+    async replace(record, now) {
+      const [row] = await replaceQuery.execute({ ...recordParams(record), now: now.toISOString() });
+      return row?.rev ?? null;
+    },
+
+    async patch(id, patch, now) {
+      const [row] = await patchQuery.execute({
+        id,
+        now: now.toISOString(),
+        deleted: patch.deleted,
+        set: JSON.stringify(patch.set),
+        expiresAt: patch.expiresAt.toISOString(),
+        updatedAt: patch.updatedAt.toISOString(),
+        schemaVersion: patch.schemaVersion,
+      });
+      return row?.rev ?? null;
+    },
+
+    async touch(id, expiresAt, now) {
+      const rows = await touchQuery.execute({ id, expiresAt: expiresAt.toISOString(), now: now.toISOString() });
+      return rows.length > 0;
+    },
+
+    async rotate(oldId, record, graceUntil, now) {
+      const old = liveRow(oldId, now.toISOString());
+      // The INSERT selects from the retired row, so it happens only if the old row was live:
+      // both halves commit together or neither does.
+      const retire =
+        graceUntil === null
+          ? sql`delete from ${t} where ${old} returning ${t.id}`
+          : sql`update ${t} set ${column(t.data)} = '{}'::jsonb, ${column(t.successorId)} = ${record.id},
+              ${column(t.expiresAt)} = ${graceUntil.toISOString()}::timestamptz, ${column(t.rev)} = ${t.rev} + 1
+              where ${old} returning ${t.id}`;
+      const r = recordParams(record);
+      const columns = sql.join(Object.values(selection).map(column), sql`, `);
+      const result = await db.execute(sql`with old as (${retire})
+        insert into ${t} (${columns})
+        select ${r.id}, ${r.data}::jsonb, ${r.expiresAt}::timestamptz, ${r.absoluteExpiresAt}::timestamptz,
+          ${r.createdAt}::timestamptz, ${r.updatedAt}::timestamptz, ${r.schemaVersion}::integer,
+          ${r.rev}::integer, ${r.successorId}::text
+        from old returning ${t.id}`);
+      return rowsOf(result).length > 0;
+    },
+
+    async delete(id) {
+      await deleteQuery.execute({ id });
+    },
+
+    async find(where: Where, now, options = {}) {
+      const query = db
+        .select(selection)
+        .from(t)
+        .where(
+          and(
+            sql`${t.expiresAt} > ${now.toISOString()}::timestamptz`,
+            isNull(t.successorId),
+            ...whereConditions(t, indexed, where),
+          ),
+        )
+        .orderBy(desc(t.updatedAt));
+      return options.limit === undefined ? await query : await query.limit(options.limit);
+    },
+
+    async deleteWhere(where, options = {}) {
+      const conditions = whereConditions(t, indexed, where);
+      // An empty filter would delete every session of every user: refuse it loudly.
+      if (conditions.length === 0) throw new SessionConfigError("deleteWhere: `where` names no field");
+      const exceptId = options.exceptId;
+      const rows = await db
+        .delete(t)
+        .where(and(...conditions, exceptId === undefined ? undefined : ne(t.id, exceptId)))
+        .returning({ id: t.id });
+      return rows.length;
+    },
+
+    async purgeExpired(now, batchSize) {
+      const rows = await purgeQuery.execute({ now: now.toISOString(), limit: batchSize });
+      return rows.length;
+    },
+  } satisfies SessionStore;
+}
