@@ -1,5 +1,5 @@
-import { memoryStore } from "../../src/stores/memory/index.js";
 import type { StoredSession } from "../../src/store.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
 import { describeStore } from "./store-contract.js";
 
 describeStore("memory", async () => {

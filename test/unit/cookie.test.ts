@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
+import { readCookie, resolveCookie, serializeClearCookie, serializeSessionCookie } from "../../src/cookie.js";
 import { defineSession, SessionConfigError } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { attribute } from "../helpers/cookies.js";
-import { readCookie, resolveCookie, serializeClearCookie, serializeSessionCookie } from "../../src/cookie.js";
 
 const now = new Date(Date.UTC(2026, 0, 1));
 const schema = z.object({ userId: z.string().optional() });

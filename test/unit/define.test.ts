@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
 import { defineSession, isTesseraError, SessionConfigError, SessionStoreError } from "../../src/index.js";
-import { memoryStore } from "../../src/stores/memory/index.js";
 import type { SessionStore } from "../../src/store.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
 import { createToken } from "../../src/token.js";
 
 const schema = z.object({ userId: z.string().optional() });
@@ -44,7 +44,9 @@ describe("store failures", () => {
     const cause = new Error("connection refused");
     const store = { ...memoryStore(), get: async () => Promise.reject(cause) };
     const token = createToken();
-    const error = (await defineSession({ schema, store }).load(`sid=${token}`).catch((e: unknown) => e)) as SessionStoreError;
+    const error = (await defineSession({ schema, store })
+      .load(`sid=${token}`)
+      .catch((e: unknown) => e)) as SessionStoreError;
     expect(isTesseraError(error)).toBe(true);
     expect(error.cause).toBe(cause);
     expect(error.message).not.toContain(token);

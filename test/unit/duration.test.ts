@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { SessionConfigError } from "../../src/index.js";
 import { toSeconds } from "../../src/duration.js";
+import { SessionConfigError } from "../../src/index.js";
 
 describe("durations", () => {
   it("accepts seconds, unit strings and Django-style parts", () => {

@@ -129,6 +129,7 @@ export function dataContract(harness: () => StoreHarness): void {
 
   it("R41/R42: keys named __proto__, constructor, then and save are plain data", async () => {
     const schema = z.object({
+      // biome-ignore lint/suspicious/noThenProperty: the point of the test is a stored key named "then"
       then: z.string().optional(),
       save: z.string().optional(),
       constructor: z.string().optional(),

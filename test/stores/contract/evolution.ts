@@ -16,7 +16,11 @@ export function evolutionContract(harness: () => StoreHarness): void {
     s.update({ name: "Ada", age: 36, theme: "purple" });
     return cookieHeader(await s.commit());
   }
-  const v2 = z.object({ name: z.string().optional(), age: z.number().optional(), theme: z.enum(["light", "dark"]).default("light") });
+  const v2 = z.object({
+    name: z.string().optional(),
+    age: z.number().optional(),
+    theme: z.enum(["light", "dark"]).default("light"),
+  });
 
   it('R39: onInvalid "drop" (default) drops only the keys that fail the new schema', async () => {
     const h = harness();

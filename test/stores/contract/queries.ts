@@ -1,7 +1,7 @@
 import { expect, it } from "vitest";
 import { SessionConfigError, type SessionManager } from "../../../src/index.js";
 import { cookieHeader } from "../../helpers/cookies.js";
-import { appSchema, makeSessions, type StoreHarness } from "./setup.js";
+import { type appSchema, makeSessions, type StoreHarness } from "./setup.js";
 
 /** Listing, revocation and purging (R25, R30). */
 export function queriesContract(harness: () => StoreHarness): void {

@@ -135,7 +135,9 @@ export function securityContract(harness: () => StoreHarness): void {
     const inFlight = await sessions.load(cookieHeader(setCookie));
     expect(await sessions.revoke({ where: { userId: "u1" } })).toBe(1);
     inFlight.set("theme", "dark");
-    await expect(inFlight.save()).rejects.toSatisfy((e) => e instanceof SessionInterruptedError && e.code === "SESSION_INTERRUPTED");
+    await expect(inFlight.save()).rejects.toSatisfy(
+      (e) => e instanceof SessionInterruptedError && e.code === "SESSION_INTERRUPTED",
+    );
     expect(await h.count()).toBe(0);
   });
 

@@ -1,0 +1,49 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = join(import.meta.dirname, "../..");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+  exports: Record<string, string | { types: string; import: string }>;
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : entry.name.endsWith(".ts") ? [join(dir, entry.name)] : [],
+  );
+}
+const imports = (file: string) =>
+  [...readFileSync(join(root, file), "utf8").matchAll(/^(?:import|export)[^;]*?from\s+"([^"]+)"/gms)].map((m) => m[1] as string);
+
+describe("package shape (hono's validate-exports, drizzle's exports test)", () => {
+  it("every subpath export points at a src/**/index.ts and every store index is exported", () => {
+    const targets = Object.entries(pkg.exports)
+      .filter(([key]) => key !== "./package.json")
+      .map(([, value]) => (typeof value === "string" ? value : value.import).replace("./dist/", "src/").replace(/\.js$/, ".ts"));
+    const indexes = sourceFiles("src").filter((f) => f.endsWith("index.ts") && !f.startsWith(join("src", "cli")));
+    expect(targets.sort()).toEqual(indexes.map((f) => relative(root, join(root, f))).sort());
+  });
+
+  it("index.ts files hold named re-exports only", () => {
+    for (const file of sourceFiles("src").filter((f) => f.endsWith("index.ts"))) {
+      const code = readFileSync(join(root, file), "utf8").replace(/\/\/.*$/gm, "");
+      expect(code, file).not.toMatch(/export \*/);
+      expect(code.replace(/export\s+(type\s+)?\{[^}]*\}\s+from\s+"[^"]+";/g, "").trim(), file).toBe("");
+    }
+  });
+
+  it("the core imports no driver, framework or node: module", () => {
+    for (const file of sourceFiles("src").filter((f) => !f.includes(join("src", "stores")))) {
+      for (const spec of imports(file)) expect(spec, `${file} imports ${spec}`).toMatch(/^(\.\/|zod$|superjson$|cookie$)/);
+    }
+  });
+
+  it("a store imports only the store types, the errors and its driver, never the session logic", () => {
+    for (const file of sourceFiles(join("src", "stores"))) {
+      for (const spec of imports(file)) {
+        if (spec.startsWith("../../")) expect(spec, file).toMatch(/^\.\.\/\.\.\/(store|errors)\.js$/);
+        else expect(spec, file).toMatch(/^(\.\/|drizzle-orm)/);
+      }
+    }
+  });
+});
