@@ -1,4 +1,5 @@
 import { isTesseraError, SessionStoreError } from "./errors.js";
+import { redactError } from "./redact.js";
 import type { SessionStore } from "./store.js";
 
 /**
@@ -41,7 +42,7 @@ async function bounded<T>(name: string, call: () => Promise<T>, timeoutMs: numbe
   } catch (error) {
     // A store may raise a typed error of its own (a config problem); pass it on unchanged.
     if (isTesseraError(error)) throw error;
-    throw new SessionStoreError(`session store ${name}() failed`, { cause: error });
+    throw new SessionStoreError(`session store ${name}() failed`, { cause: redactError(error) });
   } finally {
     clearTimeout(timer);
   }

@@ -69,6 +69,8 @@ export class Session<S extends SessionSchema> {
   #replaceAll: boolean;
   /** Keys dropped at load (expired, invalid) ride along with the next write but do not make one; user deletes do. */
   #userDeleted = false;
+  /** `setExpiry` (or a `clear()` that dropped its override) changed the cookie's lifetime: the next save re-sends it. */
+  #policyChanged = false;
   #cookie: "set" | "clear" | null = null;
   #hadCookie: boolean;
 
@@ -128,6 +130,7 @@ export class Session<S extends SessionSchema> {
 
   /** Removes every key and the session's own expiry; the next save replaces the whole record. */
   clear(): void {
+    if (this.#entries.has(EXPIRY_KEY)) this.#policyChanged = true;
     this.#values.clear();
     this.#entries.clear();
     this.#sizes = new Map();
@@ -189,7 +192,8 @@ export class Session<S extends SessionSchema> {
         throw new SessionValidationError(EXPIRY_KEY, [{ code: "invalid_date", path: [], message: "Invalid Date" }]);
       }
       override = { kind: "at", atMs: value.getTime() };
-    } else override = { kind: "idle", seconds: toSeconds(value, "setExpiry") };
+    } else override = { kind: "idle", seconds: durationArgument(EXPIRY_KEY, value) };
+    this.#policyChanged = true;
     if (override === null) {
       if (this.#entries.has(EXPIRY_KEY)) this.#remove(EXPIRY_KEY);
       return;
@@ -290,7 +294,7 @@ export class Session<S extends SessionSchema> {
     }
     const nextMs = this.#nextExpiry(now);
     const expiryMoved = isTouchDue(this.#ctx.policy, record.expiresAt.getTime(), nextMs);
-    const policyChanged = this.#dirty.has(EXPIRY_KEY) || (this.#deleted.has(EXPIRY_KEY) && this.isModified);
+    const policyChanged = this.#policyChanged;
     if (this.#replaceAll) {
       const full = this.#fullRecord(record.id, now);
       const rev = await this.#ctx.store.replace(full, new Date(now));
@@ -356,7 +360,7 @@ export class Session<S extends SessionSchema> {
 
   #write(key: string, value: unknown, options: SetOptions, flash: boolean): void {
     const parsed = parseField(this.#ctx.runtime, key, value);
-    const ttl = options.ttl === undefined ? undefined : toSeconds(options.ttl, "ttl");
+    const ttl = options.ttl === undefined ? undefined : durationArgument(key, options.ttl);
     const encoded = this.#encode(key, parsed, {
       ...(ttl === undefined ? {} : { exp: this.#ctx.nowMs() + ttl * 1000 }),
       ...(flash ? { flash: true as const } : {}),
@@ -456,10 +460,20 @@ export class Session<S extends SessionSchema> {
     this.#deleted.clear();
     this.#replaceAll = false;
     this.#userDeleted = false;
+    this.#policyChanged = false;
   }
 
   #interrupted(id: string): never {
     this.#ctx.emit("interrupted", id);
     throw new SessionInterruptedError("The session was destroyed, revoked or expired by another request; nothing was saved");
+  }
+}
+
+/** A duration passed to a method (not an option): bad input is a validation error of that key, not a config error. */
+function durationArgument(key: string, value: Duration): number {
+  try {
+    return toSeconds(value);
+  } catch {
+    throw new SessionValidationError(key, [{ code: "invalid_type", path: [], message: "expected a duration" }]);
   }
 }

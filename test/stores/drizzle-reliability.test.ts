@@ -1,14 +1,16 @@
+import { inspect } from "node:util";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgresJs } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
+import { guardStore } from "../../src/guarded-store.js";
 import { defineSession, SessionStoreError } from "../../src/index.js";
 import { drizzleStore, migrate } from "../../src/stores/drizzle/index.js";
 import { hashToken } from "../../src/token.js";
 import { cookieHeader, tokenOf } from "../helpers/cookies.js";
-import { databaseUrl, openPostgresJs } from "../helpers/databases.js";
+import { databaseUrl, openPglite, openPostgresJs } from "../helpers/databases.js";
 
 const schema = z.object({ userId: z.string().optional(), theme: z.string().optional() });
 
@@ -70,4 +72,37 @@ describe("drizzle store when the database misbehaves", () => {
       }
     },
   );
+});
+
+describe("store errors leak no session id or data", () => {
+  it("R11: a driver error (unique violation) reaches the caller as SessionStoreError with a redacted cause chain", async () => {
+    const database = await openPglite();
+    try {
+      const store = guardStore(database.store, 5000);
+      const now = new Date();
+      const record = {
+        id: await hashToken("a-token-that-is-only-used-for-its-hash"),
+        data: { userId: { json: "secret-user-data" } },
+        expiresAt: new Date(now.getTime() + 60_000),
+        absoluteExpiresAt: null,
+        createdAt: now,
+        updatedAt: now,
+        schemaVersion: 1,
+        rev: 1,
+        successorId: null,
+      };
+      await store.create(record);
+      const error = await store.create(record).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SessionStoreError);
+      const printed = inspect(error, { depth: 10 });
+      expect(printed).not.toContain(record.id);
+      expect(printed).not.toContain("secret-user-data");
+      expect(printed).toContain("params: [redacted]");
+      const codes: unknown[] = [];
+      for (let e: unknown = (error as Error).cause; e instanceof Error; e = e.cause) codes.push((e as { code?: unknown }).code);
+      expect(codes).toContain("23505");
+    } finally {
+      await database.close();
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import { expect, it } from "vitest";
+import { SessionValidationError } from "../../../src/index.js";
 import { attribute, cookieHeader } from "../../helpers/cookies.js";
 import { writes } from "../../helpers/counting-store.js";
 import { makeSessions, type StoreHarness } from "./setup.js";
@@ -115,6 +116,30 @@ export function expiryContract(harness: () => StoreHarness): void {
     expect(attribute((await idle.commit())[0] as string, "Max-Age")).toBe("3600");
     clock.advance(3599);
     expect((await sessions.load(cookie)).get("userId")).toBe("u1");
+  });
+
+  it("R16: clear() dropping a longer setExpiry re-sends the cookie, so the browser never outlives the server", async () => {
+    const { sessions } = makeSessions(harness(), { maxAge: "1h", rolling: false });
+    const s = await sessions.load(undefined);
+    s.set("userId", "u1");
+    s.setExpiry({ days: 30 });
+    const setCookie = await s.commit();
+    expect(attribute(setCookie[0] as string, "Max-Age")).toBe(String(30 * DAY));
+    const cleared = await sessions.load(cookieHeader(setCookie));
+    cleared.clear();
+    cleared.set("theme", "dark");
+    const [resent] = await cleared.commit();
+    expect(attribute(resent as string, "Max-Age")).toBe("3600");
+  });
+
+  it("a bad ttl or setExpiry value is a SessionValidationError and changes nothing", async () => {
+    const { sessions } = makeSessions(harness());
+    const s = await sessions.load(undefined);
+    expect(() => s.set("otp", "1", { ttl: "soon" as never })).toThrow(SessionValidationError);
+    expect(() => s.setExpiry(-5)).toThrow(SessionValidationError);
+    expect(() => s.setExpiry(new Date(Number.NaN))).toThrow(SessionValidationError);
+    expect(s.has("otp")).toBe(false);
+    expect(s.isModified).toBe(false);
   });
 
   it("a per-key ttl lapses while the session lives on", async () => {
