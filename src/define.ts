@@ -75,6 +75,7 @@ export function defineSession<S extends SessionSchema>(options: SessionOptions<S
   };
   const now = options.now ?? Date.now;
   const onEvent = options.onEvent;
+  let events: Promise<void> = Promise.resolve();
   const ctx: SessionContext = {
     runtime: resolveSchema(options.schema, options.version ?? 1, options.migrations ?? {}, options.onInvalid ?? "drop"),
     store: guardStore(store, timeoutMs),
@@ -84,7 +85,8 @@ export function defineSession<S extends SessionSchema>(options: SessionOptions<S
     maxBytes,
     rotationGraceSeconds: toSeconds(options.rotationGrace ?? 0, "rotationGrace"),
     emit: (type, id, extra) => {
-      if (onEvent) void emitEvent(onEvent, { type, ...extra }, id);
+      // Tags take an async digest; chaining keeps events in the order they happened.
+      if (onEvent) events = events.then(() => emitEvent(onEvent, { type, ...extra }, id));
     },
   };
   return createManager<S>(ctx);

@@ -89,14 +89,14 @@ export function dataContract(harness: () => StoreHarness): void {
     expect(s.isModified).toBe(false);
   });
 
-  it("R44: a string with U+0000 is rejected at set(), not at save", async () => {
+  it("R40/R44: a string with U+0000 is rejected at set(), not at save", async () => {
     const { sessions } = makeSessions(harness());
     const s = await sessions.load(undefined);
     expect((catchError(() => s.set("notice", "a\u0000b")) as SessionValidationError).code).toBe("SESSION_VALIDATION");
     expect(s.isEmpty).toBe(true);
   });
 
-  it("SESSION_TOO_LARGE: a set that would pass maxBytes throws and leaves the data as it was", async () => {
+  it("R40: a set that would pass maxBytes throws SESSION_TOO_LARGE and leaves the data as it was", async () => {
     const { sessions } = makeSessions(harness(), { maxBytes: 1024 });
     const s = await sessions.load(undefined);
     s.set("notice", "x".repeat(500));

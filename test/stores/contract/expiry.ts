@@ -8,7 +8,7 @@ const DAY = 86400;
 
 /** Idle, rolling, absolute and per-key expiry, all decided by the injected clock. */
 export function expiryContract(harness: () => StoreHarness): void {
-  it("R26: maxAge ends an idle session; its cookie then loads a fresh session", async () => {
+  it("R26/R28: maxAge ends an idle session on the server; its cookie, replayed later, loads a fresh session", async () => {
     const { sessions, clock } = makeSessions(harness(), { maxAge: "1h", rolling: false });
     const s = await sessions.load(undefined);
     s.set("userId", "u1");
