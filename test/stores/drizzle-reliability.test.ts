@@ -11,6 +11,7 @@ import { drizzleStore, migrate } from "../../src/stores/drizzle/index.js";
 import { hashToken } from "../../src/token.js";
 import { cookieHeader, tokenOf } from "../helpers/cookies.js";
 import { databaseUrl, openPglite, openPostgresJs } from "../helpers/databases.js";
+import { craftedRecord } from "../helpers/records.js";
 
 const schema = z.object({ userId: z.string().optional(), theme: z.string().optional() });
 
@@ -79,18 +80,7 @@ describe("store errors leak no session id or data", () => {
     const database = await openPglite();
     try {
       const store = guardStore(database.store, 5000);
-      const now = new Date();
-      const record = {
-        id: await hashToken("a-token-that-is-only-used-for-its-hash"),
-        data: { userId: { json: "secret-user-data" } },
-        expiresAt: new Date(now.getTime() + 60_000),
-        absoluteExpiresAt: null,
-        createdAt: now,
-        updatedAt: now,
-        schemaVersion: 1,
-        rev: 1,
-        successorId: null,
-      };
+      const { record } = await craftedRecord({ userId: { json: "secret-user-data" } }, new Date());
       await store.create(record);
       const error = await store.create(record).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SessionStoreError);

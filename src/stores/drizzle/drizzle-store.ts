@@ -76,16 +76,20 @@ export function drizzleStore(options: DrizzleStoreOptions) {
     .from(t)
     .where(eq(t.id, placeholder("id")))
     .prepare(prepared("get"));
+  // The columns a whole-record write sets, for create (with id, rev, successor) and replace (rev + 1).
+  const wholeRecord = {
+    data: json("data"),
+    expiresAt: ts("expiresAt"),
+    absoluteExpiresAt: ts("absoluteExpiresAt"),
+    createdAt: ts("createdAt"),
+    updatedAt: ts("updatedAt"),
+    schemaVersion: int("schemaVersion"),
+  };
   const createQuery = db
     .insert(t)
     .values({
       id: placeholder("id"),
-      data: json("data"),
-      expiresAt: ts("expiresAt"),
-      absoluteExpiresAt: ts("absoluteExpiresAt"),
-      createdAt: ts("createdAt"),
-      updatedAt: ts("updatedAt"),
-      schemaVersion: int("schemaVersion"),
+      ...wholeRecord,
       rev: int("rev"),
       successorId: sql`${placeholder("successorId")}::text`,
     })
@@ -104,15 +108,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
     .prepare(prepared("patch"));
   const replaceQuery = db
     .update(t)
-    .set({
-      data: json("data"),
-      expiresAt: ts("expiresAt"),
-      absoluteExpiresAt: ts("absoluteExpiresAt"),
-      createdAt: ts("createdAt"),
-      updatedAt: ts("updatedAt"),
-      schemaVersion: int("schemaVersion"),
-      rev: sql`${t.rev} + 1`,
-    })
+    .set({ ...wholeRecord, rev: sql`${t.rev} + 1` })
     .where(live)
     .returning({ rev: t.rev })
     .prepare(prepared("replace"));

@@ -1,15 +1,13 @@
 import { expect, it } from "vitest";
 import * as z from "zod";
 import { cookieHeader } from "../../helpers/cookies.js";
-import { makeSessions, type StoreHarness } from "./setup.js";
+import { makeSessions, type StoreHarness, signedIn } from "./setup.js";
 
 /** Saves are patches: concurrent requests of one session keep each other's writes (R52, R53). */
 export function concurrencyContract(harness: () => StoreHarness): void {
   it("R53: save() after set(cart) in one request and set(theme) in another keeps both", async () => {
     const { sessions } = makeSessions(harness());
-    const s = await sessions.load(undefined);
-    s.set("userId", "u1");
-    const cookie = cookieHeader(await s.commit());
+    const cookie = cookieHeader(await signedIn(sessions));
 
     const [a, b] = await Promise.all([sessions.load(cookie), sessions.load(cookie)]);
     a.set("cart", [{ sku: "apple", qty: 1 }]);

@@ -2,8 +2,8 @@ import { expect, it } from "vitest";
 import * as z from "zod";
 import { SessionValidationError } from "../../../src/index.js";
 import type { StoredSession } from "../../../src/store.js";
-import { createToken, hashToken } from "../../../src/token.js";
 import { cookieHeader } from "../../helpers/cookies.js";
+import { craftedRecord } from "../../helpers/records.js";
 import { makeSessions, type StoreHarness } from "./setup.js";
 
 const v1 = z.object({ name: z.string().optional(), age: z.number().optional(), theme: z.string().optional() });
@@ -79,19 +79,7 @@ export function evolutionContract(harness: () => StoreHarness): void {
 
   it("R43: a corrupt record gives a fresh session and is deleted, without a throw", async () => {
     const h = harness();
-    const token = createToken();
-    const now = new Date(Date.UTC(2026, 0, 1, 12));
-    const record: StoredSession = {
-      id: await hashToken(token),
-      data: [] as unknown as StoredSession["data"],
-      expiresAt: new Date(now.getTime() + 3600_000),
-      absoluteExpiresAt: null,
-      createdAt: now,
-      updatedAt: now,
-      schemaVersion: 1,
-      rev: 1,
-      successorId: null,
-    };
+    const { token, record } = await craftedRecord([] as unknown as StoredSession["data"]);
     await h.store.create(record);
     const events: string[] = [];
     const { sessions } = makeSessions(h, { onEvent: (e) => events.push(e.type) });
@@ -104,24 +92,13 @@ export function evolutionContract(harness: () => StoreHarness): void {
 
   it("R41: stored entries keyed __proto__ or constructor, or with poisoned superjson meta, never reach Object.prototype", async () => {
     const h = harness();
-    const token = createToken();
-    const now = new Date(Date.UTC(2026, 0, 1, 12));
     const data = JSON.parse(
       '{"__proto__": {"json": {"polluted": true}}, "constructor": {"json": {"prototype": {"polluted": true}}},' +
         ' "userId": {"json": "u1"}, "profile": {"json": {"name": "x"}, "meta": {"values": {"__proto__.polluted": ["undefined"]}}},' +
         ' "theme": {"nojson": true}}',
     ) as StoredSession["data"];
-    await h.store.create({
-      id: await hashToken(token),
-      data,
-      expiresAt: new Date(now.getTime() + 3600_000),
-      absoluteExpiresAt: null,
-      createdAt: now,
-      updatedAt: now,
-      schemaVersion: 1,
-      rev: 1,
-      successorId: null,
-    });
+    const { token, record } = await craftedRecord(data);
+    await h.store.create(record);
     const { sessions } = makeSessions(h);
     const s = await sessions.load(`sid=${token}`);
     expect(s.get("userId")).toBe("u1");

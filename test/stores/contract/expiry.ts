@@ -2,7 +2,7 @@ import { expect, it } from "vitest";
 import { SessionValidationError } from "../../../src/index.js";
 import { attribute, cookieHeader } from "../../helpers/cookies.js";
 import { writes } from "../../helpers/counting-store.js";
-import { makeSessions, type StoreHarness } from "./setup.js";
+import { makeSessions, type StoreHarness, signedIn } from "./setup.js";
 
 const DAY = 86400;
 
@@ -10,11 +10,9 @@ const DAY = 86400;
 export function expiryContract(harness: () => StoreHarness): void {
   it("R26/R28: maxAge ends an idle session on the server; its cookie, replayed later, loads a fresh session", async () => {
     const { sessions, clock } = makeSessions(harness(), { maxAge: "1h", rolling: false });
-    const s = await sessions.load(undefined);
-    s.set("userId", "u1");
-    const setCookie = await s.commit();
+    const setCookie = await signedIn(sessions);
     expect(attribute(setCookie[0] as string, "Max-Age")).toBe("3600");
-    expect(s.expiryAge).toBe(3600);
+    expect((await sessions.load(cookieHeader(setCookie))).expiryAge).toBe(3600);
     clock.advance(3599);
     expect((await sessions.load(cookieHeader(setCookie))).get("userId")).toBe("u1");
     clock.advance(2);
@@ -25,9 +23,7 @@ export function expiryContract(harness: () => StoreHarness): void {
 
   it("R29: rolling with touchAfter writes at most one expiry refresh per interval when nothing changed", async () => {
     const { sessions, clock, calls, resetCalls } = makeSessions(harness(), { maxAge: "1h", rolling: true, touchAfter: "5m" });
-    const s = await sessions.load(undefined);
-    s.set("userId", "u1");
-    const cookie = cookieHeader(await s.commit());
+    const cookie = cookieHeader(await signedIn(sessions));
     resetCalls();
     for (let i = 0; i < 4; i++) {
       clock.advance(60);
@@ -52,9 +48,7 @@ export function expiryContract(harness: () => StoreHarness): void {
 
   it("without rolling, reads do not extend the session; writes do (Django)", async () => {
     const { sessions, clock, calls, resetCalls } = makeSessions(harness(), { maxAge: "1h", rolling: false });
-    const s = await sessions.load(undefined);
-    s.set("userId", "u1");
-    const cookie = cookieHeader(await s.commit());
+    const cookie = cookieHeader(await signedIn(sessions));
     resetCalls();
     clock.advance(1800);
     expect(await (await sessions.load(cookie)).commit()).toEqual([]);
@@ -65,9 +59,7 @@ export function expiryContract(harness: () => StoreHarness): void {
 
   it("R27: absoluteMaxAge ends a session however active it is", async () => {
     const { sessions, clock } = makeSessions(harness(), { maxAge: "1h", touchAfter: 0, absoluteMaxAge: "3h" });
-    const s = await sessions.load(undefined);
-    s.set("userId", "u1");
-    const cookie = cookieHeader(await s.commit());
+    const cookie = cookieHeader(await signedIn(sessions));
     for (let i = 0; i < 5; i++) {
       clock.advance(1800); // 2.5 h of activity in all
       const active = await sessions.load(cookie);

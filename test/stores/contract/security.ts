@@ -1,9 +1,9 @@
 import { expect, it } from "vitest";
-import { SessionInterruptedError } from "../../../src/index.js";
+import { SessionInterruptedError, type SessionManager } from "../../../src/index.js";
 import { createToken } from "../../../src/token.js";
 import { attribute, cookieHeader, tokenOf } from "../../helpers/cookies.js";
 import { writes } from "../../helpers/counting-store.js";
-import { makeSessions, type StoreHarness } from "./setup.js";
+import { appSchema, makeSessions, type StoreHarness, signedIn } from "./setup.js";
 
 const badCookies: Record<string, string> = {
   unknown: `sid=${createToken()}`,
@@ -62,9 +62,7 @@ export function securityContract(harness: () => StoreHarness): void {
   it("R4/R11: the store holds the token's hash, never the token", async () => {
     const h = harness();
     const { sessions } = makeSessions(h);
-    const session = await sessions.load(undefined);
-    session.set("userId", "u1");
-    const token = tokenOf(await session.commit());
+    const token = tokenOf(await signedIn(sessions));
     const dump = await h.dump();
     expect(dump).toContain("u1");
     expect(dump).not.toContain(token);
@@ -73,14 +71,7 @@ export function securityContract(harness: () => StoreHarness): void {
 
   it("R21: rotate() keeps the data under a new token and the old token loads a fresh session", async () => {
     const { sessions } = makeSessions(harness());
-    const s = await sessions.load(undefined);
-    s.set("cart", [{ sku: "a", qty: 1 }]);
-    const oldCookie = cookieHeader(await s.commit());
-    const login = await sessions.load(oldCookie);
-    await login.rotate();
-    login.set("userId", "u1");
-    const newSetCookie = await login.commit();
-    const newCookie = cookieHeader(newSetCookie);
+    const { oldCookie, newCookie } = await cartThenLogin(sessions);
     expect(newCookie).not.toBe(oldCookie);
     expect((await sessions.load(oldCookie)).isNew).toBe(true);
     const after = await sessions.load(newCookie);
@@ -89,13 +80,7 @@ export function securityContract(harness: () => StoreHarness): void {
 
   it("rotationGrace: the old token reaches the rotated session until the grace ends", async () => {
     const { sessions, clock } = makeSessions(harness(), { rotationGrace: "10s" });
-    const s = await sessions.load(undefined);
-    s.set("cart", [{ sku: "a", qty: 1 }]);
-    const oldCookie = cookieHeader(await s.commit());
-    const login = await sessions.load(oldCookie);
-    await login.rotate();
-    login.set("userId", "u1");
-    const newCookie = cookieHeader(await login.commit());
+    const { oldCookie, newCookie } = await cartThenLogin(sessions);
 
     clock.advance(5);
     const inFlight = await sessions.load(oldCookie);
@@ -111,9 +96,7 @@ export function securityContract(harness: () => StoreHarness): void {
   it("R24/R17: destroy() deletes the record and clears the cookie with Max-Age=0 and a past Expires", async () => {
     const h = harness();
     const { sessions } = makeSessions(h, { cookie: { name: "app", path: "/shop", domain: "example.com" } });
-    const s = await sessions.load(undefined);
-    s.set("userId", "u1");
-    const cookie = cookieHeader(await s.commit());
+    const cookie = cookieHeader(await signedIn(sessions));
     const logout = await sessions.load(cookie);
     await logout.destroy();
     const [clear] = await logout.commit();
@@ -129,9 +112,7 @@ export function securityContract(harness: () => StoreHarness): void {
   it("R51: a save after the session was revoked elsewhere throws SessionInterruptedError and the row stays gone", async () => {
     const h = harness();
     const { sessions } = makeSessions(h);
-    const s = await sessions.load(undefined);
-    s.set("userId", "u1");
-    const setCookie = await s.commit();
+    const setCookie = await signedIn(sessions);
     const inFlight = await sessions.load(cookieHeader(setCookie));
     expect(await sessions.revoke({ where: { userId: "u1" } })).toBe(1);
     inFlight.set("theme", "dark");
@@ -144,9 +125,7 @@ export function securityContract(harness: () => StoreHarness): void {
   it("R51: clear() and rotate() of a destroyed session write nothing back", async () => {
     const h = harness();
     const { sessions } = makeSessions(h);
-    const s = await sessions.load(undefined);
-    s.set("userId", "u1");
-    const token = tokenOf(await s.commit());
+    const token = tokenOf(await signedIn(sessions));
     const a = await sessions.load(`sid=${token}`);
     const b = await sessions.load(`sid=${token}`);
     expect(await sessions.destroy(token)).toBe(true);
@@ -156,4 +135,15 @@ export function securityContract(harness: () => StoreHarness): void {
     await expect(b.rotate()).rejects.toBeInstanceOf(SessionInterruptedError);
     expect(await h.count()).toBe(0);
   });
+}
+
+/** An anonymous visitor fills a cart, then logs in: `rotate()`, then `userId` is set. */
+async function cartThenLogin(sessions: SessionManager<typeof appSchema>) {
+  const visit = await sessions.load(undefined);
+  visit.set("cart", [{ sku: "a", qty: 1 }]);
+  const oldCookie = cookieHeader(await visit.commit());
+  const login = await sessions.load(oldCookie);
+  await login.rotate();
+  login.set("userId", "u1");
+  return { oldCookie, newCookie: cookieHeader(await login.commit()) };
 }

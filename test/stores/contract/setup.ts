@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { defineSession, type SessionOptions } from "../../../src/index.js";
+import { defineSession, type SessionManager, type SessionOptions } from "../../../src/index.js";
 import type { SessionSchema } from "../../../src/schema.js";
 import type { SessionStore } from "../../../src/store.js";
 import { type TestClock, testClock } from "../../helpers/clock.js";
@@ -48,4 +48,11 @@ export function makeSessions<S extends SessionSchema = typeof appSchema>(
     store: counted.store,
   });
   return { sessions, clock, calls: counted.calls, resetCalls: counted.reset };
+}
+
+/** A new session holding `{ userId }`, saved: the Set-Cookie values of that first response. */
+export async function signedIn(sessions: SessionManager<typeof appSchema>, userId = "u1"): Promise<string[]> {
+  const session = await sessions.load(undefined);
+  session.set("userId", userId);
+  return session.commit();
 }
