@@ -3,7 +3,7 @@ import { SessionInterruptedError, type SessionManager } from "../../../src/index
 import { createToken } from "../../../src/token.js";
 import { attribute, cookieHeader, tokenOf } from "../../helpers/cookies.js";
 import { writes } from "../../helpers/counting-store.js";
-import { appSchema, makeSessions, type StoreHarness, signedIn } from "./setup.js";
+import { type appSchema, makeSessions, type StoreHarness, signedIn } from "./setup.js";
 
 const badCookies: Record<string, string> = {
   unknown: `sid=${createToken()}`,
