@@ -75,7 +75,6 @@ export function defineSession<S extends SessionSchema>(options: SessionOptions<S
   };
   const now = options.now ?? Date.now;
   const onEvent = options.onEvent;
-  let events: Promise<void> = Promise.resolve();
   const ctx: SessionContext = {
     runtime: resolveSchema(options.schema, options.version ?? 1, options.migrations ?? {}, options.onInvalid ?? "drop"),
     store: guardStore(store, timeoutMs),
@@ -85,16 +84,15 @@ export function defineSession<S extends SessionSchema>(options: SessionOptions<S
     maxBytes,
     rotationGraceSeconds: toSeconds(options.rotationGrace ?? 0, "rotationGrace"),
     emit: (type, id, extra) => {
-      // Tags take an async digest; chaining keeps events in the order they happened.
-      if (onEvent) events = events.then(() => emitEvent(onEvent, { type, ...extra }, id));
+      if (onEvent) emitEvent(onEvent, { type, ...extra }, id);
     },
   };
   return createManager<S>(ctx);
 }
 
-async function emitEvent(handler: EventHandler, event: SessionEvent, id: string | null): Promise<void> {
+function emitEvent(handler: EventHandler, event: SessionEvent, id: string | null): void {
   try {
-    handler(id === null ? event : { ...event, tag: await sessionTag(id) });
+    handler(id === null ? event : { ...event, tag: sessionTag(id) });
   } catch {
     // A logging hook must never break a request.
   }

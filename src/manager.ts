@@ -51,7 +51,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
   const fresh = (hadCookie: boolean) => new Session<S>(ctx, { token: null, record: null, hydrated: null, hadCookie });
 
   async function open(token: string, hadCookie: boolean): Promise<Session<S> | null> {
-    const id = await hashToken(token);
+    const id = hashToken(token);
     const now = new Date(ctx.nowMs());
     let record = await store.get(id, now);
     let reachedToken: string | null = token;
@@ -113,7 +113,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
 
     async destroy(token) {
       if (!isWellFormedToken(token)) return false;
-      const id = await hashToken(token);
+      const id = hashToken(token);
       const existed = (await store.get(id, new Date(ctx.nowMs()))) !== null;
       await store.delete(id);
       if (existed) ctx.emit("destroyed", id);
@@ -129,7 +129,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
         if (!result.ok) continue;
         const session = new Session<S>(ctx, { token: null, record, hydrated: result, hadCookie: false });
         list.push({
-          tag: await sessionTag(record.id),
+          tag: sessionTag(record.id),
           createdAt: record.createdAt,
           updatedAt: record.updatedAt,
           expiresAt: record.expiresAt,

@@ -237,7 +237,7 @@ export class Session<S extends SessionSchema> {
   async rotate(): Promise<void> {
     const now = this.#ctx.nowMs();
     const token = createToken();
-    const id = await hashToken(token);
+    const id = hashToken(token);
     const old = this.#record;
     if (old !== null) {
       const record = this.#fullRecord(id, now);
@@ -284,7 +284,7 @@ export class Session<S extends SessionSchema> {
     if (record === null) {
       if (!this.#hasData()) return; // R9: an empty new session is never stored nor sent.
       this.#token ??= createToken();
-      this.#id ??= await hashToken(this.#token);
+      this.#id ??= hashToken(this.#token);
       const fresh = this.#fullRecord(this.#id, now);
       await this.#ctx.store.create(fresh);
       this.#saved(fresh);
@@ -347,9 +347,12 @@ export class Session<S extends SessionSchema> {
     return this.#record?.id ?? null;
   }
 
-  /** @internal A one-way tag for logs, or null before the first save. */
-  async tag(): Promise<string | null> {
-    return this.#id === null ? null : sessionTag(this.#id);
+  /**
+   * A one-way tag of this session (as in `onEvent` and `findMany`), or null before it is stored.
+   * @example const devices = (await sessions.findMany({ where: { userId } })).map((d) => ({ ...d, current: d.tag === session.tag }));
+   */
+  get tag(): string | null {
+    return this.#record === null ? null : sessionTag(this.#record.id);
   }
 
   #live(key: string): boolean {

@@ -8,7 +8,7 @@ import { createToken, hashToken } from "../../src/token.js";
 export async function craftedRecord(data: StoredData, now = new Date(Date.UTC(2026, 0, 1, 12))) {
   const token = createToken();
   const record: StoredSession = {
-    id: await hashToken(token),
+    id: hashToken(token),
     data,
     expiresAt: new Date(now.getTime() + 3600_000),
     absoluteExpiresAt: null,

@@ -51,7 +51,7 @@ describe("drizzle store when the database misbehaves", () => {
         const s = await sessions.load(undefined);
         s.set("userId", "u1");
         const setCookie = await s.commit();
-        const id = await hashToken(tokenOf(setCookie));
+        const id = hashToken(tokenOf(setCookie));
         const blocked = await sessions.load(cookieHeader(setCookie));
 
         const reserved = await locker.reserve();

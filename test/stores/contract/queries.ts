@@ -20,6 +20,7 @@ export function queriesContract(harness: () => StoreHarness): void {
     const list = await sessions.findMany({ where: { userId: "u1" } });
     expect(list.map((s) => s.data.theme)).toEqual(["dark", "light"]); // newest first
     expect(list[0]?.tag).toMatch(/^[0-9a-f]{12}$/);
+    expect(list[1]?.tag).toBe((await sessions.load(a)).tag); // the "this device" mark of a devices page
     expect(JSON.stringify(list)).not.toContain(a.split("=")[1]);
     expect(await sessions.findMany({ where: { userId: "u1" }, limit: 1 })).toHaveLength(1);
     expect(await sessions.findMany({ where: { userId: "nobody" } })).toEqual([]);
