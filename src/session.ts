@@ -431,9 +431,12 @@ export class Session<S extends SessionSchema> {
     const createdMs = record?.createdAt.getTime() ?? nowMs;
     const absoluteMs = record ? (record.absoluteExpiresAt?.getTime() ?? null) : absoluteExpiry(this.#ctx.policy, createdMs);
     const next = expiryAt(this.#ctx.policy, override, nowMs, absoluteMs);
-    if (record === null || this.isModified) return next;
+    if (record === null || this.#policyChanged || this.#replaceAll) return next;
+    // Writes move the expiry under the same throttle as reads: the cookie is re-sent only when
+    // it moved by touchAfter, and an unchanged expires_at keeps Postgres updates HOT.
     const stored = record.expiresAt.getTime();
-    return this.#ctx.policy.rolling && isTouchDue(this.#ctx.policy, stored, next) ? next : stored;
+    const extend = this.#ctx.policy.rolling || this.isModified;
+    return extend && isTouchDue(this.#ctx.policy, stored, next) ? next : stored;
   }
 
   #fullRecord(id: string, nowMs: number): StoredSession {
