@@ -46,6 +46,24 @@ export function expiryContract(harness: () => StoreHarness): void {
     }
   });
 
+  it("a write inside the touchAfter window keeps expiry and cookie; a write after it moves both", async () => {
+    const { sessions, clock } = makeSessions(harness(), { maxAge: "1h", touchAfter: "5m" });
+    const cookie = cookieHeader(await signedIn(sessions));
+    clock.advance(120);
+    const early = await sessions.load(cookie);
+    early.set("visits", 1);
+    expect(await early.commit()).toEqual([]);
+    expect(early.expiryAge).toBe(3600 - 120);
+    clock.advance(200);
+    const late = await sessions.load(cookie);
+    expect(late.get("visits")).toBe(1);
+    late.set("visits", 2);
+    const [refreshed] = await late.commit();
+    expect(attribute(refreshed as string, "Max-Age")).toBe("3600");
+    clock.advance(3599);
+    expect((await sessions.load(cookie)).get("visits")).toBe(2);
+  });
+
   it("without rolling, reads do not extend the session; writes do (Django)", async () => {
     const { sessions, clock, calls, resetCalls } = makeSessions(harness(), { maxAge: "1h", rolling: false });
     const cookie = cookieHeader(await signedIn(sessions));
