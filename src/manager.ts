@@ -141,7 +141,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
 
     async revoke({ where, except }) {
       const exceptId = except?.storeId ?? undefined;
-      const count = await store.deleteWhere(toWhere(where), exceptId === undefined ? {} : { exceptId });
+      const { length: count } = await store.deleteWhere(toWhere(where), exceptId === undefined ? {} : { exceptId });
       ctx.emit("revoked", null, { count });
       return count;
     },

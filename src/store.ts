@@ -104,9 +104,42 @@ export interface SessionStore {
   /** Live records whose fields equal every value of `where`, newest first. */
   find(where: Where, now: Date, options?: { limit?: number }): Promise<StoredSession[]>;
 
-  /** Delete every record matching `where` except `exceptId`; returns how many went. */
-  deleteWhere(where: Where, options?: { exceptId?: string }): Promise<number>;
+  /**
+   * Delete every record matching `where` except `exceptId`; returns the ids that went, so a
+   * cache in front of the store can drop its copies of exactly those.
+   */
+  deleteWhere(where: Where, options?: { exceptId?: string }): Promise<string[]>;
 
   /** Delete up to `batchSize` records expired at `now`; returns how many went in this call. */
   purgeExpired(now: Date, batchSize: number): Promise<number>;
+}
+
+/**
+ * A cache in front of a store (Django's `cached_db`), as `defineSession({ store, cache })`
+ * uses it. The store stays the source of truth: the core writes to the store first and then
+ * tells the cache. Every method is one round trip and may fail; the core treats a failing
+ * cache as absent (it never fails a request) and backs off before trying it again.
+ *
+ * Copies carry the record's `rev`. A cache must never let an older copy replace a newer one,
+ * nor a fill that started before a delete bring a deleted session back: `put` is guarded by
+ * `rev` and by the marks `patch` and `invalidate` leave behind.
+ */
+export interface SessionCache {
+  /** The cached copy, or null (absent, or only a mark). Expiry is checked by the core. */
+  get(id: string): Promise<StoredSession | null>;
+  /**
+   * Store `record` unless the cache holds a copy or a mark at `record.rev` or newer, or a
+   * tombstone. Lives at most until the session expires and at most the cache's own ttl.
+   */
+  put(record: StoredSession, now: Date): Promise<void>;
+  /**
+   * After the store applied `patch` and answered `rev`: apply it to a copy at `rev - 1`;
+   * otherwise drop any copy and leave a mark at `rev`, so that a slower fill of an older row
+   * cannot land afterwards.
+   */
+  patch(id: string, patch: SessionPatch, rev: number, now: Date): Promise<void>;
+  /** After the store moved only the expiry: move the copy's expiry too (no rev change). */
+  touch(id: string, expiresAt: Date, now: Date): Promise<void>;
+  /** After the store deleted these records: drop the copies and leave tombstones for the cache's ttl. */
+  invalidate(ids: readonly string[]): Promise<void>;
 }

@@ -1,4 +1,6 @@
+import { Redis } from "ioredis";
 import postgres from "postgres";
+import { canStartRedis } from "./redis-server.js";
 
 /**
  * Decides, once per run, which real-service suites can run. On a laptop without servers
@@ -21,6 +23,24 @@ export default async function setup(): Promise<void> {
     } finally {
       await sql.end({ timeout: 1 });
     }
+  }
+  const redis = process.env.REDIS_URL;
+  if (redis === undefined || redis === "") {
+    skipped.push("Redis store and Redis cache on a real Redis: set REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379");
+  } else {
+    const client = new Redis(redis, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      await client.ping();
+    } catch (error) {
+      throw new Error(`REDIS_URL is set but Redis does not answer: ${(error as Error).message}`);
+    } finally {
+      client.disconnect();
+    }
+  }
+  if (!canStartRedis) {
+    skipped.push("Redis Cluster and Redis outage tests (they start their own servers): install redis-server on the PATH");
   }
   if (skipped.length > 0 && process.env.CI === "true") {
     throw new Error(`CI=true but these suites cannot run:\n- ${skipped.join("\n- ")}`);

@@ -244,7 +244,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
         .delete(t)
         .where(and(...conditions, exceptId === undefined ? undefined : ne(t.id, exceptId)))
         .returning({ id: t.id });
-      return rows.length;
+      return rows.map((row) => row.id);
     },
 
     async purgeExpired(now, batchSize) {

@@ -76,14 +76,14 @@ export function memoryStore(options: MemoryStoreOptions = {}) {
       return structuredClone(found.slice(0, options.limit ?? found.length));
     },
     async deleteWhere(where, options = {}) {
-      let count = 0;
+      const deleted: string[] = [];
       for (const record of [...map.values()]) {
         if (record.id !== options.exceptId && matches(record, where)) {
           map.delete(record.id);
-          count++;
+          deleted.push(record.id);
         }
       }
-      return count;
+      return deleted;
     },
     async purgeExpired(now, batchSize) {
       let count = 0;

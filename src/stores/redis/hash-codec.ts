@@ -1,0 +1,72 @@
+import type { StoredData, StoredEntry, StoredSession } from "../../store.js";
+
+/**
+ * A session record as one flat Redis hash, shared by `redisStore` and `redisCache`: each data
+ * entry is its own field (`d:<key>` → the entry's JSON), so a patch touches only the fields it
+ * changes; the metadata sits beside it in short fields. Times are epoch ms.
+ */
+export const DATA_FIELD_PREFIX = "d:";
+
+/** The hash fields of a whole record, flattened for HSET. */
+export function toHashFields(record: StoredSession): string[] {
+  return [...metaFields(record), ...dataFields(record.data)];
+}
+
+/** Metadata fields of a record, without `rev` handling by the scripts. */
+export function metaFields(record: StoredSession): string[] {
+  return [
+    "exp",
+    String(record.expiresAt.getTime()),
+    "abs",
+    record.absoluteExpiresAt === null ? "" : String(record.absoluteExpiresAt.getTime()),
+    "created",
+    String(record.createdAt.getTime()),
+    "updated",
+    String(record.updatedAt.getTime()),
+    "ver",
+    String(record.schemaVersion),
+    "rev",
+    String(record.rev),
+    "succ",
+    record.successorId ?? "",
+  ];
+}
+
+/** `d:<key>` / JSON pairs of data entries, flattened for HSET. */
+export function dataFields(data: StoredData): string[] {
+  const fields: string[] = [];
+  for (const [key, entry] of Object.entries(data)) fields.push(DATA_FIELD_PREFIX + key, JSON.stringify(entry));
+  return fields;
+}
+
+/**
+ * The record a hash holds, or null when it holds none (absent, or only a cache mark). An
+ * unparsable entry is kept as `null` so the core's validation drops it (`onInvalid`).
+ */
+export function fromHash(id: string, hash: Record<string, string>): StoredSession | null {
+  if (hash.rev === undefined || hash.exp === undefined) return null;
+  const data: StoredData = {};
+  for (const [field, value] of Object.entries(hash)) {
+    if (!field.startsWith(DATA_FIELD_PREFIX)) continue;
+    data[field.slice(DATA_FIELD_PREFIX.length)] = parseEntry(value);
+  }
+  return {
+    id,
+    data,
+    expiresAt: new Date(Number(hash.exp)),
+    absoluteExpiresAt: hash.abs ? new Date(Number(hash.abs)) : null,
+    createdAt: new Date(Number(hash.created)),
+    updatedAt: new Date(Number(hash.updated)),
+    schemaVersion: Number(hash.ver),
+    rev: Number(hash.rev),
+    successorId: hash.succ ? hash.succ : null,
+  };
+}
+
+function parseEntry(json: string): StoredEntry {
+  try {
+    return JSON.parse(json) as StoredEntry;
+  } catch {
+    return null as unknown as StoredEntry;
+  }
+}

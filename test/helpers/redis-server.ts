@@ -1,0 +1,133 @@
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+
+const run = promisify(execFile);
+
+/** The shared Redis of the run, when configured (`describe.skipIf(!redisUrl)`). */
+export const redisUrl = process.env.REDIS_URL;
+
+/** Whether tests can start their own redis-server (cluster and outage tests need it). */
+export const canStartRedis = spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
+
+/** A redis-server this test started on 127.0.0.1, stopped by its own pid. */
+export interface PrivateRedis {
+  port: number;
+  pid: number;
+  /** Kills the server (SIGKILL: an outage, not a shutdown). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (after `kill`). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A free-ish port in a range no standard service uses; tests in parallel files pick apart. */
+export function sparePort(base: number): number {
+  return base + (process.pid % 500) * 4 + Math.floor(Math.random() * 4);
+}
+
+/** Starts `redis-server` on 127.0.0.1:`port`, in a temporary directory, persisting nothing. */
+export async function startRedis(port: number, extra: string[] = []): Promise<PrivateRedis> {
+  const dir = await mkdtemp(join(tmpdir(), "tessera-redis-"));
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...extra],
+      { stdio: "ignore" },
+    );
+    await waitForPing(port);
+  };
+  await launch();
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+  };
+  return {
+    port,
+    get pid() {
+      return child.pid ?? -1;
+    },
+    kill,
+    restart: launch,
+    async stop() {
+      await kill();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A 3-master Redis Cluster on 127.0.0.1 (`ports`), created with `redis-cli --cluster create`. */
+export async function startCluster(ports: number[]): Promise<{ nodes: { host: string; port: number }[]; stop(): Promise<void> }> {
+  const servers: PrivateRedis[] = [];
+  try {
+    for (const port of ports) {
+      servers.push(
+        await startRedis(port, [
+          "--cluster-enabled",
+          "yes",
+          "--cluster-config-file",
+          `nodes-${port}.conf`,
+          "--cluster-node-timeout",
+          "5000",
+        ]),
+      );
+    }
+    await run("redis-cli", [
+      "--cluster",
+      "create",
+      ...ports.map((port) => `127.0.0.1:${port}`),
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
+    ]);
+    await waitForClusterOk(ports[0] as number);
+  } catch (error) {
+    await Promise.all(servers.map((server) => server.stop()));
+    throw error;
+  }
+  return {
+    nodes: ports.map((port) => ({ host: "127.0.0.1", port })),
+    stop: async () => {
+      await Promise.all(servers.map((server) => server.stop()));
+    },
+  };
+}
+
+async function waitForPing(port: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const client = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      await client.ping();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      client.disconnect();
+    }
+  }
+}
+
+async function waitForClusterOk(port: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  const client = new Redis({ port, host: "127.0.0.1" });
+  try {
+    for (;;) {
+      const info = await client.cluster("INFO");
+      if (String(info).includes("cluster_state:ok")) return;
+      if (Date.now() > deadline) throw new Error("cluster did not reach cluster_state:ok");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    client.disconnect();
+  }
+}
