@@ -1,3 +1,4 @@
+import { withCache } from "./cached-store.js";
 import { type CookieOptions, resolveCookie } from "./cookie.js";
 import { type Duration, toSeconds } from "./duration.js";
 import { SessionConfigError } from "./errors.js";
@@ -7,7 +8,7 @@ import { guardStore } from "./guarded-store.js";
 import { createManager, type SessionManager } from "./manager.js";
 import { type Migration, type OnInvalid, resolveSchema, type SessionSchema } from "./schema.js";
 import type { SessionContext } from "./session.js";
-import type { SessionStore } from "./store.js";
+import type { SessionCache, SessionStore } from "./store.js";
 import { sessionTag } from "./token.js";
 
 /** Options of `defineSession`. Every duration is seconds, `"30m"`-style text or `{ days, hours, minutes, seconds }`. */
@@ -16,6 +17,14 @@ export interface SessionOptions<S extends SessionSchema> {
   schema: S;
   /** Where sessions live: `drizzleStore`, `memoryStore`, … */
   store: SessionStore;
+  /**
+   * A cache in front of the store (Django's `cached_db`), e.g. `redisCache({ redis })`: reads
+   * hit it first, writes go to the store and then to it; when it fails, requests are served by
+   * the store and `onEvent` gets one `cache-down` (and `cache-up` on recovery). @default undefined
+   */
+  cache?: SessionCache;
+  /** Upper bound on each cache call; a slower cache counts as down. @default 0.25 (250 ms) */
+  cacheTimeout?: Duration;
   /** Cookie attributes. @default { name: "sid", secure: true, httpOnly: true, sameSite: "lax", path: "/" } */
   cookie?: CookieOptions;
   /** Idle lifetime (Django's `SESSION_COOKIE_AGE`). @default "14d" (1209600 s) */
@@ -75,17 +84,30 @@ export function defineSession<S extends SessionSchema>(options: SessionOptions<S
   };
   const now = options.now ?? Date.now;
   const onEvent = options.onEvent;
+  const emit: SessionContext["emit"] = (type, id, extra) => {
+    if (onEvent) emitEvent(onEvent, { type, ...extra }, id);
+  };
+  const cache = options.cache;
+  if (cache !== undefined && (typeof cache !== "object" || cache === null || typeof cache.put !== "function")) {
+    throw new SessionConfigError("cache must be a session cache such as redisCache({ redis })");
+  }
+  const cacheTimeoutMs = toSeconds(options.cacheTimeout ?? 0.25, "cacheTimeout") * 1000;
+  const composed =
+    cache === undefined
+      ? store
+      : withCache(store, cache, {
+          timeoutMs: cacheTimeoutMs,
+          onStateChange: (state) => emit(state === "down" ? "cache-down" : "cache-up", null),
+        });
   const ctx: SessionContext = {
     runtime: resolveSchema(options.schema, options.version ?? 1, options.migrations ?? {}, options.onInvalid ?? "drop"),
-    store: guardStore(store, timeoutMs),
+    store: guardStore(composed, timeoutMs),
     cookie: resolveCookie(options.cookie),
     policy,
     nowMs: () => now(),
     maxBytes,
     rotationGraceSeconds: toSeconds(options.rotationGrace ?? 0, "rotationGrace"),
-    emit: (type, id, extra) => {
-      if (onEvent) emitEvent(onEvent, { type, ...extra }, id);
-    },
+    emit,
   };
   return createManager<S>(ctx);
 }

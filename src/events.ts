@@ -10,7 +10,8 @@ export interface SessionEvent {
     | "destroyed"
     | "revoked"
     | "interrupted"
-    | "cache-down";
+    | "cache-down"
+    | "cache-up";
   /** A 12-hex-digit tag derived one-way from the session id, for correlating events. */
   tag?: string;
   /** Session keys concerned (`invalid`: the keys dropped). */
