@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -24,9 +25,32 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-/** A free-ish port in a range no standard service uses; tests in parallel files pick apart. */
-export function sparePort(base: number): number {
-  return base + (process.pid % 500) * 4 + Math.floor(Math.random() * 4);
+/**
+ * `count` consecutive ports from `base` up that nothing listens on (with `bus`, their +10000
+ * cluster-bus ports too), so `startRedis` never mistakes someone else's server for its own.
+ * Parallel test files start from different offsets; a taken block is skipped.
+ */
+export async function freePorts(base: number, count = 1, options: { bus?: boolean } = {}): Promise<number[]> {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const first = base + (((process.pid % 250) * 8 + Math.floor(Math.random() * 250) * 8 * attempt) % 8000);
+    const ports = Array.from({ length: count }, (_, i) => first + i);
+    const all = options.bus ? [...ports, ...ports.map((port) => port + 10000)] : ports;
+    if ((await Promise.all(all.map(isFree))).every(Boolean)) return ports;
+  }
+  throw new Error(`no ${count} free ports from ${base}`);
+}
+
+/** One free port from `base` up (see `freePorts`). */
+export async function freePort(base: number): Promise<number> {
+  return (await freePorts(base, 1))[0] as number;
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
 }
 
 /** Starts `redis-server` on 127.0.0.1:`port`, in a temporary directory, persisting nothing. */

@@ -48,7 +48,13 @@ export function fromHash(id: string, hash: Record<string, string>): StoredSessio
   const data: StoredData = {};
   for (const [field, value] of Object.entries(hash)) {
     if (!field.startsWith(DATA_FIELD_PREFIX)) continue;
-    data[field.slice(DATA_FIELD_PREFIX.length)] = parseEntry(value);
+    // defineProperty, not assignment: a stored "__proto__" entry must become a key, not a prototype.
+    Object.defineProperty(data, field.slice(DATA_FIELD_PREFIX.length), {
+      value: parseEntry(value),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return {
     id,

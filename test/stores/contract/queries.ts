@@ -53,10 +53,17 @@ export function queriesContract(harness: () => StoreHarness): void {
     const fresh = await loggedIn(sessions, "new", "dark");
     clock.advance(1801);
     const progress: number[] = [];
-    expect(await sessions.purgeExpired({ batchSize: 3, onProgress: (n) => progress.push(n) })).toBe(7);
-    expect(progress).toEqual([3, 6, 7]);
-    expect(await h.count()).toBe(1);
-    expect(await sessions.purgeExpired()).toBe(0);
+    if (h.expiresByItself) {
+      // The backend drops expired records on its own; purging is a no-op and they never load.
+      expect(await sessions.purgeExpired({ batchSize: 3, onProgress: (n) => progress.push(n) })).toBe(0);
+      expect(progress).toEqual([]);
+      expect(await sessions.findMany({ where: { userId: "old0" } })).toEqual([]);
+    } else {
+      expect(await sessions.purgeExpired({ batchSize: 3, onProgress: (n) => progress.push(n) })).toBe(7);
+      expect(progress).toEqual([3, 6, 7]);
+      expect(await h.count()).toBe(1);
+      expect(await sessions.purgeExpired()).toBe(0);
+    }
     expect((await sessions.load(fresh)).get("userId")).toBe("new");
   });
 }

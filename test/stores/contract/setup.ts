@@ -15,6 +15,18 @@ export interface StoreHarness {
   /** Empties the backend between tests. */
   reset(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Set by backends that expire records themselves (Redis TTLs): `purgeExpired` then deletes
+   * nothing and returns 0, and the suite checks that expired sessions never load instead.
+   */
+  expiresByItself?: true;
+  /**
+   * Plants a record that is corrupt in the backend's own form under `id`. Without it the suite
+   * stores a record whose `data` is not an object through the store itself.
+   */
+  plantCorrupt?(id: string): Promise<void>;
+  /** The event a corrupt record raises on this backend. @default "corrupt" */
+  corruptEvent?: "corrupt" | "unknown";
 }
 
 export type OpenStore = () => Promise<StoreHarness>;

@@ -1,0 +1,205 @@
+import type { Cluster, Redis } from "ioredis";
+import { DATA_FIELD_PREFIX } from "./hash-codec.js";
+
+/**
+ * The Lua behind `redisStore`. Each script touches one key (`KEYS[1]`: one session hash, or one
+ * index set), so it runs atomically on that key's node, standalone or in a Cluster. Index sets
+ * live in other slots than their sessions, so the store updates them with separate commands.
+ * The names start with `tesseraStore` so they cannot clash with `redisCache`'s scripts on a
+ * shared client.
+ *
+ * Scripts that read the indexed fields of a session take them first: `ARGV[1]` = n, then the n
+ * hash fields (`d:userId`, …); their own arguments follow (`arg(i)`). A write to a record answers
+ * `false` when the record is not live (absent, expired at the caller's `now`, or a grace shadow),
+ * having written nothing, so a save never resurrects a session (R51). Otherwise it answers
+ * `{ rev, exp before the write, the indexed entries before the write (false when absent) }`:
+ * what the client needs to move the session between index sets.
+ */
+const prelude = `
+local nIdx = tonumber(ARGV[1])
+local function arg(i) return ARGV[nIdx + 1 + i] end
+local function indexedEntries(key)
+  local out = {}
+  for i = 1, nIdx do out[i] = redis.call('HGET', key, ARGV[1 + i]) end
+  return out
+end
+local function answer(first, exp, entries)
+  local out = { first, exp }
+  for i = 1, nIdx do out[2 + i] = entries[i] end
+  return out
+end
+-- The record's rev, exp and succ when it is live at now and not a grace shadow; nil otherwise.
+-- A record whose exp does not parse is never live.
+local function live(key, now)
+  local m = redis.call('HMGET', key, 'rev', 'exp', 'succ')
+  local exp = tonumber(m[2])
+  if not m[1] or not exp or exp <= now or (m[3] and m[3] ~= '') then return nil end
+  return m
+end
+-- R46: the TTL is the remaining life by the caller's clock; a non-positive one deletes.
+local function expireIn(key, ttl)
+  if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('DEL', key) end
+end
+`;
+
+// HSET/HDEL in slices: Lua's unpack has a stack limit of a few thousand values.
+const slices = `
+local function hsetFrom(key, first, last)
+  for i = first, last, 1000 do redis.call('HSET', key, unpack(ARGV, i, math.min(i + 999, last))) end
+end
+local function hdelFrom(key, first, last)
+  for i = first, last, 1000 do redis.call('HDEL', key, unpack(ARGV, i, math.min(i + 999, last))) end
+end
+`;
+
+/** ARGV: ttl, then the record's field/value pairs. 0 when the key exists (nothing written), else 1. */
+const create = `${slices}
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local ttl = tonumber(ARGV[1])
+if ttl <= 0 then return 1 end
+hsetFrom(KEYS[1], 2, #ARGV)
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+`;
+
+/** arg: now, exp, updated, ver, ttl, count of set values, the set pairs, then the fields to delete. */
+const patch = `${prelude}${slices}
+local m = live(KEYS[1], tonumber(arg(1)))
+if not m then return false end
+local before = indexedEntries(KEYS[1])
+local first = nIdx + 8
+local last = first + tonumber(arg(6)) - 1
+hsetFrom(KEYS[1], first, last)
+hdelFrom(KEYS[1], last + 1, #ARGV)
+redis.call('HSET', KEYS[1], 'exp', arg(2), 'updated', arg(3), 'ver', arg(4))
+local rev = redis.call('HINCRBY', KEYS[1], 'rev', 1)
+expireIn(KEYS[1], tonumber(arg(5)))
+return answer(rev, m[2], before)
+`;
+
+/** arg: now, ttl, then the whole record's field/value pairs (its rev is replaced by old rev + 1). */
+const replace = `${prelude}${slices}
+local m = live(KEYS[1], tonumber(arg(1)))
+if not m then return false end
+local before = indexedEntries(KEYS[1])
+local rev = tonumber(m[1]) + 1
+redis.call('DEL', KEYS[1])
+hsetFrom(KEYS[1], nIdx + 4, #ARGV)
+redis.call('HSET', KEYS[1], 'rev', rev)
+expireIn(KEYS[1], tonumber(arg(2)))
+return answer(rev, m[2], before)
+`;
+
+/** arg: now, exp, ttl. Moves only the expiry: the data and the rev stay as they are. */
+const touch = `${prelude}
+local m = live(KEYS[1], tonumber(arg(1)))
+if not m then return false end
+local before = indexedEntries(KEYS[1])
+redis.call('HSET', KEYS[1], 'exp', arg(2))
+expireIn(KEYS[1], tonumber(arg(3)))
+return answer(tonumber(m[1]), m[2], before)
+`;
+
+/**
+ * Step one of a rotation, on the old key. arg: now, successor id ('' for no grace), graceUntil,
+ * grace ttl. Without grace the record is deleted; with it, it becomes a shadow: data removed,
+ * `succ` pointing at the new id, alive until graceUntil.
+ */
+const retire = `${prelude}
+local m = live(KEYS[1], tonumber(arg(1)))
+if not m then return false end
+local before = indexedEntries(KEYS[1])
+local rev = tonumber(m[1])
+if arg(2) == '' then
+  redis.call('DEL', KEYS[1])
+else
+  for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if string.sub(field, 1, ${DATA_FIELD_PREFIX.length}) == '${DATA_FIELD_PREFIX}' then redis.call('HDEL', KEYS[1], field) end
+  end
+  redis.call('HSET', KEYS[1], 'succ', arg(2), 'exp', arg(3))
+  rev = redis.call('HINCRBY', KEYS[1], 'rev', 1)
+  expireIn(KEYS[1], tonumber(arg(4)))
+end
+return answer(rev, m[2], before)
+`;
+
+/** Deletes the key; answers { keys deleted, false, the indexed entries it held }. */
+const remove = `${prelude}
+local before = indexedEntries(KEYS[1])
+return answer(redis.call('DEL', KEYS[1]), false, before)
+`;
+
+/** ARGV: now. The lazy delete of `get`: only if the record is still expired (a refresh may have won). */
+const dropExpired = `
+local exp = redis.call('HGET', KEYS[1], 'exp')
+if not exp or (tonumber(exp) and tonumber(exp) > tonumber(ARGV[1])) then return 0 end
+return redis.call('DEL', KEYS[1])
+`;
+
+/**
+ * arg: n, then n pairs of (hash field, JSON value). Deletes the record only if every field's
+ * entry holds that value, so a session whose indexed field changed meanwhile survives. Answers
+ * { 0 } when there is no record, { 2 } when it does not match, else { 1, exp, entries }.
+ */
+const removeMatching = `${prelude}
+if not redis.call('HGET', KEYS[1], 'rev') then return { 0 } end
+for i = 1, tonumber(arg(1)) do
+  local ok, entry = pcall(cjson.decode, redis.call('HGET', KEYS[1], arg(2 * i)) or 'null')
+  if not ok or type(entry) ~= 'table' or entry.json ~= cjson.decode(arg(2 * i + 1)) then return { 2 } end
+end
+local before = indexedEntries(KEYS[1])
+local exp = redis.call('HGET', KEYS[1], 'exp')
+redis.call('DEL', KEYS[1])
+return answer(1, exp, before)
+`;
+
+/**
+ * On an index set. ARGV: session id, ttl. Adds the id and makes the set live at least ttl,
+ * never shortening it (a set without a TTL gets one), so it outlives its longest member.
+ */
+const indexAdd = `
+redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+`;
+
+type Arg = string | number;
+
+/** `null` when the record was not live; else the rev, the exp before, then the indexed entries. */
+export type RecordReply = [number, string | null, ...(string | null)[]] | null;
+
+/** The store scripts as methods of the client they were defined on. */
+export interface StoreCommands {
+  tesseraStoreCreate(key: string, ttlMs: number, ...fields: string[]): Promise<0 | 1>;
+  tesseraStorePatch(key: string, ...args: Arg[]): Promise<RecordReply>;
+  tesseraStoreReplace(key: string, ...args: Arg[]): Promise<RecordReply>;
+  tesseraStoreTouch(key: string, ...args: Arg[]): Promise<RecordReply>;
+  tesseraStoreRetire(key: string, ...args: Arg[]): Promise<RecordReply>;
+  tesseraStoreRemove(key: string, ...args: Arg[]): Promise<[number, null, ...(string | null)[]]>;
+  tesseraStoreDropExpired(key: string, nowMs: number): Promise<number>;
+  tesseraStoreRemoveMatching(key: string, ...args: Arg[]): Promise<[0 | 2] | [1, string | null, ...(string | null)[]]>;
+  tesseraStoreIndexAdd(key: string, id: string, ttlMs: number): Promise<number>;
+}
+
+const scripts = {
+  tesseraStoreCreate: create,
+  tesseraStorePatch: patch,
+  tesseraStoreReplace: replace,
+  tesseraStoreTouch: touch,
+  tesseraStoreRetire: retire,
+  tesseraStoreRemove: remove,
+  tesseraStoreDropExpired: dropExpired,
+  tesseraStoreRemoveMatching: removeMatching,
+  tesseraStoreIndexAdd: indexAdd,
+} as const satisfies Record<keyof StoreCommands, string>;
+
+/**
+ * Registers the scripts on `redis` and returns the client typed with them. ioredis sends EVALSHA
+ * and falls back to EVAL once per connection (NOSCRIPT), so each call is one command. Defining
+ * them again on the same client (a second store) is harmless: the Lua is the same.
+ */
+export function defineStoreCommands(redis: Redis | Cluster): StoreCommands {
+  for (const [name, lua] of Object.entries(scripts)) redis.defineCommand(name, { lua, numberOfKeys: 1 });
+  return redis as unknown as StoreCommands;
+}

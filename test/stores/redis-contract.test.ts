@@ -1,0 +1,85 @@
+import { randomUUID } from "node:crypto";
+import { Cluster, Redis } from "ioredis";
+import { redisStore } from "../../src/stores/redis/redis-store.js";
+import { canStartRedis, freePorts, redisUrl, startCluster } from "../helpers/redis-server.js";
+import { describeStore, type StoreHarness } from "./store-contract.js";
+
+// Every run writes under its own prefix on the shared Redis, so parallel runs never meet.
+const testPrefix = () => `tessera-test:${randomUUID()}:`;
+
+describeStore(
+  "redis (standalone)",
+  async () => {
+    const redis = new Redis(redisUrl as string);
+    return redisHarness(redis, [redis], testPrefix());
+  },
+  { skip: !redisUrl },
+);
+
+describeStore(
+  "redis cluster (3 nodes)",
+  async () => {
+    const ports = await freePorts(23000, 3, { bus: true });
+    const cluster = await startCluster(ports);
+    const redis = new Cluster(cluster.nodes);
+    // The masters are known once the client has read the slot map.
+    if (redis.status !== "ready") await new Promise((resolve) => redis.once("ready", resolve));
+    const harness = redisHarness(redis, () => redis.nodes("master"), testPrefix());
+    return {
+      ...harness,
+      close: async () => {
+        await harness.close();
+        await cluster.stop();
+      },
+    };
+  },
+  { skip: !canStartRedis },
+);
+
+/**
+ * The conformance harness on a Redis client: raw views of every key under `prefix`. In a
+ * Cluster every master holds a share of the keys, so each one is scanned.
+ */
+function redisHarness(redis: Redis | Cluster, nodes: Redis[] | (() => Redis[]), prefix: string): StoreHarness {
+  const masters = () => (typeof nodes === "function" ? nodes() : nodes);
+  const keysOn = async (node: Redis, match: string) => {
+    const keys: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, batch] = await node.scan(cursor, "MATCH", match, "COUNT", 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== "0");
+    return keys;
+  };
+  const everyKey = async (match: string) => (await Promise.all(masters().map((node) => keysOn(node, match)))).flat();
+  const deleteAll = async () => {
+    await Promise.all((await everyKey(`${prefix}*`)).map((key) => redis.del(key)));
+  };
+  return {
+    store: redisStore({ redis, prefix, indexes: ["userId"] }),
+    expiresByItself: true,
+    // A hash whose metadata does not parse: the store deletes it and reports no session.
+    async plantCorrupt(id) {
+      await redis.hset(`${prefix}s:{${id}}`, { rev: "1", exp: "not-a-time", "d:userId": "{not json" });
+    },
+    corruptEvent: "unknown",
+    async dump() {
+      const keys = await everyKey(`${prefix}*`);
+      const values = await Promise.all(
+        keys.map(async (key) => ((await redis.type(key)) === "hash" ? redis.hgetall(key) : redis.smembers(key))),
+      );
+      return JSON.stringify(Object.fromEntries(keys.map((key, i) => [key, values[i]])));
+    },
+    async count() {
+      const keys = await everyKey(`${prefix}s:*`);
+      const held = await Promise.all(keys.map((key) => redis.hmget(key, "rev", "exp")));
+      return held.filter(([rev, exp]) => rev !== null && exp !== null).length;
+    },
+    reset: deleteAll,
+    async close() {
+      await deleteAll();
+      await redis.quit();
+    },
+  };
+}

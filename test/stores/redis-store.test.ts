@@ -1,0 +1,418 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SessionConfigError, SessionStoreError } from "../../src/errors.js";
+import { guardStore } from "../../src/guarded-store.js";
+import type { SessionPatch, StoredData, StoredSession } from "../../src/store.js";
+import { redisStore } from "../../src/stores/redis/redis-store.js";
+import { createToken, hashToken } from "../../src/token.js";
+import { monitoredRedis } from "../helpers/redis-monitor.js";
+import { canStartRedis, freePort, type PrivateRedis, redisUrl, startRedis } from "../helpers/redis-server.js";
+
+// The store's clock: months away from the real one, so a TTL taken from Redis's clock would show.
+const t0 = new Date("2026-01-01T12:00:00.000Z");
+const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
+const HOUR = 3_600_000;
+
+function record(data: StoredData = {}, overrides: Partial<StoredSession> = {}): StoredSession {
+  return {
+    id: hashToken(createToken()),
+    data,
+    expiresAt: at(3600),
+    absoluteExpiresAt: null,
+    createdAt: t0,
+    updatedAt: t0,
+    schemaVersion: 1,
+    rev: 1,
+    successorId: null,
+    ...overrides,
+  };
+}
+
+const patchOf = (set: StoredData, deleted: string[] = [], expiresAt = at(7200), updatedAt = at(60)): SessionPatch => ({
+  set,
+  deleted,
+  expiresAt,
+  updatedAt,
+  schemaVersion: 2,
+});
+
+/** PTTL is the remaining life by the store's clock, give or take the time the test took. */
+const expectTtl = (pttl: number, ms: number) => {
+  expect(pttl).toBeLessThanOrEqual(ms);
+  expect(pttl).toBeGreaterThan(ms - 5000);
+};
+
+describe("redisStore options", () => {
+  const redis = new Redis({ lazyConnect: true });
+  afterAll(() => redis.disconnect());
+
+  it("rejects a missing client, an empty or brace-holding prefix and bad indexes with SessionConfigError", () => {
+    const bad = [
+      () => redisStore({} as never),
+      () => redisStore({ redis: {} as never }),
+      () => redisStore({ redis, prefix: "" }),
+      () => redisStore({ redis, prefix: "app{1}:" }),
+      () => redisStore({ redis, indexes: "userId" as never }),
+      () => redisStore({ redis, indexes: ["user:id"] }),
+      () => redisStore({ redis, indexes: ["userId", "userId"] }),
+      () => redisStore({ redis, indexes: [""] }),
+    ];
+    for (const make of bad) {
+      expect(make).toThrow(SessionConfigError);
+      expect(() => make()).toThrow(expect.objectContaining({ code: "CONFIG" }));
+    }
+  });
+
+  it("find and deleteWhere on a field not in `indexes` throw CONFIG without touching Redis", async () => {
+    const store = redisStore({ redis, indexes: ["userId"] });
+    await expect(store.find({ theme: "dark" }, t0)).rejects.toMatchObject({ code: "CONFIG" });
+    await expect(store.deleteWhere({ userId: "u1", theme: "dark" })).rejects.toBeInstanceOf(SessionConfigError);
+    await expect(store.deleteWhere({})).rejects.toBeInstanceOf(SessionConfigError);
+    expect(redis.status).toBe("wait"); // never connected
+  });
+});
+
+describe.skipIf(!redisUrl)("redisStore on Redis", () => {
+  const prefix = `tessera-test:${randomUUID()}:`;
+  let redis: Redis;
+  let store: ReturnType<typeof redisStore>;
+  const sKey = (id: string) => `${prefix}s:{${id}}`;
+  const iKey = (value: string) => `${prefix}i:userId:${value}`;
+
+  beforeAll(() => {
+    redis = new Redis(redisUrl as string);
+    store = redisStore({ redis, prefix, indexes: ["userId"] });
+  });
+  afterAll(async () => {
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 })) {
+      if ((keys as string[]).length > 0) await redis.del(...(keys as string[]));
+    }
+    await redis.quit();
+  });
+
+  it("R45: session and index keys carry the prefix, and an app key named like a session does not reach it", async () => {
+    const r = record({ userId: { json: "u1" } });
+    await store.create(r);
+    expect(await redis.exists(sKey(r.id), iKey("u1"))).toBe(2);
+    await redis.set(r.id, "app value");
+    await redis.set(`s:{${r.id}}`, "app value");
+    expect((await store.get(r.id, t0))?.data).toEqual({ userId: { json: "u1" } });
+    await redis.del(r.id, `s:{${r.id}}`);
+
+    const plain = redisStore({ redis });
+    const other = record();
+    await plain.create(other);
+    expect(await redis.exists(`tessera:s:{${other.id}}`)).toBe(1);
+    await plain.delete(other.id);
+    expect(await redis.exists(`tessera:s:{${other.id}}`)).toBe(0);
+  });
+
+  it("R46: the TTL is the remaining life by the injected clock, moved by patch, touch and replace", async () => {
+    const r = record({}, { expiresAt: at(3600) });
+    await store.create(r);
+    expectTtl(await redis.pttl(sKey(r.id)), HOUR); // expiresAt - updatedAt, not expiresAt - Redis's now
+    await store.patch(r.id, patchOf({ a: { json: 1 } }, [], at(60 + 7200), at(60)), at(60));
+    expectTtl(await redis.pttl(sKey(r.id)), 2 * HOUR);
+    expect(await store.touch(r.id, at(120 + 600), at(120))).toBe(true);
+    expectTtl(await redis.pttl(sKey(r.id)), 600_000);
+    expect(await store.replace({ ...r, expiresAt: at(180 + 5 * 3600) }, at(180))).toBe(3);
+    expectTtl(await redis.pttl(sKey(r.id)), 5 * HOUR);
+  });
+
+  it("R46: a non-positive remaining life deletes the key (create writes nothing)", async () => {
+    const dead = record({}, { expiresAt: t0 });
+    await store.create(dead);
+    expect(await redis.exists(sKey(dead.id))).toBe(0);
+
+    const r = record({ userId: { json: "ttl-user" } });
+    await store.create(r);
+    expect(await store.patch(r.id, patchOf({ a: { json: 1 } }, [], at(60), at(60)), at(60))).toBe(2);
+    expect(await redis.exists(sKey(r.id))).toBe(0);
+    expect(await redis.sismember(iKey("ttl-user"), r.id)).toBe(0);
+
+    const s = record();
+    await store.create(s);
+    expect(await store.touch(s.id, at(30), at(60))).toBe(true);
+    expect(await redis.exists(sKey(s.id))).toBe(0);
+  });
+
+  it("get returns a live record as created, and never an expired one (deleted lazily, unindexed)", async () => {
+    const r = record({ userId: { json: "lazy" }, cart: { json: [1], meta: { v: 1 } as never, exp: 5 } });
+    await store.create(r);
+    expect(await store.get(r.id, at(3599))).toEqual(r);
+    expect(await store.get(r.id, at(3600))).toBeNull();
+    expect(await redis.exists(sKey(r.id))).toBe(0);
+    expect(await redis.sismember(iKey("lazy"), r.id)).toBe(0);
+    expect(await store.get(hashToken(createToken()), t0)).toBeNull();
+  });
+
+  it("R43: a record whose expiry does not parse is never returned, and is deleted", async () => {
+    const r = record({ a: { json: 1 } });
+    await store.create(r);
+    await redis.hset(sKey(r.id), "exp", "soon");
+    expect(await store.get(r.id, t0)).toBeNull();
+    expect(await redis.exists(sKey(r.id))).toBe(0);
+  });
+
+  it("create never overwrites an existing session", async () => {
+    const r = record({ a: { json: 1 } });
+    await store.create(r);
+    await expect(store.create({ ...r, data: { a: { json: 2 } } })).rejects.toBeInstanceOf(SessionStoreError);
+    expect((await store.get(r.id, t0))?.data).toEqual({ a: { json: 1 } });
+  });
+
+  it("patch sets and deletes keys, moves the metadata and returns the next rev; touch moves only the expiry", async () => {
+    const r = record({ a: { json: 1 }, b: { json: 2 } });
+    await store.create(r);
+    expect(await store.patch(r.id, patchOf({ c: { json: 3 } }, ["b"]), at(60))).toBe(2);
+    expect(await store.touch(r.id, at(9000), at(90))).toBe(true);
+    expect(await store.get(r.id, at(90))).toEqual({
+      ...r,
+      data: { a: { json: 1 }, c: { json: 3 } },
+      expiresAt: at(9000),
+      updatedAt: at(60),
+      schemaVersion: 2,
+      rev: 2,
+    });
+  });
+
+  it("replace rewrites the whole record with rev = old rev + 1", async () => {
+    const r = record({ a: { json: 1 }, b: { json: 2 } }, { rev: 7 });
+    await store.create(r);
+    const next = { ...r, data: { c: { json: 3 } }, updatedAt: at(60), rev: 1 };
+    expect(await store.replace(next, at(60))).toBe(8);
+    expect(await store.get(r.id, at(60))).toEqual({ ...next, rev: 8 });
+  });
+
+  it("R53: concurrent patches of different keys all survive", async () => {
+    const r = record({ a: { json: 0 } });
+    await store.create(r);
+    const revs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.patch(r.id, patchOf({ [`k${i}`]: { json: i } }), at(60))),
+    );
+    expect([...revs].sort((x, y) => (x as number) - (y as number))).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    const got = await store.get(r.id, at(60));
+    for (let i = 0; i < 20; i++) expect(got?.data[`k${i}`]).toEqual({ json: i });
+    expect(got?.data.a).toEqual({ json: 0 });
+  });
+
+  it("R51: patch, replace, touch and rotate of a deleted session write nothing and return null/false", async () => {
+    const r = record({ a: { json: 1 } });
+    await store.create(r);
+    await store.delete(r.id);
+    const next = record();
+    expect(await store.patch(r.id, patchOf({ a: { json: 2 } }), at(60))).toBeNull();
+    expect(await store.replace(r, at(60))).toBeNull();
+    expect(await store.touch(r.id, at(9000), at(60))).toBe(false);
+    expect(await store.rotate(r.id, next, null, at(60))).toBe(false);
+    expect(await redis.exists(sKey(r.id), sKey(next.id))).toBe(0);
+  });
+
+  it("R51: writes to a record expired at `now` (still in Redis) change nothing", async () => {
+    const r = record({ a: { json: 1 } });
+    await store.create(r);
+    const before = await redis.hgetall(sKey(r.id));
+    const next = record();
+    expect(await store.patch(r.id, patchOf({ a: { json: 2 } }), at(3600))).toBeNull();
+    expect(await store.replace(r, at(3601))).toBeNull();
+    expect(await store.touch(r.id, at(9000), at(3600))).toBe(false);
+    expect(await store.rotate(r.id, next, at(3700), at(3600))).toBe(false);
+    expect(await redis.hgetall(sKey(r.id))).toEqual(before);
+    expect(await redis.exists(sKey(next.id))).toBe(0);
+  });
+
+  it("rotate without grace deletes the old record and creates the new one", async () => {
+    const old = record({ userId: { json: "rot" }, cart: { json: [1] } });
+    await store.create(old);
+    const next = record({ userId: { json: "rot" }, cart: { json: [1] } }, { updatedAt: at(60) });
+    expect(await store.rotate(old.id, next, null, at(60))).toBe(true);
+    expect(await redis.exists(sKey(old.id))).toBe(0);
+    expect(await store.get(next.id, at(60))).toEqual(next);
+    expect(await redis.smembers(iKey("rot"))).toEqual([next.id]);
+  });
+
+  it("rotate with grace leaves a data-less shadow pointing at the new id until graceUntil; writes to it are refused", async () => {
+    const old = record({ userId: { json: "grace" }, cart: { json: [1] } });
+    await store.create(old);
+    const next = record({ userId: { json: "grace" } });
+    expect(await store.rotate(old.id, next, at(70), at(60))).toBe(true);
+    const shadow = await store.get(old.id, at(60));
+    expect(shadow).toMatchObject({ data: {}, successorId: next.id, expiresAt: at(70), rev: 2 });
+    expectTtl(await redis.pttl(sKey(old.id)), 10_000);
+    expect(await redis.smembers(iKey("grace"))).toEqual([next.id]);
+
+    const before = await redis.hgetall(sKey(old.id));
+    expect(await store.patch(old.id, patchOf({ a: { json: 1 } }), at(61))).toBeNull();
+    expect(await store.replace({ ...old, updatedAt: at(61) }, at(61))).toBeNull();
+    expect(await store.touch(old.id, at(9000), at(61))).toBe(false);
+    expect(await store.rotate(old.id, record(), null, at(61))).toBe(false);
+    expect(await redis.hgetall(sKey(old.id))).toEqual(before);
+    expect(await store.find({ userId: "grace" }, at(61))).toEqual([next]);
+  });
+
+  it("index sets follow a changed userId, and outlive their members", async () => {
+    const r = record({ userId: { json: "i1" } });
+    await store.create(r);
+    expect(await redis.smembers(iKey("i1"))).toEqual([r.id]);
+    expect(await redis.pttl(iKey("i1"))).toBeGreaterThanOrEqual(await redis.pttl(sKey(r.id)));
+
+    await store.patch(r.id, patchOf({ userId: { json: "i2" } }), at(60));
+    expect(await redis.exists(iKey("i1"))).toBe(0);
+    expect(await redis.smembers(iKey("i2"))).toEqual([r.id]);
+
+    // A touch that moves the expiry days ahead extends the set with it.
+    await store.touch(r.id, at(5 * 86400), at(90));
+    expect(await redis.pttl(iKey("i2"))).toBeGreaterThanOrEqual(await redis.pttl(sKey(r.id)));
+
+    await store.replace({ ...r, data: { userId: { json: "i3" } } }, at(120));
+    expect(await redis.smembers(iKey("i3"))).toEqual([r.id]);
+    await store.patch(r.id, patchOf({}, ["userId"]), at(150));
+    expect(await redis.exists(iKey("i2"), iKey("i3"))).toBe(0);
+
+    const s = record({ userId: { json: "i4" } });
+    await store.create(s);
+    await store.delete(s.id);
+    expect(await redis.exists(iKey("i4"))).toBe(0);
+  });
+
+  it("find lists live, matching sessions newest first and removes gone and expired members from the set", async () => {
+    const early = record({ userId: { json: "f1" } }, { expiresAt: at(3600) });
+    const late = record({ userId: { json: "f1" } }, { expiresAt: at(3 * 3600), updatedAt: at(10) });
+    const later = record({ userId: { json: "f1" } }, { expiresAt: at(3 * 3600), updatedAt: at(20) });
+    const vanished = record({ userId: { json: "f1" } });
+    for (const r of [early, late, later, vanished]) await store.create(r);
+    await redis.del(sKey(vanished.id)); // as when Redis expires it at its TTL
+    expect(await store.find({ userId: "f1" }, at(60))).toEqual([later, late, early]);
+    expect(await store.find({ userId: "f1" }, at(2 * 3600))).toEqual([later, late]);
+    expect((await redis.smembers(iKey("f1"))).sort()).toEqual([late.id, later.id].sort());
+    expect(await store.find({ userId: "f1" }, at(2 * 3600), { limit: 1 })).toEqual([later]);
+    expect(await store.find({ userId: "nobody" }, t0)).toEqual([]);
+  });
+
+  it("find and deleteWhere match every where-field by value and type", async () => {
+    const multi = redisStore({ redis, prefix, indexes: ["userId", "tenant"] });
+    const a = record({ userId: { json: "m1" }, tenant: { json: 1 } });
+    const b = record({ userId: { json: "m1" }, tenant: { json: "1" } });
+    await multi.create(a);
+    await multi.create(b);
+    expect(await multi.find({ userId: "m1", tenant: 1 }, t0)).toEqual([a]);
+    expect(await multi.find({ tenant: "1" }, t0)).toEqual([b]);
+    expect(await multi.deleteWhere({ tenant: 1, userId: "m1" })).toEqual([a.id]);
+    expect(await multi.find({ userId: "m1" }, t0)).toEqual([b]);
+  });
+
+  it("R25: deleteWhere returns the deleted ids, keeps exceptId and a session whose userId changed meanwhile", async () => {
+    const keep = record({ userId: { json: "d1" } });
+    const gone = record({ userId: { json: "d1" } });
+    const moved = record({ userId: { json: "d1" } });
+    for (const r of [keep, gone, moved]) await store.create(r);
+    await store.patch(moved.id, patchOf({ userId: { json: "d2" } }), at(60));
+    await redis.sadd(iKey("d1"), moved.id); // a stale member, as a failed index update leaves it
+    expect(await store.deleteWhere({ userId: "d1" }, { exceptId: keep.id })).toEqual([gone.id]);
+    expect(await redis.exists(sKey(gone.id))).toBe(0);
+    expect(await store.get(moved.id, at(60))).not.toBeNull();
+    expect(await store.get(keep.id, at(60))).not.toBeNull();
+    expect(await redis.sismember(iKey("d1"), gone.id)).toBe(0);
+    expect(await store.deleteWhere({ userId: "d1" })).toEqual([keep.id]);
+  });
+
+  it("purgeExpired returns 0 and deletes nothing: Redis expires keys itself", async () => {
+    const r = record();
+    await store.create(r);
+    expect(await store.purgeExpired(at(10 * 3600), 1000)).toBe(0);
+    expect(await redis.exists(sKey(r.id))).toBe(1);
+  });
+});
+
+describe.skipIf(!canStartRedis)("redisStore round trips (MONITOR on a private redis-server)", () => {
+  let monitored: Awaited<ReturnType<typeof monitoredRedis>>;
+  let redis: Redis;
+  let watcher: typeof monitored.watcher;
+
+  beforeAll(async () => {
+    monitored = await monitoredRedis(26000);
+    ({ redis, watcher } = monitored);
+  });
+  afterAll(async () => {
+    await monitored?.stop();
+  });
+
+  it("get, create, patch, touch, replace and delete are one command each when no indexed field changes", async () => {
+    const store = redisStore({ redis, indexes: ["userId"] });
+    const r = record({ userId: { json: "u1" } });
+    await redis.ping();
+    await store.create(record()); // loads the create script on this connection
+    await watcher.take();
+    const names = async () => (await watcher.take()).map((args) => args[0]?.toLowerCase());
+
+    await store.create(r);
+    expect(await names()).toEqual(["evalsha", "eval"]); // the session, then its index set (login)
+    await store.get(r.id, t0);
+    expect(await names()).toEqual(["hgetall"]);
+    await store.patch(r.id, patchOf({ cart: { json: [1] } }), at(60));
+    expect(await names()).toHaveLength(1);
+    await store.patch(r.id, patchOf({ cart: { json: [2] } }), at(70));
+    expect(await names()).toEqual(["evalsha"]);
+    await store.touch(r.id, at(1800), at(80));
+    expect(await names()).toHaveLength(1);
+    await store.replace({ ...r, updatedAt: at(90) }, at(90));
+    expect(await names()).toHaveLength(1);
+    await store.patch(r.id, patchOf({ userId: { json: "u2" } }), at(100));
+    expect((await names()).sort()).toEqual(["evalsha", "evalsha", "srem"]); // script, then SADD u2 + SREM u1 together
+    const plain = record();
+    await store.create(plain);
+    await watcher.take();
+    await store.delete(plain.id);
+    expect(await names()).toHaveLength(1);
+  });
+});
+
+describe.skipIf(!canStartRedis)("R48/R56: redisStore when Redis is down or stops answering", () => {
+  let server: PrivateRedis;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    server = await startRedis(await freePort(26000));
+    // The client settings the JSDoc recommends: fail fast instead of queueing while disconnected.
+    redis = new Redis({
+      host: "127.0.0.1",
+      port: server.port,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      commandTimeout: 500,
+      lazyConnect: true,
+    });
+    redis.on("error", () => {});
+    await redis.connect(); // without the offline queue, commands sent before the connection is up fail
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    try {
+      process.kill(server.pid, "SIGCONT");
+    } catch {}
+    await server?.stop();
+  });
+
+  it("a call to a stopped server rejects with SessionStoreError within the guard's timeout", async () => {
+    const store = guardStore(redisStore({ redis }), 300);
+    const r = record({ a: { json: 1 } });
+    await store.create(r);
+    process.kill(server.pid, "SIGSTOP"); // alive but silent: only a timeout can end the wait
+    const started = Date.now();
+    await expect(store.patch(r.id, patchOf({ a: { json: 2 } }), at(60))).rejects.toBeInstanceOf(SessionStoreError);
+    expect(Date.now() - started).toBeLessThan(1000);
+    process.kill(server.pid, "SIGCONT");
+  });
+
+  it("a call to a killed server rejects with SessionStoreError within ~1 s, and no 'error' goes unhandled", async () => {
+    const store = guardStore(redisStore({ redis }), 300);
+    await server.kill();
+    const started = Date.now();
+    await expect(store.get(hashToken(createToken()), t0)).rejects.toSatisfy(
+      (e) => e instanceof SessionStoreError && e.code === "STORE_UNAVAILABLE",
+    );
+    await expect(store.create(record())).rejects.toBeInstanceOf(SessionStoreError);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
