@@ -394,7 +394,7 @@ describe.skipIf(!canStartRedis)("R48/R56: redisStore when Redis is down or stops
     await server?.stop();
   });
 
-  it("a call to a stopped server rejects with SessionStoreError within the guard's timeout", async () => {
+  it("R48/R56: a call to a stopped (SIGSTOP) server rejects with SessionStoreError within the guard's timeout", async () => {
     const store = guardStore(redisStore({ redis }), 300);
     const r = record({ a: { json: 1 } });
     await store.create(r);
@@ -405,7 +405,7 @@ describe.skipIf(!canStartRedis)("R48/R56: redisStore when Redis is down or stops
     process.kill(server.pid, "SIGCONT");
   });
 
-  it("a call to a killed server rejects with SessionStoreError within ~1 s, and no 'error' goes unhandled", async () => {
+  it("R48/R56: a call to a killed server rejects with SessionStoreError within ~1 s, and no 'error' goes unhandled", async () => {
     const store = guardStore(redisStore({ redis }), 300);
     await server.kill();
     const started = Date.now();
