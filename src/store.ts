@@ -143,3 +143,21 @@ export interface SessionCache {
   /** After the store deleted these records: drop the copies and leave tombstones for the cache's ttl. */
   invalidate(ids: readonly string[]): Promise<void>;
 }
+
+/**
+ * A store that keeps the whole record in the cookie itself (Django's `signed_cookies`): sealed
+ * (signed, optionally compressed and encrypted) by `seal`, verified by `open`. There is no
+ * server state, so nothing can be revoked or listed before a cookie expires.
+ */
+export interface CookieSessionStore {
+  readonly kind: "cookie";
+  /**
+   * The record a cookie value carries, or null when the value is not a valid seal by one of
+   * the secrets (tampered, truncated, wrong secret, unknown format) or the record inside has
+   * expired at `now`. `resign` is true when a previous secret verified it, so the core seals it
+   * again with the current one. Never throws for bad input.
+   */
+  open(value: string, now: Date): Promise<{ record: StoredSession; resign: boolean } | null>;
+  /** The cookie value carrying `record`, signed (and encrypted, if configured) with the current secret. */
+  seal(record: StoredSession): Promise<string>;
+}
