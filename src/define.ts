@@ -1,4 +1,5 @@
 import { withCache } from "./cached-store.js";
+import { clientSideStore } from "./client-side-store.js";
 import { type CookieOptions, resolveCookie } from "./cookie.js";
 import { type Duration, toSeconds } from "./duration.js";
 import { SessionConfigError } from "./errors.js";
@@ -8,15 +9,15 @@ import { guardStore } from "./guarded-store.js";
 import { createManager, type SessionManager } from "./manager.js";
 import { type Migration, type OnInvalid, resolveSchema, type SessionSchema } from "./schema.js";
 import type { SessionContext } from "./session.js";
-import type { SessionCache, SessionStore } from "./store.js";
+import type { CookieSessionStore, SessionCache, SessionStore } from "./store.js";
 import { sessionTag } from "./token.js";
 
 /** Options of `defineSession`. Every duration is seconds, `"30m"`-style text or `{ days, hours, minutes, seconds }`. */
 export interface SessionOptions<S extends SessionSchema> {
   /** The session contents as a Zod object schema; types and validation both come from it. */
   schema: S;
-  /** Where sessions live: `drizzleStore`, `memoryStore`, … */
-  store: SessionStore;
+  /** Where sessions live: `drizzleStore`, `redisStore`, `fileStore`, `memoryStore`, or `cookieStore` (in the cookie itself). */
+  store: SessionStore | CookieSessionStore;
   /**
    * A cache in front of the store (Django's `cached_db`), e.g. `redisCache({ redis })`: reads
    * hit it first, writes go to the store and then to it; when it fails, requests are served by
@@ -37,7 +38,7 @@ export interface SessionOptions<S extends SessionSchema> {
   absoluteMaxAge?: Duration;
   /** After `rotate()`, the old token keeps reaching the rotated session this long (for requests already in flight). @default 0 (off) */
   rotationGrace?: Duration;
-  /** Largest encoded session data, in bytes; `set` throws `SessionTooLargeError` past it. @default 65536 */
+  /** Largest encoded session data, in bytes; `set` throws `SessionTooLargeError` past it. @default 65536, or 4096 with a cookie store */
   maxBytes?: number;
   /** Upper bound on every store call, after which it fails with `SessionStoreError`. @default "5s" */
   storeTimeout?: Duration;
@@ -64,11 +65,12 @@ export interface SessionOptions<S extends SessionSchema> {
  */
 export function defineSession<S extends SessionSchema>(options: SessionOptions<S>): SessionManager<S> {
   if (typeof options !== "object" || options === null) throw new SessionConfigError("defineSession needs an options object");
-  const store = options.store;
-  if (typeof store !== "object" || store === null || typeof store.get !== "function") {
+  const store: unknown = options.store;
+  const sealer = isCookieStore(store) ? store : null;
+  if (sealer === null && !isServerStore(store)) {
     throw new SessionConfigError("store must be a session store such as drizzleStore({ db }) or memoryStore()");
   }
-  const maxBytes = options.maxBytes ?? 65536;
+  const maxBytes = options.maxBytes ?? (sealer ? 4096 : 65536);
   if (!Number.isInteger(maxBytes) || maxBytes <= 0) throw new SessionConfigError("maxBytes must be a positive integer");
   const maxAgeSeconds = toSeconds(options.maxAge ?? "14d", "maxAge");
   if (maxAgeSeconds <= 0) throw new SessionConfigError("maxAge must be positive");
@@ -92,16 +94,19 @@ export function defineSession<S extends SessionSchema>(options: SessionOptions<S
     throw new SessionConfigError("cache must be a session cache such as redisCache({ redis })");
   }
   const cacheTimeoutMs = toSeconds(options.cacheTimeout ?? 0.25, "cacheTimeout") * 1000;
+  if (sealer !== null && cache !== undefined) throw new SessionConfigError("a cookie store keeps nothing server-side to cache");
+  const serverStore = sealer === null ? (store as SessionStore) : clientSideStore();
   const composed =
     cache === undefined
-      ? store
-      : withCache(store, cache, {
+      ? serverStore
+      : withCache(serverStore, cache, {
           timeoutMs: cacheTimeoutMs,
           onStateChange: (state) => emit(state === "down" ? "cache-down" : "cache-up", null),
         });
   const ctx: SessionContext = {
     runtime: resolveSchema(options.schema, options.version ?? 1, options.migrations ?? {}, options.onInvalid ?? "drop"),
     store: guardStore(composed, timeoutMs),
+    sealer,
     cookie: resolveCookie(options.cookie),
     policy,
     nowMs: () => now(),
@@ -118,4 +123,15 @@ function emitEvent(handler: EventHandler, event: SessionEvent, id: string | null
   } catch {
     // A logging hook must never break a request.
   }
+}
+
+function isCookieStore(store: unknown): store is CookieSessionStore {
+  const candidate = store as Partial<CookieSessionStore> | null;
+  return (
+    typeof candidate === "object" && candidate !== null && candidate.kind === "cookie" && typeof candidate.open === "function"
+  );
+}
+
+function isServerStore(store: unknown): store is SessionStore {
+  return typeof store === "object" && store !== null && typeof (store as Partial<SessionStore>).get === "function";
 }

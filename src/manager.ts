@@ -1,9 +1,10 @@
 import type * as z from "zod";
+import { MAX_COOKIE_BYTES } from "./cookie.js";
 import { SessionConfigError } from "./errors.js";
 import { hydrate, type SessionData, type SessionKey, type SessionSchema, type SessionValue } from "./schema.js";
 import { Session, type SessionContext } from "./session.js";
 import { cookieValue, type SessionSource } from "./source.js";
-import type { StoredSession, Where } from "./store.js";
+import type { CookieSessionStore, StoredSession, Where } from "./store.js";
 import { hashToken, isWellFormedToken, sessionTag } from "./token.js";
 
 /** A filter on session fields: equality on scalar values (indexed columns where the store has them). */
@@ -67,7 +68,23 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
     return fromRecord(record, reachedToken, hadCookie);
   }
 
-  async function fromRecord(record: StoredSession, token: string | null, hadCookie: boolean): Promise<Session<S> | null> {
+  /** Cookie stores: the cookie is the sealed record. A seal that does not verify is a fresh session (R38). */
+  async function openSealed(sealer: CookieSessionStore, value: string, hadCookie: boolean): Promise<Session<S> | null> {
+    // Browsers drop cookies over 4 KiB; anything longer was never ours and is not worth verifying.
+    const opened = value.length <= MAX_COOKIE_BYTES ? await sealer.open(value, new Date(ctx.nowMs())) : null;
+    if (opened === null) {
+      ctx.emit("tampered", null);
+      return null;
+    }
+    return fromRecord(opened.record, value, hadCookie, opened.resign);
+  }
+
+  async function fromRecord(
+    record: StoredSession,
+    token: string | null,
+    hadCookie: boolean,
+    resign = false,
+  ): Promise<Session<S> | null> {
     const result = hydrate(ctx.runtime, record.data, record.schemaVersion, ctx.nowMs());
     if (!result.ok) {
       if (result.error) throw result.error;
@@ -77,7 +94,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
       return null;
     }
     if (result.invalid.length > 0) ctx.emit("invalid", record.id, { keys: result.invalid });
-    return new Session<S>(ctx, { token, record, hydrated: result, hadCookie });
+    return new Session<S>(ctx, { token, record, hydrated: result, hadCookie, resign });
   }
 
   function toWhere(where: SessionWhere<S>): Where {
@@ -100,6 +117,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
       // The one place a bad cookie becomes a fresh session rather than an error (R6, R7, R38).
       const value = cookieValue(source, ctx.cookie.name);
       if (value === undefined) return fresh(false);
+      if (ctx.sealer !== null) return (await openSealed(ctx.sealer, value, true)) ?? fresh(true);
       if (!isWellFormedToken(value)) {
         ctx.emit("tampered", null);
         return fresh(true);
@@ -108,10 +126,14 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
     },
 
     async get(token) {
+      if (ctx.sealer !== null) return openSealed(ctx.sealer, token, false);
       return isWellFormedToken(token) ? open(token, false) : null;
     },
 
     async destroy(token) {
+      if (ctx.sealer !== null) {
+        throw new SessionConfigError("destroy(token) needs a server-side store: a cookie store cannot revoke a cookie it issued");
+      }
       if (!isWellFormedToken(token)) return false;
       const id = hashToken(token);
       const existed = (await store.get(id, new Date(ctx.nowMs()))) !== null;

@@ -1,5 +1,5 @@
 import { EncodeFailure, encodeValue, entryBytes } from "./codec.js";
-import { type ResolvedCookie, serializeClearCookie, serializeSessionCookie } from "./cookie.js";
+import { MAX_COOKIE_BYTES, type ResolvedCookie, serializeClearCookie, serializeSessionCookie } from "./cookie.js";
 import { type Duration, toSeconds } from "./duration.js";
 import { SessionInterruptedError, SessionTooLargeError, SessionValidationError } from "./errors.js";
 import type { SessionEvent } from "./events.js";
@@ -18,7 +18,7 @@ import {
   type SessionSchema,
   type SessionValue,
 } from "./schema.js";
-import type { SessionStore, StoredData, StoredEntry, StoredSession } from "./store.js";
+import type { CookieSessionStore, SessionStore, StoredData, StoredEntry, StoredSession } from "./store.js";
 import { createToken, hashToken, sessionTag } from "./token.js";
 
 /** What a session needs from its manager; built once by `defineSession`. */
@@ -26,6 +26,8 @@ export interface SessionContext {
   runtime: SchemaRuntime;
   /** Already bounded by the store timeout and mapped to `SessionStoreError`. */
   store: SessionStore;
+  /** Set when the store keeps the record in the cookie itself; `store` then holds nothing. */
+  sealer: CookieSessionStore | null;
   cookie: ResolvedCookie;
   policy: ExpiryPolicy;
   nowMs(): number;
@@ -42,6 +44,8 @@ export interface SessionInit {
   hydrated: Hydrated | null;
   /** The request carried a session cookie, so a fresh session must clear it once destroyed. */
   hadCookie: boolean;
+  /** Cookie stores: a previous secret verified the cookie, so the next save seals it anew. */
+  resign?: boolean;
 }
 
 /** Options of `set`. */
@@ -73,6 +77,8 @@ export class Session<S extends SessionSchema> {
   #policyChanged = false;
   #cookie: "set" | "clear" | null = null;
   #hadCookie: boolean;
+  /** Cookie stores: the cookie must be sealed again (previous secret, or rotated) even if nothing changed. */
+  #reseal: boolean;
 
   /** @internal Sessions come from `sessions.load()`; never construct one yourself. */
   constructor(ctx: SessionContext, init: SessionInit) {
@@ -85,6 +91,7 @@ export class Session<S extends SessionSchema> {
     for (const key of init.hydrated?.dropped ?? []) this.#deleted.add(key);
     this.#replaceAll = init.hydrated?.migrated ?? false;
     this.#hadCookie = init.hadCookie;
+    this.#reseal = init.resign ?? false;
   }
 
   /**
@@ -239,6 +246,16 @@ export class Session<S extends SessionSchema> {
     const token = createToken();
     const id = hashToken(token);
     const old = this.#record;
+    if (this.#ctx.sealer !== null) {
+      // Nothing is stored server-side: the old cookie cannot be killed, only replaced (documented).
+      this.#id = id;
+      if (old !== null) {
+        this.#record = { ...old, id };
+        this.#reseal = true;
+        this.#ctx.emit("rotated", id);
+      }
+      return;
+    }
     if (old !== null) {
       const record = this.#fullRecord(id, now);
       const grace = this.#ctx.rotationGraceSeconds;
@@ -259,7 +276,7 @@ export class Session<S extends SessionSchema> {
   async destroy(): Promise<void> {
     const id = this.#record?.id ?? null;
     if (id !== null) {
-      await this.#ctx.store.delete(id);
+      if (this.#ctx.sealer === null) await this.#ctx.store.delete(id);
       this.#ctx.emit("destroyed", id);
     }
     this.#token = null;
@@ -268,6 +285,7 @@ export class Session<S extends SessionSchema> {
     this.clear();
     this.#replaceAll = false;
     this.#cookie = this.#hadCookie || id !== null ? "clear" : null;
+    this.#reseal = false;
   }
 
   /**
@@ -280,6 +298,7 @@ export class Session<S extends SessionSchema> {
   }
 
   async #save(now: number): Promise<void> {
+    if (this.#ctx.sealer !== null) return this.#saveSealed(this.#ctx.sealer, now);
     const record = this.#record;
     if (record === null) {
       if (!this.#hasData()) return; // R9: an empty new session is never stored nor sent.
@@ -353,6 +372,37 @@ export class Session<S extends SessionSchema> {
    */
   get tag(): string | null {
     return this.#record === null ? null : sessionTag(this.#record.id);
+  }
+
+  /**
+   * Cookie stores: the whole record is sealed into the cookie on every change, rotation, re-sign
+   * or due refresh; the sealed value is the cookie's value. Too big for a cookie → nothing is
+   * sent and `SessionTooLargeError` names the size (R19).
+   */
+  async #saveSealed(sealer: CookieSessionStore, now: number): Promise<void> {
+    const record = this.#record;
+    if (record === null && !this.#hasData()) return;
+    if (record !== null) {
+      const moved = isTouchDue(this.#ctx.policy, record.expiresAt.getTime(), this.#nextExpiry(now));
+      if (!(this.isModified || this.#policyChanged || this.#reseal || moved)) return;
+    }
+    this.#id ??= hashToken(createToken());
+    const id = record?.id ?? this.#id;
+    const full = { ...this.#fullRecord(id, now), rev: (record?.rev ?? 0) + 1 };
+    const value = await sealer.seal(full);
+    const cookie = serializeSessionCookie(
+      this.#ctx.cookie,
+      value,
+      cookieMaxAge(this.#override(), full.expiresAt.getTime(), now),
+      new Date(now),
+    );
+    const bytes = new TextEncoder().encode(cookie).length;
+    if (bytes > MAX_COOKIE_BYTES) throw new SessionTooLargeError(bytes, MAX_COOKIE_BYTES);
+    this.#token = value;
+    this.#saved(full);
+    this.#reseal = false;
+    this.#cookie = "set";
+    if (record === null) this.#ctx.emit("created", id);
   }
 
   #live(key: string): boolean {
