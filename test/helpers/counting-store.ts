@@ -1,4 +1,4 @@
-import type { SessionStore } from "../../src/store.js";
+import type { CookieSessionStore, SessionStore } from "../../src/store.js";
 
 export type StoreMethod = keyof SessionStore;
 
@@ -7,21 +7,26 @@ export type StoreMethod = keyof SessionStore;
  * cost (no write on an untouched session, no lookup for a malformed cookie). Every call
  * still reaches the real backend.
  */
-export function countingStore(store: SessionStore): { store: SessionStore; calls: Record<StoreMethod, number>; reset(): void } {
+export function countingStore<T extends SessionStore | CookieSessionStore>(
+  store: T,
+): { store: T; calls: Record<StoreMethod, number>; reset(): void } {
+  const members = store as unknown as Record<string, unknown>;
   const calls = {} as Record<StoreMethod, number>;
+  const methods = Object.keys(store).filter((name) => typeof members[name] === "function") as StoreMethod[];
   const reset = () => {
-    for (const name of Object.keys(store) as StoreMethod[]) calls[name] = 0;
+    for (const name of methods) calls[name] = 0;
   };
   reset();
-  const wrapped = {} as Record<StoreMethod, unknown>;
-  for (const name of Object.keys(store) as StoreMethod[]) {
-    const method = store[name] as (...args: unknown[]) => Promise<unknown>;
+  // Non-function members (a cookie store's `kind`) are kept as they are.
+  const wrapped: Record<string, unknown> = { ...members };
+  for (const name of methods) {
+    const method = members[name] as (...args: unknown[]) => Promise<unknown>;
     wrapped[name] = (...args: unknown[]) => {
       calls[name]++;
       return method.apply(store, args);
     };
   }
-  return { store: wrapped as SessionStore, calls, reset };
+  return { store: wrapped as unknown as T, calls, reset };
 }
 
 /** Calls that write to the store. */

@@ -110,7 +110,7 @@ describe.skipIf(skip)("cached_db: drizzle on PostgreSQL + redisCache", () => {
   let redis: Redis;
   let watcher: Awaited<ReturnType<typeof monitorPrefix>>;
   const prefix = uniquePrefix();
-  let counted: ReturnType<typeof countingStore>;
+  let counted: ReturnType<typeof countingStore<SessionStore>>;
   let gate: ReturnType<typeof gatedStore>;
   const make = (options: { rolling?: boolean } = {}) =>
     defineSession({

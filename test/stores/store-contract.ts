@@ -5,7 +5,7 @@ import { evolutionContract } from "./contract/evolution.js";
 import { expiryContract } from "./contract/expiry.js";
 import { queriesContract } from "./contract/queries.js";
 import { securityContract } from "./contract/security.js";
-import type { OpenStore, StoreHarness } from "./contract/setup.js";
+import type { ContractScope, OpenStore, StoreHarness } from "./contract/setup.js";
 
 export type { OpenStore, StoreHarness } from "./contract/setup.js";
 
@@ -13,7 +13,8 @@ export type { OpenStore, StoreHarness } from "./contract/setup.js";
  * The conformance suite every store runs: the same session-level behaviour on every
  * backend (Lucia's adapter-test, drizzle's pg-common). A new store passes this or it is not done.
  */
-export function describeStore(name: string, open: OpenStore, options: { skip?: boolean } = {}): void {
+export function describeStore(name: string, open: OpenStore, options: { skip?: boolean; clientSide?: boolean } = {}): void {
+  const scope: ContractScope = { clientSide: options.clientSide ?? false };
   describe.skipIf(options.skip ?? false)(`store contract: ${name}`, () => {
     let h: StoreHarness | undefined;
     const harness = () => {
@@ -31,10 +32,10 @@ export function describeStore(name: string, open: OpenStore, options: { skip?: b
     });
 
     describe("data", () => dataContract(harness));
-    describe("concurrency", () => concurrencyContract(harness));
-    describe("expiry", () => expiryContract(harness));
-    describe("security", () => securityContract(harness));
-    describe("schema evolution", () => evolutionContract(harness));
-    describe("queries", () => queriesContract(harness));
+    describe("concurrency", () => concurrencyContract(harness, scope));
+    describe("expiry", () => expiryContract(harness, scope));
+    describe("security", () => securityContract(harness, scope));
+    describe("schema evolution", () => evolutionContract(harness, scope));
+    describe("queries", () => queriesContract(harness, scope));
   });
 }

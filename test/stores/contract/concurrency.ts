@@ -1,10 +1,11 @@
-import { expect, it } from "vitest";
+import { expect } from "vitest";
 import * as z from "zod";
 import { cookieHeader } from "../../helpers/cookies.js";
-import { makeSessions, type StoreHarness, signedIn } from "./setup.js";
+import { type ContractScope, makeSessions, type StoreHarness, serverOnly, signedIn } from "./setup.js";
 
 /** Saves are patches: concurrent requests of one session keep each other's writes (R52, R53). */
-export function concurrencyContract(harness: () => StoreHarness): void {
+export function concurrencyContract(harness: () => StoreHarness, scope: ContractScope): void {
+  const it = serverOnly(scope);
   it("R53: save() after set(cart) in one request and set(theme) in another keeps both", async () => {
     const { sessions } = makeSessions(harness());
     const cookie = cookieHeader(await signedIn(sessions));

@@ -4,12 +4,13 @@ import { SessionValidationError } from "../../../src/index.js";
 import type { StoredSession } from "../../../src/store.js";
 import { cookieHeader } from "../../helpers/cookies.js";
 import { craftedRecord } from "../../helpers/records.js";
-import { makeSessions, type StoreHarness } from "./setup.js";
+import { type ContractScope, follow, makeSessions, type StoreHarness, serverOnly, serverStore } from "./setup.js";
 
 const v1 = z.object({ name: z.string().optional(), age: z.number().optional(), theme: z.string().optional() });
 
 /** Stored data meets a changed schema: migrations, onInvalid, corrupt records (R39, R41, R43). */
-export function evolutionContract(harness: () => StoreHarness): void {
+export function evolutionContract(harness: () => StoreHarness, scope: ContractScope): void {
+  const serverIt = serverOnly(scope);
   async function storedUnderV1(h: StoreHarness): Promise<string> {
     const { sessions } = makeSessions(h, { schema: v1 });
     const s = await sessions.load(undefined);
@@ -69,19 +70,20 @@ export function evolutionContract(harness: () => StoreHarness): void {
     });
     const s = await sessions.load(cookie);
     expect(s.all()).toEqual({ displayName: "Ada", birthYear: 1990, theme: "light" });
-    await s.save();
-    expect(calls.replace).toBe(1);
-    const again = await sessions.load(cookie);
+    const upgraded = await s.commit();
+    if (!scope.clientSide) expect(calls.replace).toBe(1);
+    else expect(upgraded).toHaveLength(1); // the upgraded record travels in a new cookie
+    const again = await sessions.load(follow(cookie, upgraded));
     expect(again.get("displayName")).toBe("Ada");
-    await again.save();
-    expect(calls.replace).toBe(1); // already at version 3: nothing to rewrite
+    expect(await again.commit()).toEqual([]); // already at version 3: nothing to rewrite
+    if (!scope.clientSide) expect(calls.replace).toBe(1);
   });
 
-  it("R43: a corrupt record gives a fresh session and is deleted, without a throw", async () => {
+  serverIt("R43: a corrupt record gives a fresh session and is deleted, without a throw", async () => {
     const h = harness();
     const { token, record } = await craftedRecord([] as unknown as StoredSession["data"]);
     if (h.plantCorrupt) await h.plantCorrupt(record.id);
-    else await h.store.create(record);
+    else await serverStore(h).create(record);
     expect(await h.count()).toBe(1);
     const events: string[] = [];
     const { sessions } = makeSessions(h, { onEvent: (e) => events.push(e.type) });
@@ -92,21 +94,24 @@ export function evolutionContract(harness: () => StoreHarness): void {
     expect(events).toContain(h.corruptEvent ?? "corrupt");
   });
 
-  it("R41: stored entries keyed __proto__ or constructor, or with poisoned superjson meta, never reach Object.prototype", async () => {
-    const h = harness();
-    const data = JSON.parse(
-      '{"__proto__": {"json": {"polluted": true}}, "constructor": {"json": {"prototype": {"polluted": true}}},' +
-        ' "userId": {"json": "u1"}, "profile": {"json": {"name": "x"}, "meta": {"values": {"__proto__.polluted": ["undefined"]}}},' +
-        ' "theme": {"nojson": true}}',
-    ) as StoredSession["data"];
-    const { token, record } = await craftedRecord(data);
-    await h.store.create(record);
-    const { sessions } = makeSessions(h);
-    const s = await sessions.load(`sid=${token}`);
-    expect(s.get("userId")).toBe("u1");
-    expect(s.has("profile")).toBe(false);
-    expect(s.get("theme")).toBe("light");
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(Object.keys(s.all()).sort()).toEqual(["cart", "theme", "userId", "visits"]);
-  });
+  serverIt(
+    "R41: stored entries keyed __proto__ or constructor, or with poisoned superjson meta, never reach Object.prototype",
+    async () => {
+      const h = harness();
+      const data = JSON.parse(
+        '{"__proto__": {"json": {"polluted": true}}, "constructor": {"json": {"prototype": {"polluted": true}}},' +
+          ' "userId": {"json": "u1"}, "profile": {"json": {"name": "x"}, "meta": {"values": {"__proto__.polluted": ["undefined"]}}},' +
+          ' "theme": {"nojson": true}}',
+      ) as StoredSession["data"];
+      const { token, record } = await craftedRecord(data);
+      await serverStore(h).create(record);
+      const { sessions } = makeSessions(h);
+      const s = await sessions.load(`sid=${token}`);
+      expect(s.get("userId")).toBe("u1");
+      expect(s.has("profile")).toBe(false);
+      expect(s.get("theme")).toBe("light");
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(Object.keys(s.all()).sort()).toEqual(["cart", "theme", "userId", "visits"]);
+    },
+  );
 }

@@ -2,12 +2,13 @@ import { expect, it } from "vitest";
 import { SessionValidationError } from "../../../src/index.js";
 import { attribute, cookieHeader } from "../../helpers/cookies.js";
 import { writes } from "../../helpers/counting-store.js";
-import { makeSessions, type StoreHarness, signedIn } from "./setup.js";
+import { type ContractScope, follow, makeSessions, type StoreHarness, serverOnly, signedIn } from "./setup.js";
 
 const DAY = 86400;
 
 /** Idle, rolling, absolute and per-key expiry, all decided by the injected clock. */
-export function expiryContract(harness: () => StoreHarness): void {
+export function expiryContract(harness: () => StoreHarness, scope: ContractScope): void {
+  const serverIt = serverOnly(scope);
   it("R26/R28: maxAge ends an idle session on the server; its cookie, replayed later, loads a fresh session", async () => {
     const { sessions, clock } = makeSessions(harness(), { maxAge: "1h", rolling: false });
     const setCookie = await signedIn(sessions);
@@ -21,7 +22,7 @@ export function expiryContract(harness: () => StoreHarness): void {
     expect(expired.get("userId")).toBeUndefined();
   });
 
-  it("R29: rolling with touchAfter writes at most one expiry refresh per interval when nothing changed", async () => {
+  serverIt("R29: rolling with touchAfter writes at most one expiry refresh per interval when nothing changed", async () => {
     const { sessions, clock, calls, resetCalls } = makeSessions(harness(), { maxAge: "1h", rolling: true, touchAfter: "5m" });
     const cookie = cookieHeader(await signedIn(sessions));
     resetCalls();
@@ -46,7 +47,7 @@ export function expiryContract(harness: () => StoreHarness): void {
     }
   });
 
-  it("a write inside the touchAfter window keeps expiry and cookie; a write after it moves both", async () => {
+  serverIt("a write inside the touchAfter window keeps expiry and cookie; a write after it moves both", async () => {
     const { sessions, clock } = makeSessions(harness(), { maxAge: "1h", touchAfter: "5m" });
     const cookie = cookieHeader(await signedIn(sessions));
     clock.advance(120);
@@ -64,7 +65,7 @@ export function expiryContract(harness: () => StoreHarness): void {
     expect((await sessions.load(cookie)).get("visits")).toBe(2);
   });
 
-  it("without rolling, reads do not extend the session; writes do (Django)", async () => {
+  serverIt("without rolling, reads do not extend the session; writes do (Django)", async () => {
     const { sessions, clock, calls, resetCalls } = makeSessions(harness(), { maxAge: "1h", rolling: false });
     const cookie = cookieHeader(await signedIn(sessions));
     resetCalls();
@@ -77,13 +78,13 @@ export function expiryContract(harness: () => StoreHarness): void {
 
   it("R27: absoluteMaxAge ends a session however active it is", async () => {
     const { sessions, clock } = makeSessions(harness(), { maxAge: "1h", touchAfter: 0, absoluteMaxAge: "3h" });
-    const cookie = cookieHeader(await signedIn(sessions));
+    let cookie = cookieHeader(await signedIn(sessions));
     for (let i = 0; i < 5; i++) {
       clock.advance(1800); // 2.5 h of activity in all
       const active = await sessions.load(cookie);
       expect(active.get("userId")).toBe("u1");
       active.set("visits", i);
-      await active.commit();
+      cookie = follow(cookie, await active.commit());
     }
     clock.advance(1799);
     const last = await sessions.load(cookie);
@@ -113,17 +114,21 @@ export function expiryContract(harness: () => StoreHarness): void {
     s.setExpiry(new Date(clock.now() + 2 * DAY * 1000));
     const setCookie = await s.commit();
     expect(attribute(setCookie[0] as string, "Max-Age")).toBe(String(2 * DAY));
-    const cookie = cookieHeader(setCookie);
+    let cookie = cookieHeader(setCookie);
     clock.advance(DAY);
     const held = await sessions.load(cookie);
     expect(held.get("userId")).toBe("u1");
     held.setExpiry({ minutes: 10 });
-    expect(attribute((await held.commit())[0] as string, "Max-Age")).toBe("600");
+    const idleCookie = await held.commit();
+    expect(attribute(idleCookie[0] as string, "Max-Age")).toBe("600");
+    cookie = follow(cookie, idleCookie);
     clock.advance(599);
     const idle = await sessions.load(cookie);
     expect(idle.get("userId")).toBe("u1");
     idle.setExpiry(null);
-    expect(attribute((await idle.commit())[0] as string, "Max-Age")).toBe("3600");
+    const globalCookie = await idle.commit();
+    expect(attribute(globalCookie[0] as string, "Max-Age")).toBe("3600");
+    cookie = follow(cookie, globalCookie);
     clock.advance(3599);
     expect((await sessions.load(cookie)).get("userId")).toBe("u1");
   });
@@ -166,7 +171,7 @@ export function expiryContract(harness: () => StoreHarness): void {
     expect(later.get("otp")).toBeUndefined();
     expect(later.get("userId")).toBe("u1");
     later.set("visits", 1);
-    await later.save();
-    expect((await sessions.load(cookie)).all()).toEqual({ userId: "u1", visits: 1, cart: [], theme: "light" });
+    const next = follow(cookie, await later.commit());
+    expect((await sessions.load(next)).all()).toEqual({ userId: "u1", visits: 1, cart: [], theme: "light" });
   });
 }

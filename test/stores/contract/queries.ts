@@ -1,17 +1,18 @@
 import { expect, it } from "vitest";
 import { SessionConfigError, type SessionManager } from "../../../src/index.js";
 import { cookieHeader } from "../../helpers/cookies.js";
-import { type appSchema, makeSessions, type StoreHarness } from "./setup.js";
+import { type appSchema, type ContractScope, makeSessions, type StoreHarness, serverOnly } from "./setup.js";
 
 /** Listing, revocation and purging (R25, R30). */
-export function queriesContract(harness: () => StoreHarness): void {
+export function queriesContract(harness: () => StoreHarness, scope: ContractScope): void {
+  const serverIt = serverOnly(scope);
   async function loggedIn(sessions: SessionManager<typeof appSchema>, userId: string, theme: "light" | "dark") {
     const s = await sessions.load(undefined);
     s.update({ userId, theme });
     return cookieHeader(await s.commit());
   }
 
-  it("findMany lists a user's live sessions with metadata and data, never tokens", async () => {
+  serverIt("findMany lists a user's live sessions with metadata and data, never tokens", async () => {
     const { sessions, clock } = makeSessions(harness());
     const a = await loggedIn(sessions, "u1", "light");
     clock.advance(10);
@@ -26,7 +27,7 @@ export function queriesContract(harness: () => StoreHarness): void {
     expect(await sessions.findMany({ where: { userId: "nobody" } })).toEqual([]);
   });
 
-  it("R25: revoke logs a user out everywhere but the current session", async () => {
+  serverIt("R25: revoke logs a user out everywhere but the current session", async () => {
     const { sessions } = makeSessions(harness());
     const keep = await loggedIn(sessions, "u1", "light");
     const other = await loggedIn(sessions, "u1", "dark");
@@ -45,7 +46,7 @@ export function queriesContract(harness: () => StoreHarness): void {
     await expect(sessions.findMany({ where: { userId: undefined } })).rejects.toBeInstanceOf(SessionConfigError);
   });
 
-  it("R30: purgeExpired deletes only expired records, in batches, and is idempotent", async () => {
+  serverIt("R30: purgeExpired deletes only expired records, in batches, and is idempotent", async () => {
     const h = harness();
     const { sessions, clock } = makeSessions(h, { maxAge: "1h", rolling: false });
     for (let i = 0; i < 7; i++) await loggedIn(sessions, `old${i}`, "light");

@@ -1,13 +1,15 @@
+import { it } from "vitest";
 import * as z from "zod";
 import { defineSession, type SessionManager, type SessionOptions } from "../../../src/index.js";
 import type { SessionSchema } from "../../../src/schema.js";
-import type { SessionStore } from "../../../src/store.js";
+import type { CookieSessionStore, SessionStore } from "../../../src/store.js";
 import { type TestClock, testClock } from "../../helpers/clock.js";
+import { cookieHeader } from "../../helpers/cookies.js";
 import { countingStore } from "../../helpers/counting-store.js";
 
 /** What each backend gives the conformance suite: its real store plus raw views of what it holds. */
 export interface StoreHarness {
-  store: SessionStore;
+  store: SessionStore | CookieSessionStore;
   /** Everything the backend holds, as text (to search it for raw tokens). */
   dump(): Promise<string>;
   /** How many records the backend holds, expired ones included. */
@@ -67,4 +69,28 @@ export async function signedIn(sessions: SessionManager<typeof appSchema>, userI
   const session = await sessions.load(undefined);
   session.set("userId", userId);
   return session.commit();
+}
+
+/** How the suite runs for one store. */
+export interface ContractScope {
+  /** The store keeps sessions in the cookie (no server state): server-state tests are listed as not applicable. */
+  clientSide: boolean;
+}
+
+/**
+ * `it` for a test that needs server-side state (revocation, records to count, per-key merges of
+ * concurrent requests). For a client-side store it is listed, skipped, with the reason in its name.
+ */
+export function serverOnly(scope: ContractScope): (name: string, test: () => Promise<void>) => void {
+  return scope.clientSide ? (name) => it.skip(`${name} [not applicable: the store keeps no server-side state]`) : it;
+}
+
+/** The cookie a browser sends next: the one just set, else the one it had (stores that never change it). */
+export function follow(cookie: string, setCookies: readonly string[]): string {
+  return setCookies.length > 0 ? cookieHeader(setCookies) : cookie;
+}
+
+/** The harness's store as a server-side store (for tests that plant records directly). */
+export function serverStore(h: StoreHarness): SessionStore {
+  return h.store as SessionStore;
 }
