@@ -18,8 +18,9 @@ const imports = (file: string) =>
 /** The one driver each store folder may import besides its own files. */
 function driverOf(file: string): RegExp {
   const folder = file.split(/[\\/]/)[2];
-  const driver = { drizzle: "drizzle-orm", redis: "ioredis" }[folder as string];
-  return driver ? new RegExp(`^(\\./|${driver}(/|$))`) : /^\.\//;
+  // The file store's "driver" is Node's file system; the cookie and memory stores use none.
+  const driver = { drizzle: "drizzle-orm(/|$)", redis: "ioredis(/|$)", file: "node:" }[folder as string];
+  return driver ? new RegExp(`^(\\./|${driver})`) : /^\.\//;
 }
 
 describe("package shape (hono's validate-exports, drizzle's exports test)", () => {

@@ -1,0 +1,1 @@
+export { type CookieStoreOptions, cookieStore } from "./cookie-store.js";

@@ -1,0 +1,141 @@
+import { describe, expect, it } from "vitest";
+import * as z from "zod";
+import {
+  defineSession,
+  SessionConfigError,
+  type SessionEvent,
+  type SessionOptions,
+  SessionTooLargeError,
+} from "../../src/index.js";
+import { cookieStore } from "../../src/stores/cookie/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { testClock } from "../helpers/clock.js";
+import { attribute, cookieHeader } from "../helpers/cookies.js";
+
+const A = "secret-A-secret-A-secret-A-secret-A-0001";
+const B = "secret-B-secret-B-secret-B-secret-B-0002";
+const schema = z.object({ userId: z.string().optional(), note: z.string().optional(), visits: z.number().default(0) });
+
+function sessionsWith(secrets: string[], options: Partial<SessionOptions<typeof schema>> & { encrypt?: boolean } = {}) {
+  const { encrypt = false, ...rest } = options;
+  return defineSession({ schema, store: cookieStore({ secrets, encrypt }), ...rest });
+}
+
+async function loggedIn(sessions: ReturnType<typeof sessionsWith>, userId = "u1"): Promise<string> {
+  const s = await sessions.load(undefined);
+  s.set("userId", userId);
+  return cookieHeader(await s.commit());
+}
+
+describe("cookie store through defineSession", () => {
+  it("R37: a cookie replayed after the expiry sealed inside it is a fresh session, whatever the browser kept", async () => {
+    const clock = testClock();
+    const sessions = sessionsWith([A], { maxAge: "1h", now: clock.now });
+    const cookie = await loggedIn(sessions);
+    clock.advance(3599);
+    expect((await sessions.load(cookie)).get("userId")).toBe("u1");
+    clock.advance(2);
+    const replayed = await sessions.load(cookie);
+    expect(replayed.isNew).toBe(true);
+    expect(replayed.get("userId")).toBeUndefined();
+  });
+
+  it("R34: secrets A → [B, A] → [B]: the A cookie loads in the second phase, is re-sealed with B on the next save, and fails in the third", async () => {
+    const cookieA = await loggedIn(sessionsWith([A]));
+    const rotating = sessionsWith([B, A]);
+    const loaded = await rotating.load(cookieA);
+    expect(loaded.get("userId")).toBe("u1");
+    const resealed = await loaded.commit(); // nothing changed, but A must not keep signing
+    expect(resealed).toHaveLength(1);
+    const cookieB = cookieHeader(resealed);
+    expect(cookieB).not.toBe(cookieA);
+
+    const onlyB = sessionsWith([B]);
+    expect((await onlyB.load(cookieA)).isNew).toBe(true);
+    expect((await onlyB.load(cookieB)).get("userId")).toBe("u1");
+    const again = await onlyB.load(cookieB);
+    expect(await again.commit()).toEqual([]); // already under the current secret
+  });
+
+  it("R19: a record whose cookie would pass 4096 bytes throws SessionTooLargeError at commit, naming the size, and sends nothing", async () => {
+    const sessions = sessionsWith([A], { maxBytes: 65536 });
+    const s = await sessions.load(undefined);
+    // Random text does not compress: about 5 KB of it cannot fit a cookie.
+    const noise = Array.from(crypto.getRandomValues(new Uint8Array(3800)), (b) => b.toString(36)).join("");
+    s.set("note", noise);
+    const error = await s.commit().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionTooLargeError);
+    expect((error as SessionTooLargeError).bytes).toBeGreaterThan(4096);
+    expect((error as SessionTooLargeError).maxBytes).toBe(4096);
+    s.set("note", "short again");
+    const [setCookie] = await s.commit();
+    expect(setCookie?.length).toBeLessThanOrEqual(4096);
+  });
+
+  it("maxBytes defaults to 4096 for a cookie store: a 5 KB value is refused at set()", async () => {
+    const s = await sessionsWith([A]).load(undefined);
+    expect(() => s.set("note", "x".repeat(5000))).toThrow(SessionTooLargeError);
+    expect(s.isEmpty).toBe(true);
+  });
+
+  it("R36: an encrypted cookie shows no plaintext of the data", async () => {
+    const marker = "VERY-SECRET-MARKER-1234";
+    const sessions = sessionsWith([A], { encrypt: true });
+    const s = await sessions.load(undefined);
+    s.set("note", marker.repeat(3));
+    const [setCookie] = await s.commit();
+    const value = (setCookie as string).split(";")[0]?.split("=")[1] as string;
+    expect(value).not.toContain(marker);
+    for (const part of value.split(".")) expect(Buffer.from(part, "base64url").toString("latin1")).not.toContain(marker);
+    expect((await sessions.load(cookieHeader([setCookie as string]))).get("note")).toBe(marker.repeat(3));
+  });
+
+  it("R38: a tampered cookie is a fresh session with a tampered event, never a throw", async () => {
+    const events: SessionEvent["type"][] = [];
+    const sessions = sessionsWith([A], { onEvent: (e) => events.push(e.type) });
+    const cookie = await loggedIn(sessions);
+    const flipped = `${cookie.slice(0, -5)}${cookie.at(-5) === "A" ? "B" : "A"}${cookie.slice(-4)}`;
+    const tampered = await sessions.load(flipped);
+    expect(tampered.isNew).toBe(true);
+    expect(await tampered.commit()).toEqual([]);
+    expect(events).toContain("tampered");
+    expect((await sessions.load(`sid=${"x".repeat(5000)}`)).isNew).toBe(true);
+  });
+
+  it("findMany, revoke and destroy(token) say clearly that a cookie store cannot; purgeExpired has nothing to do", async () => {
+    const sessions = sessionsWith([A]);
+    await expect(sessions.findMany({ where: { userId: "u1" } })).rejects.toBeInstanceOf(SessionConfigError);
+    await expect(sessions.revoke({ where: { userId: "u1" } })).rejects.toBeInstanceOf(SessionConfigError);
+    await expect(sessions.destroy("anything")).rejects.toBeInstanceOf(SessionConfigError);
+    expect(await sessions.purgeExpired()).toBe(0);
+    expect(() =>
+      defineSession({ schema, store: cookieStore({ secrets: [A] }), cache: { ...memoryStore(), put: async () => {} } as never }),
+    ).toThrow(SessionConfigError);
+  });
+
+  it("destroy() clears the cookie; rotate() issues a new cookie but cannot kill the old one (documented)", async () => {
+    const sessions = sessionsWith([A]);
+    const cookie = await loggedIn(sessions);
+    const s = await sessions.load(cookie);
+    await s.rotate();
+    const [rotated] = await s.commit();
+    expect(cookieHeader([rotated as string])).not.toBe(cookie);
+    expect((await sessions.load(cookie)).get("userId")).toBe("u1"); // no server state to revoke it
+    const out = await sessions.load(cookie);
+    await out.destroy();
+    const [cleared] = await out.commit();
+    expect(attribute(cleared as string, "Max-Age")).toBe("0");
+  });
+
+  it("an unchanged session inside the touchAfter window sends no cookie; a write always re-seals", async () => {
+    const clock = testClock();
+    const sessions = sessionsWith([A], { now: clock.now });
+    const cookie = await loggedIn(sessions);
+    clock.advance(60);
+    expect(await (await sessions.load(cookie)).commit()).toEqual([]);
+    const s = await sessions.load(cookie);
+    s.set("visits", 1);
+    const [written] = await s.commit();
+    expect((await sessions.load(cookieHeader([written as string]))).get("visits")).toBe(1);
+  });
+});
