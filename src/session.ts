@@ -1,4 +1,3 @@
-import { EncodeFailure, encodeValue, entryBytes } from "./codec.js";
 import { MAX_COOKIE_BYTES, type ResolvedCookie, serializeClearCookie, serializeSessionCookie } from "./cookie.js";
 import { type Duration, toSeconds } from "./duration.js";
 import { SessionInterruptedError, SessionTooLargeError, SessionValidationError } from "./errors.js";
@@ -10,7 +9,6 @@ import {
   EXPIRY_KEY,
   type GetResult,
   type Hydrated,
-  parseField,
   type SchemaRuntime,
   type SessionData,
   type SessionInput,
@@ -18,7 +16,8 @@ import {
   type SessionSchema,
   type SessionValue,
 } from "./schema.js";
-import type { CookieSessionStore, SessionStore, StoredData, StoredEntry, StoredSession } from "./store.js";
+import { SessionContents } from "./session-contents.js";
+import type { CookieSessionStore, SessionStore, StoredSession } from "./store.js";
 import { createToken, hashToken, sessionTag } from "./token.js";
 
 /** What a session needs from its manager; built once by `defineSession`. */
@@ -62,17 +61,10 @@ export interface SetOptions {
  */
 export class Session<S extends SessionSchema> {
   readonly #ctx: SessionContext;
+  readonly #data: SessionContents;
   #token: string | null;
   #id: string | null;
   #record: StoredSession | null;
-  #values: Map<string, unknown>;
-  #entries: Map<string, StoredEntry>;
-  #sizes: Map<string, number> | null = null;
-  #dirty = new Set<string>();
-  #deleted = new Set<string>();
-  #replaceAll: boolean;
-  /** Keys dropped at load (expired, invalid) ride along with the next write but do not make one; user deletes do. */
-  #userDeleted = false;
   /** `setExpiry` (or a `clear()` that dropped its override) changed the cookie's lifetime: the next save re-sends it. */
   #policyChanged = false;
   #cookie: "set" | "clear" | null = null;
@@ -86,10 +78,7 @@ export class Session<S extends SessionSchema> {
     this.#token = init.token;
     this.#record = init.record;
     this.#id = init.record?.id ?? null;
-    this.#values = init.hydrated?.values ?? new Map();
-    this.#entries = init.hydrated?.entries ?? new Map();
-    for (const key of init.hydrated?.dropped ?? []) this.#deleted.add(key);
-    this.#replaceAll = init.hydrated?.migrated ?? false;
+    this.#data = new SessionContents(ctx.runtime, ctx.nowMs, ctx.maxBytes, init.hydrated);
     this.#hadCookie = init.hadCookie;
     this.#reseal = init.resign ?? false;
   }
@@ -101,7 +90,7 @@ export class Session<S extends SessionSchema> {
   get<K extends SessionKey<S>>(key: K): GetResult<S, K>;
   get<K extends SessionKey<S>, F>(key: K, fallback: F): SessionValue<S, K> | F;
   get(key: string, ...fallback: [unknown?]): unknown {
-    if (this.#live(key)) return this.#values.get(key);
+    if (this.#data.live(key)) return this.#data.value(key);
     return fallback.length > 0 ? fallback[0] : defaultOf(this.#ctx.runtime, key);
   }
 
@@ -111,18 +100,18 @@ export class Session<S extends SessionSchema> {
    * @example session.set("otp", "123456", { ttl: "5m" });
    */
   set<K extends SessionKey<S>>(key: K, value: SessionInput<S, K>, options: SetOptions = {}): void {
-    this.#write(key, value, options, false);
+    this.#write(key, value, options.ttl, false);
   }
 
   /** Whether `key` holds a value (a schema default does not count; Django's `in`). */
   has(key: SessionKey<S>): boolean {
-    return this.#live(key);
+    return this.#data.live(key);
   }
 
   /** Removes `key`; returns whether it was there. */
   delete(key: SessionKey<S>): boolean {
-    const had = this.#live(key);
-    if (this.#values.has(key) || this.#entries.has(key)) this.#remove(key);
+    const had = this.#data.live(key);
+    this.#data.remove(key, this.#record !== null);
     return had;
   }
 
@@ -137,29 +126,19 @@ export class Session<S extends SessionSchema> {
 
   /** Removes every key and the session's own expiry; the next save replaces the whole record. */
   clear(): void {
-    if (this.#entries.has(EXPIRY_KEY)) this.#policyChanged = true;
-    this.#values.clear();
-    this.#entries.clear();
-    this.#sizes = new Map();
-    this.#dirty.clear();
-    this.#deleted.clear();
-    this.#replaceAll = true;
+    if (this.#data.entry(EXPIRY_KEY)) this.#policyChanged = true;
+    this.#data.clear();
   }
 
   /** Returns the value of `key`, first setting it to `value` when absent. */
   setdefault<K extends SessionKey<S>>(key: K, value: SessionInput<S, K>): SessionValue<S, K> {
-    if (!this.#live(key)) this.set(key, value);
-    return this.#values.get(key) as SessionValue<S, K>;
+    if (!this.#data.live(key)) this.set(key, value);
+    return this.#data.value(key) as SessionValue<S, K>;
   }
 
   /** Sets several keys at once; all are validated first, so a failure changes nothing. */
   update(partial: { [K in SessionKey<S>]?: SessionInput<S, K> }): void {
-    const encoded = Object.keys(partial).map((key) => {
-      const value = parseField(this.#ctx.runtime, key, (partial as Record<string, unknown>)[key]);
-      return [key, value, this.#encode(key, value, {})] as const;
-    });
-    this.#checkSize(encoded.map(([key, , e]) => [key, e.bytes]));
-    for (const [key, value, e] of encoded) this.#commit(key, value, e.entry, e.bytes);
+    this.#data.writeAll(partial as Record<string, unknown>);
   }
 
   /** A frozen snapshot of the whole data, schema defaults applied. */
@@ -167,20 +146,20 @@ export class Session<S extends SessionSchema> {
     const snapshot: Record<string, unknown> = {};
     for (const key of Object.keys(this.#ctx.runtime.shape)) {
       const value = this.get(key as SessionKey<S>);
-      if (value !== undefined || this.#live(key)) Object.defineProperty(snapshot, key, { value, enumerable: true });
+      if (value !== undefined || this.#data.live(key)) Object.defineProperty(snapshot, key, { value, enumerable: true });
     }
     return Object.freeze(snapshot) as SessionData<S>;
   }
 
   /** Stores a value that survives until `consumeFlash` reads it once (Rails/Remix flash). */
   flash<K extends SessionKey<S>>(key: K, value: SessionInput<S, K>): void {
-    this.#write(key, value, {}, true);
+    this.#write(key, value, undefined, true);
   }
 
   /** Returns a flashed value and removes it; undefined when `key` holds no flash. */
   consumeFlash<K extends SessionKey<S>>(key: K): SessionValue<S, K> | undefined {
-    if (!this.#live(key) || !this.#entries.get(key)?.flash) return undefined;
-    const value = this.#values.get(key) as SessionValue<S, K>;
+    if (!this.#data.live(key) || !this.#data.entry(key)?.flash) return undefined;
+    const value = this.#data.value(key) as SessionValue<S, K>;
     this.delete(key);
     return value;
   }
@@ -201,12 +180,8 @@ export class Session<S extends SessionSchema> {
       override = { kind: "at", atMs: value.getTime() };
     } else override = { kind: "idle", seconds: durationArgument(EXPIRY_KEY, value) };
     this.#policyChanged = true;
-    if (override === null) {
-      if (this.#entries.has(EXPIRY_KEY)) this.#remove(EXPIRY_KEY);
-      return;
-    }
-    const entry = serializeExpiry(override);
-    this.#commit(EXPIRY_KEY, undefined, entry, entryBytes(entry));
+    if (override === null) this.#data.remove(EXPIRY_KEY, this.#record !== null);
+    else this.#data.writeEntry(EXPIRY_KEY, serializeExpiry(override));
   }
 
   /** When the session expires on the server, as of this request's save. */
@@ -227,12 +202,12 @@ export class Session<S extends SessionSchema> {
 
   /** This request changed the data (or its expiry) and a save would write. */
   get isModified(): boolean {
-    return this.#replaceAll || this.#dirty.size > 0 || this.#userDeleted;
+    return this.#data.isModified;
   }
 
   /** No key holds a value. */
   get isEmpty(): boolean {
-    for (const key of this.#values.keys()) if (this.#live(key)) return false;
+    for (const key of this.#data.keys()) if (this.#data.live(key)) return false;
     return true;
   }
 
@@ -282,8 +257,7 @@ export class Session<S extends SessionSchema> {
     this.#token = null;
     this.#id = null;
     this.#record = null;
-    this.clear();
-    this.#replaceAll = false;
+    this.#data.reset();
     this.#cookie = this.#hadCookie || id !== null ? "clear" : null;
     this.#reseal = false;
   }
@@ -301,7 +275,7 @@ export class Session<S extends SessionSchema> {
     if (this.#ctx.sealer !== null) return this.#saveSealed(this.#ctx.sealer, now);
     const record = this.#record;
     if (record === null) {
-      if (!this.#hasData()) return; // R9: an empty new session is never stored nor sent.
+      if (!this.#data.hasData) return; // R9: an empty new session is never stored nor sent.
       this.#token ??= createToken();
       this.#id ??= hashToken(this.#token);
       const fresh = this.#fullRecord(this.#id, now);
@@ -314,17 +288,14 @@ export class Session<S extends SessionSchema> {
     const nextMs = this.#nextExpiry(now);
     const expiryMoved = isTouchDue(this.#ctx.policy, record.expiresAt.getTime(), nextMs);
     const policyChanged = this.#policyChanged;
-    if (this.#replaceAll) {
+    if (this.#data.replacesAll) {
       const full = this.#fullRecord(record.id, now);
       const rev = await this.#ctx.store.replace(full, new Date(now));
       if (rev === null) this.#interrupted(record.id);
       this.#saved({ ...full, rev });
     } else if (this.isModified) {
-      const set: StoredData = {};
-      for (const key of this.#dirty) set[key] = this.#entries.get(key) as StoredEntry;
       const patch = {
-        set,
-        deleted: [...this.#deleted],
+        ...this.#data.changes(),
         expiresAt: new Date(nextMs),
         updatedAt: new Date(now),
         schemaVersion: this.#ctx.runtime.version,
@@ -381,7 +352,7 @@ export class Session<S extends SessionSchema> {
    */
   async #saveSealed(sealer: CookieSessionStore, now: number): Promise<void> {
     const record = this.#record;
-    if (record === null && !this.#hasData()) return;
+    if (record === null && !this.#data.hasData) return;
     if (record !== null) {
       const moved = isTouchDue(this.#ctx.policy, record.expiresAt.getTime(), this.#nextExpiry(now));
       if (!(this.isModified || this.#policyChanged || this.#reseal || moved)) return;
@@ -405,73 +376,16 @@ export class Session<S extends SessionSchema> {
     if (record === null) this.#ctx.emit("created", id);
   }
 
-  #live(key: string): boolean {
-    if (!this.#values.has(key)) return false;
-    const exp = this.#entries.get(key)?.exp;
-    return exp === undefined || exp > this.#ctx.nowMs();
-  }
-
-  #write(key: string, value: unknown, options: SetOptions, flash: boolean): void {
-    const parsed = parseField(this.#ctx.runtime, key, value);
-    const ttl = options.ttl === undefined ? undefined : durationArgument(key, options.ttl);
-    const encoded = this.#encode(key, parsed, {
-      ...(ttl === undefined ? {} : { exp: this.#ctx.nowMs() + ttl * 1000 }),
+  #write(key: string, value: unknown, ttl: Duration | undefined, flash: boolean): void {
+    const ttlSeconds = ttl === undefined ? undefined : durationArgument(key, ttl);
+    this.#data.write(key, value, {
+      ...(ttlSeconds === undefined ? {} : { exp: this.#ctx.nowMs() + ttlSeconds * 1000 }),
       ...(flash ? { flash: true as const } : {}),
     });
-    this.#checkSize([[key, encoded.bytes]]);
-    this.#commit(key, parsed, encoded.entry, encoded.bytes);
-  }
-
-  #encode(key: string, value: unknown, extra: { exp?: number; flash?: true }): { entry: StoredEntry; bytes: number } {
-    const encoded = encodeValue(value, extra);
-    if (encoded instanceof EncodeFailure) {
-      throw new SessionValidationError(key, [{ code: "custom", path: [], message: encoded.reason }]);
-    }
-    return encoded;
-  }
-
-  #checkSize(changes: ReadonlyArray<readonly [string, number]>): void {
-    const sizes = this.#entrySizes();
-    let total = 0;
-    for (const bytes of sizes.values()) total += bytes;
-    for (const [key, bytes] of changes) total += bytes - (sizes.get(key) ?? 0);
-    if (total > this.#ctx.maxBytes) throw new SessionTooLargeError(total, this.#ctx.maxBytes);
-  }
-
-  // Sizes of loaded entries are measured only once a write needs them, keeping JSON.stringify off the read path.
-  #entrySizes(): Map<string, number> {
-    if (this.#sizes === null) {
-      this.#sizes = new Map();
-      for (const [key, entry] of this.#entries) this.#sizes.set(key, entryBytes(entry));
-    }
-    return this.#sizes;
-  }
-
-  #commit(key: string, value: unknown, entry: StoredEntry, bytes: number): void {
-    if (key !== EXPIRY_KEY) this.#values.set(key, value);
-    this.#entries.set(key, entry);
-    this.#entrySizes().set(key, bytes);
-    this.#dirty.add(key);
-    this.#deleted.delete(key);
-  }
-
-  #remove(key: string): void {
-    this.#values.delete(key);
-    this.#entries.delete(key);
-    this.#sizes?.delete(key);
-    this.#dirty.delete(key);
-    if (this.#record !== null && !this.#replaceAll) {
-      this.#deleted.add(key);
-      this.#userDeleted = true;
-    }
-  }
-
-  #hasData(): boolean {
-    return this.#values.size > 0;
   }
 
   #override(): ExpiryOverride | undefined {
-    const entry = this.#entries.get(EXPIRY_KEY);
+    const entry = this.#data.entry(EXPIRY_KEY);
     return entry === undefined ? undefined : parseExpiry(entry);
   }
 
@@ -481,7 +395,7 @@ export class Session<S extends SessionSchema> {
     const createdMs = record?.createdAt.getTime() ?? nowMs;
     const absoluteMs = record ? (record.absoluteExpiresAt?.getTime() ?? null) : absoluteExpiry(this.#ctx.policy, createdMs);
     const next = expiryAt(this.#ctx.policy, override, nowMs, absoluteMs);
-    if (record === null || this.#policyChanged || this.#replaceAll) return next;
+    if (record === null || this.#policyChanged || this.#data.replacesAll) return next;
     // Writes move the expiry under the same throttle as reads: the cookie is re-sent only when
     // it moved by touchAfter, and an unchanged expires_at keeps Postgres updates HOT.
     const stored = record.expiresAt.getTime();
@@ -490,8 +404,7 @@ export class Session<S extends SessionSchema> {
   }
 
   #fullRecord(id: string, nowMs: number): StoredSession {
-    const data: StoredData = {};
-    for (const [key, entry] of this.#entries) data[key] = entry;
+    const data = this.#data.toStoredData();
     const created = this.#record?.createdAt ?? new Date(nowMs);
     const absoluteMs = this.#record
       ? (this.#record.absoluteExpiresAt?.getTime() ?? null)
@@ -512,10 +425,7 @@ export class Session<S extends SessionSchema> {
   #saved(record: StoredSession): void {
     this.#record = record;
     this.#id = record.id;
-    this.#dirty.clear();
-    this.#deleted.clear();
-    this.#replaceAll = false;
-    this.#userDeleted = false;
+    this.#data.markSaved();
     this.#policyChanged = false;
   }
 
