@@ -24,11 +24,13 @@ function driverOf(file: string): RegExp {
 }
 
 describe("package shape (hono's validate-exports, drizzle's exports test)", () => {
-  it("every subpath export points at a src/**/index.ts and every store index is exported", () => {
+  it("every subpath export points at a src/**/index.ts or an adapter, and each of those is exported", () => {
     const targets = Object.entries(pkg.exports)
       .filter(([key]) => key !== "./package.json")
       .map(([, value]) => (typeof value === "string" ? value : value.import).replace("./dist/", "src/").replace(/\.js$/, ".ts"));
-    const indexes = sourceFiles("src").filter((f) => f.endsWith("index.ts") && !f.startsWith(join("src", "cli")));
+    const indexes = sourceFiles("src").filter(
+      (f) => (f.endsWith("index.ts") && !f.startsWith(join("src", "cli"))) || f.startsWith(join("src", "adapters")),
+    );
     expect(targets.sort()).toEqual(indexes.map((f) => relative(root, join(root, f))).sort());
   });
 
@@ -41,9 +43,25 @@ describe("package shape (hono's validate-exports, drizzle's exports test)", () =
   });
 
   it("the core imports no driver, framework or node: module", () => {
-    for (const file of sourceFiles("src").filter((f) => !f.includes(join("src", "stores")))) {
+    for (const file of sourceFiles("src").filter((f) => !f.includes(join("src", "stores")) && !f.includes(join("src", "adapters")))) {
       for (const spec of imports(file))
         expect(spec, `${file} imports ${spec}`).toMatch(/^(\.\/|zod$|superjson$|cookie$|@noble\/hashes\/)/);
+    }
+  });
+
+  it("an adapter imports only the public API and its framework (and the cookie parser)", () => {
+    const frameworks: Record<string, RegExp> = {
+      express: /^express$/,
+      fetch: /^$/,
+      hono: /^hono(\/|$)/,
+      next: /^next\//,
+      trpc: /^@trpc\/server(\/|$)/,
+    };
+    for (const file of sourceFiles(join("src", "adapters"))) {
+      const framework = frameworks[file.split(/[\\/]/)[2]?.replace(/\.ts$/, "") ?? ""] ?? /^$/;
+      for (const spec of imports(file)) {
+        if (spec !== "../index.js" && spec !== "cookie") expect(spec, `${file} imports ${spec}`).toMatch(framework);
+      }
     }
   });
 

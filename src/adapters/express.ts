@@ -1,0 +1,160 @@
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import {
+  isTesseraError,
+  type Session,
+  SessionConfigError,
+  type SessionManager,
+  type SessionSchema,
+  type SessionStoreError,
+} from "../index.js";
+
+/** Options of `expressSession`. */
+export interface ExpressSessionOptions {
+  /**
+   * Writes the response to a store outage (`SessionStoreError` from the load or the save), in place
+   * of the handler's, which is discarded. No session `Set-Cookie` goes out (R49).
+   * @default a `503` with a short text body and `Cache-Control: no-store`
+   */
+  onStoreError?: (error: SessionStoreError, req: Request, res: Response) => void;
+}
+
+/** An Express request whose `req.session` is typed from the manager `M` (no `declare module`). */
+export type SessionRequest<M, R extends Request = Request> = R & {
+  session: Session<M extends SessionManager<infer S> ? S : never>;
+};
+
+/**
+ * Express 5 middleware: `req.session` is the request's session, saved with its cookie,
+ * `Cache-Control: no-store` (with a cookie) and `Vary: Cookie` (always, R18) set just before the
+ * headers go out, whatever sends them (`json`, `redirect`, `write`, `flushHeaders`, an error handler).
+ * The first `writeHead`/`write`/`end` starts `session.commit()`; that call and those after it are
+ * held, then replayed in order once it resolves (held writes return `false`; `drain` follows). From
+ * then on the session is read-only: a change throws `SessionConfigError` (R20), which Express routes
+ * to `next(err)`. A store outage gives a `503`; any other save error goes to `next(err)`.
+ * @example app.use(expressSession(sessions));
+ */
+export function expressSession<S extends SessionSchema>(
+  sessions: SessionManager<S>,
+  options: ExpressSessionOptions = {},
+): RequestHandler {
+  if (typeof sessions?.load !== "function") throw new SessionConfigError("expressSession takes defineSession's manager");
+  const onStoreError = options.onStoreError ?? storeUnavailable;
+  if (typeof onStoreError !== "function") throw new SessionConfigError("onStoreError must be a function");
+
+  return async (req, res, next) => {
+    if ("session" in req) throw new SessionConfigError("req.session is already set (another session middleware?)");
+    let session: Session<S>;
+    try {
+      session = await sessions.load(req.headers.cookie ?? null);
+    } catch (error) {
+      if (!isStoreDown(error)) throw error;
+      return onStoreError(error, req, res.vary("Cookie"));
+    }
+    let started = false;
+    Object.assign(req, { session: readOnlyAfter(session, () => started) });
+    const commit = () => {
+      started = true;
+      return session.commit();
+    };
+    holdUntilCommitted(res, commit, (error) => {
+      if (!isStoreDown(error) || res.headersSent) return next(error);
+      for (const name of ["content-type", "content-length", "content-encoding", "content-range", "etag", "location"]) {
+        res.removeHeader(name); // they described the discarded response
+      }
+      onStoreError(error, req, res.vary("Cookie"));
+    });
+    next();
+  };
+}
+
+/**
+ * A route handler whose `req.session` is typed from `sessions`; fails with `SessionConfigError`
+ * when `expressSession` is not mounted before it.
+ * @example app.get("/cart", sessionHandler(sessions, (req, res) => res.json(req.session.get("cart"))));
+ */
+export function sessionHandler<S extends SessionSchema, R extends Request = Request>(
+  _sessions: SessionManager<S>,
+  handler: (req: SessionRequest<SessionManager<S>, R>, res: Response, next: NextFunction) => unknown,
+): (req: R, res: Response, next: NextFunction) => unknown {
+  if (typeof handler !== "function") throw new SessionConfigError("sessionHandler needs a handler function");
+  return (req, res, next) => {
+    if (!("session" in req)) throw new SessionConfigError("req.session is missing: mount expressSession(sessions) first");
+    return handler(req as SessionRequest<SessionManager<S>, R>, res, next);
+  };
+}
+
+type Held = "writeHead" | "write" | "end";
+
+function holdUntilCommitted(res: Response, commit: () => Promise<string[]>, failed: (error: unknown) => void): void {
+  const original: Pick<Response, Held> = { writeHead: res.writeHead, write: res.write, end: res.end };
+  const calls: [Held, unknown[]][] = [];
+  let released = false;
+  // Never unwrapped, only passed through once released: a middleware mounted later (compression) wraps these.
+  const release = () => {
+    released = true;
+    Reflect.deleteProperty(res, "headersSent");
+  };
+  const hold =
+    (name: Held) =>
+    (...args: unknown[]): unknown => {
+      if (released) return Reflect.apply(original[name], res, args);
+      if (calls.push([name, args]) === 1) {
+        // To the app the response has started, as it would have without the hold (error handlers check this).
+        Object.defineProperty(res, "headersSent", { configurable: true, get: () => true });
+        commit()
+          .then((cookies) => {
+            release();
+            replay(res, original, calls, cookies);
+          })
+          .catch((error: unknown) => {
+            release();
+            failed(error);
+          })
+          .catch(failed); // onStoreError itself threw: Express's error path
+      }
+      return name === "write" ? false : res;
+    };
+  Object.assign(res, { writeHead: hold("writeHead"), write: hold("write"), end: hold("end") });
+}
+
+function replay(res: Response, original: Pick<Response, Held>, calls: [Held, unknown[]][], cookies: string[]): void {
+  // writeHead(status, [reason], headers) would overwrite the session's headers: set its own first, as Node does.
+  const head = calls[0]?.[0] === "writeHead" ? calls[0][1] : undefined;
+  if (head !== undefined) {
+    const at = typeof head[1] === "string" ? 2 : 1;
+    const headers: unknown = head[at];
+    const flat: unknown[] = Array.isArray(headers) ? headers : Object.entries(headers ?? {}).flat();
+    for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i]) res.setHeader(String(flat[i]), flat[i + 1] as string);
+    head.length = at;
+  }
+  if (cookies.length > 0) res.append("Set-Cookie", cookies).setHeader("Cache-Control", "no-store");
+  res.vary("Cookie");
+  let drained = true;
+  for (const [name, args] of calls) drained = Reflect.apply(original[name], res, args) !== false;
+  // A writer that saw `false` (a pipe) waits for drain; the socket sends its own if it is the one that is full.
+  if (drained && calls.some(([name]) => name === "write") && !calls.some(([name]) => name === "end")) res.emit("drain");
+}
+
+const isStoreDown = (error: unknown): error is SessionStoreError => isTesseraError(error) && error.code === "STORE_UNAVAILABLE";
+
+function storeUnavailable(_error: SessionStoreError, _req: Request, res: Response): void {
+  res.status(503).set("Cache-Control", "no-store").type("text/plain").send("Service Unavailable");
+}
+
+const CHANGES = new Set("set delete pop clear setdefault update flash consumeFlash setExpiry rotate destroy".split(" "));
+
+/** The session until `closed()`; then a change throws `SessionConfigError` (rotate/destroy reject with it) (R20). */
+function readOnlyAfter<S extends SessionSchema>(session: Session<S>, closed: () => boolean): Session<S> {
+  return new Proxy(session, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key); // the session as receiver: the proxy has no private fields
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (!closed() || !CHANGES.has(key as string)) return Reflect.apply(value, target, args);
+        const error = new SessionConfigError(`session.${String(key)}() after the response started: its cookie is already sent`);
+        if (key === "rotate" || key === "destroy") return Promise.reject(error);
+        throw error;
+      };
+    },
+  });
+}

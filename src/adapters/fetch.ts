@@ -1,0 +1,120 @@
+import {
+  isTesseraError,
+  type Session,
+  SessionConfigError,
+  type SessionManager,
+  type SessionSchema,
+  type SessionStoreError,
+} from "../index.js";
+
+/** Options of `withSession`. */
+export interface WithSessionOptions {
+  /**
+   * The response for a store outage (`SessionStoreError` from the load or the save). It never
+   * carries a `Set-Cookie`, so the client keeps its cookie (R49).
+   * @default a `503` with a short text body and `Cache-Control: no-store`
+   */
+  onStoreError?: (error: SessionStoreError, request: Request) => Response | Promise<Response>;
+}
+
+/** What `withSession` wraps: a Web-standard handler that also receives the typed session. */
+export type SessionFetchHandler<S extends SessionSchema> = (
+  request: Request,
+  session: Session<S>,
+) => Response | Promise<Response>;
+
+/**
+ * Wraps a Web-standard handler: loads the session from the request's cookie, runs the handler,
+ * saves, and returns a copy of its response with the `Set-Cookie` values, `Cache-Control: no-store`
+ * when a cookie is sent and `Vary: Cookie` always (R18). A store outage in the load or the save
+ * gives a `503`; any other error propagates. A handler that throws saves nothing: there is no
+ * response to carry a cookie (but `rotate()`/`destroy()` act on the store when called). Once the
+ * handler has returned, the session is read-only: a change then (from a streaming body, say)
+ * throws `SessionConfigError` rather than being lost (R20).
+ * @example export default { fetch: withSession(sessions, (req, session) => Response.json(session.get("cart"))) };
+ */
+export function withSession<S extends SessionSchema>(
+  sessions: SessionManager<S>,
+  handler: SessionFetchHandler<S>,
+  options: WithSessionOptions = {},
+): (request: Request) => Promise<Response> {
+  if (typeof sessions?.load !== "function") throw new SessionConfigError("withSession takes defineSession's manager");
+  if (typeof handler !== "function") throw new SessionConfigError("withSession needs a handler function");
+  const onStoreError = options.onStoreError ?? storeUnavailable;
+  if (typeof onStoreError !== "function") throw new SessionConfigError("onStoreError must be a function");
+
+  const unavailable = async (error: unknown, request: Request) => {
+    if (!isStoreDown(error)) throw error;
+    return withSessionHeaders(await onStoreError(error, request), []);
+  };
+  return async (request) => {
+    let closed = false;
+    let session: Session<S>;
+    try {
+      session = await sessions.load(request.headers.get("cookie"));
+    } catch (error) {
+      return unavailable(error, request);
+    }
+    const guarded = readOnlyAfter(session, () => closed);
+    let response: Response;
+    try {
+      response = await handler(request, guarded);
+    } finally {
+      closed = true;
+    }
+    let cookies: string[];
+    try {
+      cookies = await session.commit();
+    } catch (error) {
+      // The handler's response is dropped: release its body (a stream may hold a cursor open).
+      response.body?.cancel().catch(() => undefined);
+      return unavailable(error, request);
+    }
+    return withSessionHeaders(response, cookies);
+  };
+}
+
+const isStoreDown = (error: unknown): error is SessionStoreError => isTesseraError(error) && error.code === "STORE_UNAVAILABLE";
+
+function storeUnavailable(): Response {
+  return new Response("Service Unavailable", {
+    status: 503,
+    headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" },
+  });
+}
+
+/** A copy, because a handler's response may have immutable headers or be shared between requests. */
+function withSessionHeaders(response: Response, cookies: readonly string[]): Response {
+  // 101 (a WebSocket upgrade, in runtimes that allow one) cannot be copied: it is decorated in place.
+  const headers = response.status < 200 ? response.headers : new Headers(response.headers);
+  for (const cookie of cookies) headers.append("Set-Cookie", cookie);
+  if (cookies.length > 0) headers.set("Cache-Control", "no-store");
+  headers.set("Vary", varyCookie(headers.get("Vary")));
+  if (response.status < 200) return response;
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/** Adds `Cookie` to a Vary list unless it is there already or the list is `*`. */
+function varyCookie(vary: string | null): string {
+  if (vary === null || vary.trim() === "") return "Cookie";
+  const fields = vary.split(",").map((field) => field.trim().toLowerCase());
+  return fields.includes("*") || fields.includes("cookie") ? vary : `${vary}, Cookie`;
+}
+
+const CHANGES = new Set("set delete pop clear setdefault update flash consumeFlash setExpiry rotate destroy".split(" "));
+
+/** The session until `closed()`; then a change throws `SessionConfigError` (rotate/destroy reject with it) (R20). */
+function readOnlyAfter<S extends SessionSchema>(session: Session<S>, closed: () => boolean): Session<S> {
+  return new Proxy(session, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key); // the session as receiver: the proxy has no private fields
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (!closed() || !CHANGES.has(key as string)) return Reflect.apply(value, target, args);
+        const error = new SessionConfigError(`session.${String(key)}() after the response was returned: its headers are final`);
+        if (key === "rotate" || key === "destroy") return Promise.reject(error);
+        throw error;
+      };
+    },
+  });
+}

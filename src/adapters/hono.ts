@@ -1,0 +1,119 @@
+import type { Context, MiddlewareHandler } from "hono";
+import {
+  isTesseraError,
+  type Session,
+  SessionConfigError,
+  type SessionManager,
+  type SessionSchema,
+  type SessionStoreError,
+} from "../index.js";
+
+/** Options of `honoSession`. */
+export interface HonoSessionOptions {
+  /**
+   * The response for a store outage (`SessionStoreError` from the load or the save). It never
+   * carries a `Set-Cookie`, so the client keeps its cookie (R49).
+   * @default a `503` with a short text body and `Cache-Control: no-store`
+   */
+  onStoreError?: (error: SessionStoreError, c: Context) => Response | Promise<Response>;
+}
+
+/** The Hono env `honoSession` provides, for `new Hono<SessionEnv<typeof sessions>>()`. */
+export type SessionEnv<M> = { Variables: { session: Session<M extends SessionManager<infer S> ? S : never> } };
+
+/**
+ * Hono middleware: `c.get("session")` is the request's session, typed from the schema (no
+ * `ContextVariableMap` augmentation). After the handler (error responses included) it saves and
+ * appends the `Set-Cookie` values, `Cache-Control: no-store` when a cookie is sent and
+ * `Vary: Cookie` always (R18). A store outage becomes a `503`. Once the handler has returned,
+ * the session is read-only: a change then (from `streamSSE`, say) throws `SessionConfigError` (R20).
+ * @example const app = new Hono().use(honoSession(sessions)).get("/", (c) => c.json(c.get("session").get("cart")));
+ */
+export function honoSession<S extends SessionSchema>(
+  sessions: SessionManager<S>,
+  options: HonoSessionOptions = {},
+): MiddlewareHandler<{ Variables: { session: Session<S> } }> {
+  if (typeof sessions?.load !== "function") throw new SessionConfigError("honoSession takes defineSession's manager");
+  const onStoreError = options.onStoreError ?? storeUnavailable;
+  if (typeof onStoreError !== "function") throw new SessionConfigError("onStoreError must be a function");
+
+  const unavailable = async (error: unknown, c: Context) => {
+    if (!isStoreDown(error)) throw error;
+    replaceResponse(c, await onStoreError(error, c), []);
+  };
+  return async (c, next) => {
+    let closed = false;
+    let session: Session<S>;
+    try {
+      session = await sessions.load(c.req.header("Cookie") ?? null);
+    } catch (error) {
+      return unavailable(error, c);
+    }
+    const guarded = readOnlyAfter(session, () => closed);
+    c.set("session", guarded);
+    try {
+      await next();
+    } finally {
+      closed = true;
+    }
+    let cookies: string[];
+    try {
+      cookies = await session.commit();
+    } catch (error) {
+      c.res.body?.cancel().catch(() => undefined);
+      return unavailable(error, c);
+    }
+    replaceResponse(c, c.res, cookies);
+  };
+}
+
+/** A clean response: not `c.text`, which would copy the dropped response's headers onto it. */
+function storeUnavailable(): Response {
+  return new Response("Service Unavailable", {
+    status: 503,
+    headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" },
+  });
+}
+
+const isStoreDown = (error: unknown): error is SessionStoreError => isTesseraError(error) && error.code === "STORE_UNAVAILABLE";
+
+/**
+ * Sets `c.res` to a copy with the session headers: the handler's response may have immutable
+ * headers (`fetch`, `Response.redirect`) or be shared between requests. `c.res = undefined` first,
+ * because assigning over a response makes Hono copy the old headers onto the new one.
+ */
+function replaceResponse(c: Context, response: Response, cookies: readonly string[]): void {
+  // 101 (a WebSocket upgrade) cannot be copied: it is decorated in place.
+  const headers = response.status < 200 ? response.headers : new Headers(response.headers);
+  for (const cookie of cookies) headers.append("Set-Cookie", cookie);
+  if (cookies.length > 0) headers.set("Cache-Control", "no-store");
+  headers.set("Vary", varyCookie(headers.get("Vary")));
+  if (response.status < 200) return;
+  c.res = undefined;
+  c.res = new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/** Adds `Cookie` to a Vary list unless it is there already or the list is `*`. */
+function varyCookie(vary: string | null): string {
+  if (vary === null || vary.trim() === "") return "Cookie";
+  const fields = vary.split(",").map((field) => field.trim().toLowerCase());
+  return fields.includes("*") || fields.includes("cookie") ? vary : `${vary}, Cookie`;
+}
+
+const CHANGES = new Set("set delete pop clear setdefault update flash consumeFlash setExpiry rotate destroy".split(" "));
+
+/** The session until `closed()`; then a change throws `SessionConfigError` (rotate/destroy reject with it) (R20). */
+function readOnlyAfter<S extends SessionSchema>(session: Session<S>, closed: () => boolean): Session<S> {
+  return new Proxy(session, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key); // the session as receiver: the proxy has no private fields
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (!closed() || !CHANGES.has(key as string)) return Reflect.apply(value, target, args);
+        const error = new SessionConfigError(`session.${String(key)}() after the response was returned: its headers are final`);
+        if (key === "rotate" || key === "destroy") return Promise.reject(error);
+        throw error;
+      };
+    },
+  });
+}

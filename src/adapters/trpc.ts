@@ -1,0 +1,119 @@
+import { initTRPC, TRPCError } from "@trpc/server";
+import type { FetchCreateContextFnOptions } from "@trpc/server/adapters/fetch";
+import { parseCookie, parseSetCookie } from "cookie";
+import type { Session, SessionManager, SessionSchema, TesseraError } from "../index.js";
+import { isTesseraError, SessionConfigError } from "../index.js";
+
+/** What `createSessionContext` puts in tRPC's context; spread it into your own. */
+export interface SessionContext<S extends SessionSchema> {
+  session: Session<S>;
+}
+
+/** Where one request's session cookie goes; keyed by the session, so the context stays `{ session }`. */
+interface Outbox {
+  name: string;
+  /** null when the response is already on its way (httpBatchStreamLink) and headers can no longer be set (R20). */
+  headers: Headers | null;
+  /** The cookie's value as the request sent it. */
+  sent: string | undefined;
+  /** A batch runs its procedures concurrently over one session: their commits run one after another. */
+  queue: Promise<unknown>;
+}
+const outboxes = new WeakMap<object, Outbox>();
+
+/**
+ * `createContext` for `fetchRequestHandler`: loads the request's session (a bad cookie is a fresh
+ * session) and remembers `resHeaders` for `sessionMiddleware`. Sends `Vary: Cookie` (R18).
+ * A store outage becomes `TRPCError({ code: "SERVICE_UNAVAILABLE" })` (HTTP 503).
+ * @example
+ * const createContext = createSessionContext(sessions);
+ * export type Context = Awaited<ReturnType<typeof createContext>>;
+ * fetchRequestHandler({ endpoint: "/api/trpc", req, router, createContext });
+ * // more context: createContext: async (opts) => ({ ...(await createContext(opts)), db })
+ */
+export function createSessionContext<S extends SessionSchema>(
+  sessions: SessionManager<S>,
+): (options: FetchCreateContextFnOptions) => Promise<SessionContext<S>> {
+  if (typeof sessions?.load !== "function")
+    throw new SessionConfigError("createSessionContext(sessions) takes defineSession's manager");
+  return async ({ req, resHeaders, info }) => {
+    const session = await translate(() => sessions.load(req));
+    resHeaders.append("Vary", "Cookie");
+    const sent = parseCookie(req.headers.get("cookie") ?? "", { decode: (value) => value })[sessions.cookieName];
+    const headers = info.accept === "application/jsonl" ? null : resHeaders;
+    outboxes.set(session, { name: sessions.cookieName, headers, sent, queue: Promise.resolve() });
+    return { session };
+  };
+}
+
+/**
+ * Commits `ctx.session` after the procedure (a failed one too: a rotation or destroy is already
+ * in the store and its cookie must go out), puts its Set-Cookie on the response with
+ * `Cache-Control: no-store` (R18), and maps `SessionStoreError` → `SERVICE_UNAVAILABLE`,
+ * `SessionInterruptedError` → `UNAUTHORIZED`, `SessionValidationError` → `BAD_REQUEST`.
+ * It adds nothing to the context, so `ctx.session` keeps the type your context gave it.
+ *
+ * With a server-side store, data writes to an existing session need no Set-Cookie, so they work
+ * over `httpBatchStreamLink` (whose headers go out before procedures finish). A write that needs a
+ * new cookie there (a new session, `rotate()`, `destroy()`, a cookie-store change) throws
+ * `SessionConfigError` after saving (R20): route those through `httpBatchLink` (`splitLink`).
+ * A due refresh of an unchanged cookie is skipped there and sent by a later request.
+ * @example
+ * const t = initTRPC.context<Context>().create();
+ * export const publicProcedure = t.procedure.use(sessionMiddleware);
+ * // publicProcedure.query(({ ctx }) => ctx.session.get("cart")) // typed from the schema
+ */
+export const sessionMiddleware = initTRPC
+  .context<{ session: { commit(): Promise<string[]> } }>()
+  .create()
+  .middleware(async ({ ctx, next }) => {
+    const outbox = outboxes.get(ctx.session);
+    if (outbox === undefined) {
+      throw new SessionConfigError("sessionMiddleware needs a context built with createSessionContext(sessions)");
+    }
+    const result = await next();
+    const commit = outbox.queue.then(() => translate(() => ctx.session.commit()));
+    outbox.queue = commit.catch(() => {});
+    send(outbox, await commit);
+    const cause = result.ok ? undefined : result.error.cause;
+    const mapped = isTesseraError(cause) ? translateError(cause) : cause;
+    if (mapped !== cause) throw mapped;
+    return result;
+  });
+
+function send(outbox: Outbox, setCookies: string[]): void {
+  if (setCookies.length === 0) return;
+  const { headers, name, sent } = outbox;
+  if (headers === null) {
+    const value = parseSetCookie(setCookies[0] ?? "", { decode: (v) => v }).value;
+    if (setCookies.length === 1 && value !== "" && value === sent) return;
+    throw new SessionConfigError("The session needs a new cookie, but this streamed response's headers are already sent");
+  }
+  // Each commit returns the session's whole cookie: keep only the latest one of this batch.
+  const others = headers.getSetCookie().filter((cookie) => parseSetCookie(cookie).name !== name);
+  headers.delete("Set-Cookie");
+  for (const cookie of [...others, ...setCookies]) headers.append("Set-Cookie", cookie);
+  headers.set("Cache-Control", "no-store");
+}
+
+async function translate<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw isTesseraError(error) ? translateError(error) : error;
+  }
+}
+
+/** The store's own message and stack stay in `cause` (for `onError`): the client gets a fixed message. */
+function translateError(error: TesseraError): Error {
+  switch (error.code) {
+    case "STORE_UNAVAILABLE":
+      return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "Session store unavailable", cause: error });
+    case "SESSION_INTERRUPTED":
+      return new TRPCError({ code: "UNAUTHORIZED", message: "The session ended elsewhere", cause: error });
+    case "SESSION_VALIDATION":
+      return new TRPCError({ code: "BAD_REQUEST", message: error.message, cause: error });
+    default:
+      return error;
+  }
+}

@@ -1,0 +1,185 @@
+import type { Server } from "node:http";
+import { serve } from "@hono/node-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as z from "zod";
+import { withSession } from "../../src/adapters/fetch.js";
+import { defineSession, type Session, SessionConfigError, type SessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { attribute, cookieHeader } from "../helpers/cookies.js";
+import { openPglite } from "../helpers/databases.js";
+
+const schema = z.object({
+  userId: z.string().optional(),
+  cart: z.array(z.object({ sku: z.string(), qty: z.number().int().positive() })).default([]),
+});
+type Schema = typeof schema;
+
+/** Serves `handler` over real HTTP on 127.0.0.1 through @hono/node-server. */
+async function listen(handler: (request: Request) => Promise<Response>) {
+  return new Promise<{ url: string; close(): Promise<void> }>((resolve) => {
+    const server = serve({ fetch: handler, port: 0, hostname: "127.0.0.1" }, (info) => {
+      const http = server as Server;
+      const close = () => new Promise<void>((done) => http.close(() => done()) && http.closeAllConnections());
+      resolve({ url: `http://127.0.0.1:${info.port}`, close });
+    });
+  });
+}
+
+/** The app under test: one route per behaviour. */
+function app(sessions: SessionManager<Schema>, seen: { session?: Session<Schema> } = {}) {
+  return withSession(sessions, async (request, session) => {
+    seen.session = session;
+    const { pathname } = new URL(request.url);
+    if (pathname === "/login") session.set("userId", "u1");
+    if (pathname === "/cart") session.set("cart", [{ sku: "a", qty: 2 }]);
+    if (pathname === "/rotate") await session.rotate();
+    if (pathname === "/logout") await session.destroy();
+    if (pathname === "/redirect") {
+      session.set("userId", "u2");
+      return Response.redirect(new URL("/me", request.url), 303); // immutable headers
+    }
+    if (pathname === "/vary") return new Response("v", { headers: { Vary: "Accept-Encoding", "Cache-Control": "private" } });
+    if (pathname === "/boom") throw new Error("boom");
+    return Response.json({ userId: session.get("userId") ?? null, cart: session.get("cart") });
+  });
+}
+
+describe("tessera/fetch withSession over HTTP", () => {
+  const seen: { session?: Session<Schema> } = {};
+  const sessions = defineSession({ schema, store: memoryStore() });
+  let server: Awaited<ReturnType<typeof listen>>;
+  const get = (path: string, cookie?: string) =>
+    fetch(server.url + path, { redirect: "manual", headers: cookie === undefined ? {} : { Cookie: cookie } });
+  const login = async () => cookieHeader((await get("/login")).headers.getSetCookie());
+  beforeAll(async () => {
+    server = await listen(app(sessions, seen));
+  });
+  afterAll(() => server.close());
+
+  it("sets a value and reads it back with the returned cookie", async () => {
+    const cookie = await login();
+    const cart = await get("/cart", cookie);
+    expect(cart.headers.getSetCookie()).toEqual([]); // a data write to a stored session needs no new cookie
+    expect(await (await get("/me", cookie)).json()).toEqual({ userId: "u1", cart: [{ sku: "a", qty: 2 }] });
+  });
+
+  it("R12/R13: the Set-Cookie carries HttpOnly, Secure, SameSite=Lax and Path=/", async () => {
+    const [setCookie = ""] = (await get("/login")).headers.getSetCookie();
+    expect(attribute(setCookie, "HttpOnly")).toBe("");
+    expect(attribute(setCookie, "Secure")).toBe("");
+    expect(attribute(setCookie, "SameSite")).toBe("Lax");
+    expect(attribute(setCookie, "Path")).toBe("/");
+    expect(attribute(setCookie, "Domain")).toBeUndefined();
+  });
+
+  it("R18: Cache-Control: no-store with a cookie, Vary: Cookie on every response, the handler's Vary kept", async () => {
+    const login = await get("/login");
+    expect(login.headers.get("Cache-Control")).toBe("no-store");
+    expect(login.headers.get("Vary")).toBe("Cookie");
+    const read = await get("/me", cookieHeader(login.headers.getSetCookie()));
+    expect(read.headers.getSetCookie()).toEqual([]);
+    expect(read.headers.get("Cache-Control")).toBeNull();
+    expect(read.headers.get("Vary")).toBe("Cookie");
+    const vary = await get("/vary");
+    expect(vary.headers.get("Vary")).toBe("Accept-Encoding, Cookie");
+    expect(vary.headers.get("Cache-Control")).toBe("private");
+  });
+
+  it("R21: rotate gives a new cookie with the same data, and the old cookie loads a fresh session", async () => {
+    const old = await login();
+    const rotated = await get("/rotate", old);
+    const fresh = cookieHeader(rotated.headers.getSetCookie());
+    expect(fresh).not.toBe(old);
+    expect(rotated.headers.get("Cache-Control")).toBe("no-store");
+    expect(await (await get("/me", fresh)).json()).toMatchObject({ userId: "u1" });
+    expect(await (await get("/me", old)).json()).toMatchObject({ userId: null });
+  });
+
+  it("R17/R24: destroy clears the cookie and the old cookie then gives a fresh session", async () => {
+    const cookie = await login();
+    const [cleared = ""] = (await get("/logout", cookie)).headers.getSetCookie();
+    expect(cookieHeader([cleared])).toBe("sid=");
+    expect(attribute(cleared, "Max-Age")).toBe("0");
+    expect(await (await get("/me", cookie)).json()).toMatchObject({ userId: null });
+  });
+
+  it("a redirect (immutable headers) carries the cookie", async () => {
+    const response = await get("/redirect");
+    expect(response.status).toBe(303);
+    const cookie = cookieHeader(response.headers.getSetCookie());
+    expect(await (await get("/me", cookie)).json()).toMatchObject({ userId: "u2" });
+  });
+
+  it("R6/R38: a malformed or unknown cookie is a fresh session, not an error, and is not echoed", async () => {
+    for (const cookie of ["sid=%%%garbage", `sid=${"A".repeat(43)}`, "sid="]) {
+      const response = await get("/me", cookie);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ userId: null, cart: [] });
+      expect(response.headers.getSetCookie()).toEqual([]);
+    }
+  });
+
+  it("other errors propagate; the handler's changes are not saved", async () => {
+    const handler = app(sessions);
+    await expect(handler(new Request("http://x/boom"))).rejects.toThrow("boom");
+  });
+
+  it("R20: after the handler returned, a change throws SessionConfigError instead of being lost", async () => {
+    const cookie = await login();
+    await get("/me", cookie);
+    const late = seen.session as Session<Schema>;
+    expect(() => late.set("userId", "u9")).toThrow(SessionConfigError);
+    await expect(late.rotate()).rejects.toMatchObject({ code: "CONFIG" });
+    expect(late.get("userId")).toBe("u1");
+    expect(await (await get("/me", cookie)).json()).toMatchObject({ userId: "u1" });
+  });
+
+  it("convention 10: bad arguments fail at creation with SessionConfigError", () => {
+    expect(() => withSession({} as never, () => new Response())).toThrow(SessionConfigError);
+    expect(() => withSession(sessions, undefined as never)).toThrow(SessionConfigError);
+    expect(() => withSession(sessions, () => new Response(), { onStoreError: "503" as never })).toThrow(SessionConfigError);
+  });
+});
+
+describe("tessera/fetch when the store is down", () => {
+  let sessions: SessionManager<Schema>;
+  let cookie: string;
+  beforeAll(async () => {
+    // A real store whose backing is gone: Drizzle on a PGlite closed after one session was saved.
+    const database = await openPglite();
+    sessions = defineSession({ schema, store: database.store, storeTimeout: 0.5 });
+    const session = await sessions.load(undefined);
+    session.set("userId", "u1");
+    cookie = cookieHeader(await session.commit());
+    await database.close();
+  });
+
+  it("R48/R49: a failed load or save gives a 503 with no stack trace and no Set-Cookie", async () => {
+    const server = await listen(app(sessions));
+    try {
+      const load = await fetch(`${server.url}/me`, { headers: { Cookie: cookie } });
+      const save = await fetch(`${server.url}/login`);
+      for (const response of [load, save]) {
+        expect(response.status).toBe(503);
+        const body = await response.text();
+        expect(body).toBe("Service Unavailable");
+        expect(body).not.toMatch(/\bat\s|Error/);
+        expect(response.headers.getSetCookie()).toEqual([]);
+        expect(response.headers.get("Vary")).toBe("Cookie");
+        expect(response.headers.get("Cache-Control")).toBe("no-store");
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("onStoreError replaces the default 503", async () => {
+    const handler = withSession(sessions, () => new Response("never"), {
+      onStoreError: (error) => Response.json({ code: error.code }, { status: 503 }),
+    });
+    const response = await handler(new Request("http://x/", { headers: { Cookie: cookie } }));
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ code: "STORE_UNAVAILABLE" });
+    expect(response.headers.get("Vary")).toBe("Cookie");
+  });
+});

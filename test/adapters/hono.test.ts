@@ -1,0 +1,213 @@
+import type { Server } from "node:http";
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { stream } from "hono/streaming";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as z from "zod";
+import { honoSession } from "../../src/adapters/hono.js";
+import { defineSession, SessionConfigError, type SessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { attribute, cookieHeader } from "../helpers/cookies.js";
+import { openPglite } from "../helpers/databases.js";
+
+const schema = z.object({
+  userId: z.string().optional(),
+  cart: z.array(z.object({ sku: z.string(), qty: z.number().int().positive() })).default([]),
+});
+type Schema = typeof schema;
+
+/** Serves `fetch` over real HTTP on 127.0.0.1 through @hono/node-server. */
+async function listen(fetch: (request: Request) => Response | Promise<Response>) {
+  return new Promise<{ url: string; close(): Promise<void> }>((resolve) => {
+    const server = serve({ fetch, port: 0, hostname: "127.0.0.1" }, (info) => {
+      const http = server as Server;
+      const close = () => new Promise<void>((done) => http.close(() => done()) && http.closeAllConnections());
+      resolve({ url: `http://127.0.0.1:${info.port}`, close });
+    });
+  });
+}
+
+/** The app under test; `late` collects what a change after the response threw. */
+function app(sessions: SessionManager<Schema>, late: unknown[] = []) {
+  return new Hono()
+    .use(honoSession(sessions))
+    .get("/login", (c) => {
+      c.get("session").set("userId", "u1");
+      return c.text("ok");
+    })
+    .get("/cart", (c) => {
+      c.get("session").set("cart", [{ sku: "a", qty: 2 }]);
+      return c.body(null, 204);
+    })
+    .get("/rotate", async (c) => {
+      await c.get("session").rotate();
+      return c.body(null, 204);
+    })
+    .get("/logout", async (c) => {
+      await c.get("session").destroy();
+      return c.body(null, 204);
+    })
+    .get("/redirect", (c) => {
+      c.get("session").set("userId", "u2");
+      return c.redirect("/me", 303);
+    })
+    .get("/upstream", () => Response.redirect("http://127.0.0.1/elsewhere", 302)) // immutable headers
+    .get("/vary", (c) => c.text("v", 200, { Vary: "Accept-Encoding", "Cache-Control": "private" }))
+    .get("/boom", (c) => {
+      c.get("session").set("userId", "u3");
+      throw new Error("boom");
+    })
+    .get("/stream", (c) =>
+      stream(c, async (s) => {
+        await s.write("a");
+        try {
+          c.get("session").set("userId", "late");
+        } catch (error) {
+          late.push(error);
+        }
+        await s.write("b");
+      }),
+    )
+    .get("/me", (c) => c.json({ userId: c.get("session").get("userId") ?? null, cart: c.get("session").get("cart") }))
+    .onError((error, c) => c.text(error.message, 500));
+}
+
+describe("tessera/hono honoSession over HTTP", () => {
+  const sessions = defineSession({ schema, store: memoryStore() });
+  const late: unknown[] = [];
+  let server: Awaited<ReturnType<typeof listen>>;
+  const get = (path: string, cookie?: string) =>
+    fetch(server.url + path, { redirect: "manual", headers: cookie === undefined ? {} : { Cookie: cookie } });
+  const login = async () => cookieHeader((await get("/login")).headers.getSetCookie());
+  beforeAll(async () => {
+    server = await listen(app(sessions, late).fetch);
+  });
+  afterAll(() => server.close());
+
+  it("sets a value and reads it back with the returned cookie", async () => {
+    const cookie = await login();
+    expect((await get("/cart", cookie)).headers.getSetCookie()).toEqual([]);
+    expect(await (await get("/me", cookie)).json()).toEqual({ userId: "u1", cart: [{ sku: "a", qty: 2 }] });
+  });
+
+  it("R12/R13: the Set-Cookie carries HttpOnly, Secure, SameSite=Lax and Path=/", async () => {
+    const [setCookie = ""] = (await get("/login")).headers.getSetCookie();
+    expect(attribute(setCookie, "HttpOnly")).toBe("");
+    expect(attribute(setCookie, "Secure")).toBe("");
+    expect(attribute(setCookie, "SameSite")).toBe("Lax");
+    expect(attribute(setCookie, "Path")).toBe("/");
+    expect(attribute(setCookie, "Domain")).toBeUndefined();
+  });
+
+  it("R18: Cache-Control: no-store with a cookie, Vary: Cookie on every response, the handler's Vary kept", async () => {
+    const login = await get("/login");
+    expect(login.headers.get("Cache-Control")).toBe("no-store");
+    expect(login.headers.get("Vary")).toBe("Cookie");
+    const read = await get("/me", cookieHeader(login.headers.getSetCookie()));
+    expect(read.headers.getSetCookie()).toEqual([]);
+    expect(read.headers.get("Cache-Control")).toBeNull();
+    expect(read.headers.get("Vary")).toBe("Cookie");
+    const vary = await get("/vary");
+    expect(vary.headers.get("Vary")).toBe("Accept-Encoding, Cookie");
+    expect(vary.headers.get("Cache-Control")).toBe("private");
+    expect((await get("/nowhere")).headers.get("Vary")).toBe("Cookie");
+  });
+
+  it("R21: rotate gives a new cookie with the same data, and the old cookie loads a fresh session", async () => {
+    const old = await login();
+    const fresh = cookieHeader((await get("/rotate", old)).headers.getSetCookie());
+    expect(fresh).not.toBe(old);
+    expect(await (await get("/me", fresh)).json()).toMatchObject({ userId: "u1" });
+    expect(await (await get("/me", old)).json()).toMatchObject({ userId: null });
+  });
+
+  it("R17/R24: destroy clears the cookie and the old cookie then gives a fresh session", async () => {
+    const cookie = await login();
+    const [cleared = ""] = (await get("/logout", cookie)).headers.getSetCookie();
+    expect(cookieHeader([cleared])).toBe("sid=");
+    expect(attribute(cleared, "Max-Age")).toBe("0");
+    expect(await (await get("/me", cookie)).json()).toMatchObject({ userId: null });
+  });
+
+  it("c.redirect and a returned Response with immutable headers both get the headers", async () => {
+    const redirect = await get("/redirect");
+    expect(redirect.status).toBe(303);
+    expect(await (await get("/me", cookieHeader(redirect.headers.getSetCookie()))).json()).toMatchObject({ userId: "u2" });
+    const upstream = await get("/upstream");
+    expect(upstream.status).toBe(302);
+    expect(upstream.headers.get("Vary")).toBe("Cookie");
+  });
+
+  it("an error response from app.onError is committed too (the changes and the cookie go out with it)", async () => {
+    const response = await get("/boom");
+    expect(response.status).toBe(500);
+    expect(await (await get("/me", cookieHeader(response.headers.getSetCookie()))).json()).toMatchObject({ userId: "u3" });
+  });
+
+  it("R6/R38: a malformed or unknown cookie is a fresh session, not an error, and is not echoed", async () => {
+    for (const cookie of ["sid=%%%garbage", `sid=${"A".repeat(43)}`, "sid="]) {
+      const response = await get("/me", cookie);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ userId: null, cart: [] });
+      expect(response.headers.getSetCookie()).toEqual([]);
+    }
+  });
+
+  it("R20: a change from a stream after the response was returned throws SessionConfigError", async () => {
+    const cookie = await login();
+    const response = await get("/stream", cookie);
+    expect(await response.text()).toBe("ab");
+    expect(late).toHaveLength(1);
+    expect(late[0]).toBeInstanceOf(SessionConfigError);
+    expect((late[0] as SessionConfigError).code).toBe("CONFIG");
+    expect(await (await get("/me", cookie)).json()).toMatchObject({ userId: "u1" });
+  });
+
+  it("convention 10: bad arguments fail at creation with SessionConfigError", () => {
+    expect(() => honoSession({} as never)).toThrow(SessionConfigError);
+    expect(() => honoSession(sessions, { onStoreError: "503" as never })).toThrow(SessionConfigError);
+  });
+});
+
+describe("tessera/hono when the store is down", () => {
+  let sessions: SessionManager<Schema>;
+  let cookie: string;
+  beforeAll(async () => {
+    // A real store whose backing is gone: Drizzle on a PGlite closed after one session was saved.
+    const database = await openPglite();
+    sessions = defineSession({ schema, store: database.store, storeTimeout: 0.5 });
+    const session = await sessions.load(undefined);
+    session.set("userId", "u1");
+    cookie = cookieHeader(await session.commit());
+    await database.close();
+  });
+
+  it("R48/R49: a failed load or save gives a 503 with no stack trace and no Set-Cookie", async () => {
+    const server = await listen(app(sessions).fetch);
+    try {
+      const load = await fetch(`${server.url}/me`, { headers: { Cookie: cookie } });
+      const save = await fetch(`${server.url}/login`);
+      for (const response of [load, save]) {
+        expect(response.status).toBe(503);
+        const body = await response.text();
+        expect(body).toBe("Service Unavailable");
+        expect(body).not.toMatch(/\bat\s|Error/);
+        expect(response.headers.getSetCookie()).toEqual([]);
+        expect(response.headers.get("Vary")).toBe("Cookie");
+        expect(response.headers.get("Cache-Control")).toBe("no-store");
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("onStoreError replaces the default 503", async () => {
+    const custom = new Hono()
+      .use(honoSession(sessions, { onStoreError: (error, c) => c.json({ code: error.code }, 503) }))
+      .get("/", (c) => c.text("never"));
+    const response = await custom.request("/", { headers: { Cookie: cookie } });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ code: "STORE_UNAVAILABLE" });
+    expect(response.headers.get("Vary")).toBe("Cookie");
+  });
+});

@@ -1,0 +1,82 @@
+import express, { type Request as ExpressRequest } from "express";
+import { Hono } from "hono";
+import { describe, expectTypeOf, it } from "vitest";
+import * as z from "zod";
+import { expressSession, type SessionRequest, sessionHandler } from "../../src/adapters/express.js";
+import { type SessionFetchHandler, withSession } from "../../src/adapters/fetch.js";
+import { honoSession, type SessionEnv } from "../../src/adapters/hono.js";
+import { defineSession, type Session } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+
+const schema = z.object({
+  userId: z.string().optional(),
+  cart: z.array(z.object({ sku: z.string(), qty: z.number().int().positive() })).default([]),
+});
+type Cart = { sku: string; qty: number }[];
+const sessions = defineSession({ schema, store: memoryStore() });
+
+describe("adapters carry the schema's types (no declare module, no generic written by the user)", () => {
+  it("hono: c.get('session') is Session<S>, through app.use chaining, a route middleware or SessionEnv", () => {
+    new Hono().use(honoSession(sessions)).get("/", (c) => {
+      expectTypeOf(c.get("session")).toEqualTypeOf<Session<typeof schema>>();
+      expectTypeOf(c.get("session").get("cart")).toEqualTypeOf<Cart>();
+      expectTypeOf(c.get("session").get("userId")).toEqualTypeOf<string | undefined>();
+      // @ts-expect-error qty must be a number
+      c.get("session").set("cart", [{ sku: "a", qty: "1" }]);
+      return c.text("ok");
+    });
+    new Hono().get("/", honoSession(sessions), (c) => {
+      expectTypeOf(c.get("session").get("cart")).toEqualTypeOf<Cart>();
+      return c.text("ok");
+    });
+    new Hono<SessionEnv<typeof sessions>>().get("/", (c) => {
+      expectTypeOf(c.get("session").get("cart")).toEqualTypeOf<Cart>();
+      return c.text("ok");
+    });
+  });
+
+  it("hono: without the middleware there is no typed session variable", () => {
+    new Hono().get("/", (c) => {
+      // @ts-expect-error "session" is not a variable of this app
+      c.get("session");
+      return c.text("ok");
+    });
+  });
+
+  it("express: req.session through sessionHandler and SessionRequest", () => {
+    express()
+      .use(expressSession(sessions))
+      .get(
+        "/users/:id",
+        sessionHandler(sessions, (req, res) => {
+          expectTypeOf(req.session).toEqualTypeOf<Session<typeof schema>>();
+          expectTypeOf(req.session.get("cart")).toEqualTypeOf<Cart>();
+          // @ts-expect-error unknown key
+          req.session.get("nope");
+          res.json(req.params.id);
+        }),
+      )
+      .get(
+        "/items/:sku",
+        sessionHandler(sessions, (req: SessionRequest<typeof sessions, ExpressRequest<{ sku: string }>>, res) => {
+          expectTypeOf(req.params.sku).toEqualTypeOf<string>();
+          res.end();
+        }),
+      );
+    expectTypeOf<SessionRequest<typeof sessions>["session"]>().toEqualTypeOf<Session<typeof schema>>();
+    expectTypeOf<SessionRequest<typeof sessions>>().toExtend<ExpressRequest>();
+  });
+
+  it("fetch: the withSession handler's session is Session<S>", () => {
+    const handler = withSession(sessions, (request, session) => {
+      expectTypeOf(request).toEqualTypeOf<Request>();
+      expectTypeOf(session.get("cart")).toEqualTypeOf<Cart>();
+      expectTypeOf(session.get("userId")).toEqualTypeOf<string | undefined>();
+      // @ts-expect-error "blue" is not a cart
+      session.set("cart", "blue");
+      return new Response();
+    });
+    expectTypeOf(handler).toEqualTypeOf<(request: Request) => Promise<Response>>();
+    expectTypeOf<Parameters<SessionFetchHandler<typeof schema>>[1]>().toEqualTypeOf<Session<typeof schema>>();
+  });
+});
