@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { canStartRedis } from "./redis-server.js";
@@ -41,6 +42,9 @@ export default async function setup(): Promise<void> {
   }
   if (!canStartRedis) {
     skipped.push("Redis Cluster and Redis outage tests (they start their own servers): install redis-server on the PATH");
+  }
+  if (!existsSync("/usr/bin/chromium")) {
+    skipped.push("the browser e2e test: install chromium (Debian package `chromium`)");
   }
   if (skipped.length > 0 && process.env.CI === "true") {
     throw new Error(`CI=true but these suites cannot run:\n- ${skipped.join("\n- ")}`);

@@ -43,7 +43,9 @@ describe("package shape (hono's validate-exports, drizzle's exports test)", () =
   });
 
   it("the core imports no driver, framework or node: module", () => {
-    for (const file of sourceFiles("src").filter((f) => !f.includes(join("src", "stores")) && !f.includes(join("src", "adapters")))) {
+    for (const file of sourceFiles("src").filter(
+      (f) => !f.includes(join("src", "stores")) && !f.includes(join("src", "adapters")),
+    )) {
       for (const spec of imports(file))
         expect(spec, `${file} imports ${spec}`).toMatch(/^(\.\/|zod$|superjson$|cookie$|@noble\/hashes\/)/);
     }

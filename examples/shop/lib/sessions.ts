@@ -1,0 +1,120 @@
+/**
+ * The shop's session manager and its database.
+ *
+ * - No `DATABASE_URL`: the embedded default, PGlite, in `.tessera-demo/shop/` under the
+ *   working directory (`SHOP_PGLITE=memory` keeps it in memory instead, as the e2e test does).
+ * - `DATABASE_URL` set: that PostgreSQL, through postgres.js.
+ * - `REDIS_URL` set as well: a Redis cache in front of the database (Django's `cached_db`).
+ *
+ * The table is the default one that `migrate()` creates, plus an indexed `user_id` column
+ * generated from the session data, so "Your sessions" is an index lookup.
+ */
+import path from "node:path";
+import { text } from "drizzle-orm/pg-core";
+import { defineSession } from "../../../src/index";
+import { drizzleStore, migrate, sessionsTable } from "../../../src/stores/drizzle/index";
+import { redisCache } from "../../../src/stores/redis/index";
+import { sessionSchema } from "./schema";
+
+/** The default `sessions` table, seen with its extra generated column (see `addUserIdColumn`). */
+const table = sessionsTable("sessions", { columns: { userId: text("user_id") } });
+
+// What `sessionsTable` generates for `userId`: keep the two in step.
+const userIdColumnDdl = [
+  `alter table sessions add column if not exists user_id text generated always as ((("data" -> 'userId') ->> 'json')::text) stored`,
+  "create index if not exists sessions_user_id_idx on sessions (user_id)",
+];
+
+/** A query runner for the few raw statements the demo needs (migration, e2e check). */
+export type RawQuery = (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
+
+/** The database (migrated) and the optional Redis cache: opened once per process. */
+async function connect() {
+  const url = process.env.DATABASE_URL;
+  let db: Parameters<typeof drizzleStore>[0]["db"];
+  let query: RawQuery;
+  if (url !== undefined && url !== "") {
+    const { default: postgres } = await import("postgres");
+    const { drizzle } = await import("drizzle-orm/postgres-js");
+    const client = postgres(url, { max: 5, onnotice: () => {}, connection: { statement_timeout: 5000 } });
+    db = drizzle({ client });
+    query = async (sql, params = []) => (await client.unsafe(sql, params as never[])) as unknown as Record<string, unknown>[];
+  } else {
+    const { PGlite } = await import("@electric-sql/pglite");
+    const { drizzle } = await import("drizzle-orm/pglite");
+    const where = process.env.SHOP_PGLITE ?? path.join(process.cwd(), ".tessera-demo", "shop");
+    const client = where === "memory" ? new PGlite() : new PGlite(where);
+    db = drizzle({ client });
+    query = async (sql, params = []) => (await client.query<Record<string, unknown>>(sql, params)).rows;
+  }
+  await migrate(db);
+  for (const statement of userIdColumnDdl) await query(statement);
+
+  let cache: ReturnType<typeof redisCache> | undefined;
+  const redisUrl = process.env.REDIS_URL;
+  if (redisUrl !== undefined && redisUrl !== "") {
+    const ioredis = await import("ioredis");
+    // ioredis is CommonJS whose module.exports is the class itself: bundled (as in proxy.ts),
+    // the named export can be missing where the default is there.
+    const Redis = typeof ioredis.Redis === "function" ? ioredis.Redis : (ioredis.default as unknown as typeof ioredis.Redis);
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    // Redis down is served from the database (the cache reports `cache-down`); never crash on it.
+    redis.on("error", () => {});
+    cache = redisCache({ redis, prefix: process.env.SHOP_REDIS_PREFIX ?? "tessera-shop:" });
+  }
+  return { db, query, cache };
+}
+
+function createSessions({ db, cache }: Connections) {
+  return defineSession({
+    schema: sessionSchema,
+    store: drizzleStore({ db, table }),
+    ...(cache === undefined ? {} : { cache }),
+    cookie: {
+      name: "shop_sid",
+      // Secure unless the shop is served over plain HTTP: `npm run demo` and the e2e test run
+      // on http://127.0.0.1 and set SHOP_PLAIN_HTTP=1; `next dev` is plain HTTP too.
+      secure: process.env.NODE_ENV === "production" && process.env.SHOP_PLAIN_HTTP !== "1",
+      httpOnly: true,
+      sameSite: "lax",
+      path: "/",
+    },
+    maxAge: "14d",
+    rolling: true,
+    touchAfter: "5m",
+    absoluteMaxAge: "30d",
+    // Off (the default), said out loud: on login the old token dies at once.
+    rotationGrace: 0,
+  });
+}
+
+type Connections = Awaited<ReturnType<typeof connect>>;
+export type ShopSessions = ReturnType<typeof createSessions>;
+
+// Next compiles each route and page into a bundle of its own, each with its own copy of every
+// module. The connections are shared through globalThis (two PGlite instances on one folder
+// would corrupt it; two in memory would be two databases); the manager is built per bundle, so
+// that Tessera's error classes match the `instanceof` checks of the code beside it.
+const holder = globalThis as typeof globalThis & { __tesseraShop?: Promise<Connections> };
+
+/** The database and cache; opened (and migrated) on first use, never at build time. */
+export function connections(): Promise<Connections> {
+  holder.__tesseraShop ??= connect().catch((error: unknown) => {
+    holder.__tesseraShop = undefined;
+    throw error;
+  });
+  return holder.__tesseraShop;
+}
+
+let sessions: Promise<ShopSessions> | undefined;
+
+/** The shop's session manager. */
+export function getSessions(): Promise<ShopSessions> {
+  sessions ??= connections()
+    .then(createSessions)
+    .catch((error: unknown) => {
+      sessions = undefined;
+      throw error;
+    });
+  return sessions;
+}

@@ -1,0 +1,29 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { NextConfig } from "next";
+
+// The repository root: Tessera's TypeScript sources (../../src) are imported by relative path
+// and compiled by Next like the app's own files, so the root must be inside Turbopack's root.
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+const config: NextConfig = {
+  turbopack: { root },
+  outputFileTracingRoot: root,
+  // Database and Redis drivers stay plain Node modules: PGlite loads its WebAssembly from
+  // its own package folder, which a bundled copy could not find.
+  serverExternalPackages: ["@electric-sql/pglite", "drizzle-orm", "postgres", "ioredis"],
+  // The demo's type check is `npm run typecheck:demo`; lint is the repository's Biome.
+  typescript: { ignoreBuildErrors: true },
+  poweredByHeader: false,
+  webpack: (webpackConfig: { module: { parser?: Record<string, unknown> }; resolve: { extensionAlias?: object } }) => {
+    webpackConfig.resolve.extensionAlias = { ...webpackConfig.resolve.extensionAlias, ".js": [".ts", ".tsx", ".js"] };
+    webpackConfig.module.parser = {
+      ...webpackConfig.module.parser,
+      javascript: { ...(webpackConfig.module.parser?.javascript as object | undefined), url: false },
+    };
+    return webpackConfig;
+  },
+  reactStrictMode: true,
+};
+
+export default config;
