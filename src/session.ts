@@ -1,6 +1,6 @@
 import { MAX_COOKIE_BYTES, type ResolvedCookie, serializeClearCookie, serializeSessionCookie } from "./cookie.js";
 import { type Duration, toSeconds } from "./duration.js";
-import { SessionInterruptedError, SessionTooLargeError, SessionValidationError } from "./errors.js";
+import { SessionConfigError, SessionInterruptedError, SessionTooLargeError, SessionValidationError } from "./errors.js";
 import type { SessionEvent } from "./events.js";
 import { absoluteExpiry, cookieMaxAge, type ExpiryOverride, type ExpiryPolicy, expiryAt, isTouchDue } from "./expiry.js";
 import { parseExpiry, serializeExpiry } from "./expiry-entry.js";
@@ -71,6 +71,8 @@ export class Session<S extends SessionSchema> {
   #hadCookie: boolean;
   /** Cookie stores: the cookie must be sealed again (previous secret, or rotated) even if nothing changed. */
   #reseal: boolean;
+  /** Set by an adapter once the response carrying the cookie has started: changes are refused (R20). */
+  #lockedBecause: string | null = null;
 
   /** @internal Sessions come from `sessions.load()`; never construct one yourself. */
   constructor(ctx: SessionContext, init: SessionInit) {
@@ -100,6 +102,7 @@ export class Session<S extends SessionSchema> {
    * @example session.set("otp", "123456", { ttl: "5m" });
    */
   set<K extends SessionKey<S>>(key: K, value: SessionInput<S, K>, options: SetOptions = {}): void {
+    this.#assertOpen("set");
     this.#write(key, value, options.ttl, false);
   }
 
@@ -110,6 +113,7 @@ export class Session<S extends SessionSchema> {
 
   /** Removes `key`; returns whether it was there. */
   delete(key: SessionKey<S>): boolean {
+    this.#assertOpen("delete");
     const had = this.#data.live(key);
     this.#data.remove(key, this.#record !== null);
     return had;
@@ -126,18 +130,21 @@ export class Session<S extends SessionSchema> {
 
   /** Removes every key and the session's own expiry; the next save replaces the whole record. */
   clear(): void {
+    this.#assertOpen("clear");
     if (this.#data.entry(EXPIRY_KEY)) this.#policyChanged = true;
     this.#data.clear();
   }
 
   /** Returns the value of `key`, first setting it to `value` when absent. */
   setdefault<K extends SessionKey<S>>(key: K, value: SessionInput<S, K>): SessionValue<S, K> {
+    this.#assertOpen("setdefault");
     if (!this.#data.live(key)) this.set(key, value);
     return this.#data.value(key) as SessionValue<S, K>;
   }
 
   /** Sets several keys at once; all are validated first, so a failure changes nothing. */
   update(partial: { [K in SessionKey<S>]?: SessionInput<S, K> }): void {
+    this.#assertOpen("update");
     this.#data.writeAll(partial as Record<string, unknown>);
   }
 
@@ -153,11 +160,13 @@ export class Session<S extends SessionSchema> {
 
   /** Stores a value that survives until `consumeFlash` reads it once (Rails/Remix flash). */
   flash<K extends SessionKey<S>>(key: K, value: SessionInput<S, K>): void {
+    this.#assertOpen("flash");
     this.#write(key, value, undefined, true);
   }
 
   /** Returns a flashed value and removes it; undefined when `key` holds no flash. */
   consumeFlash<K extends SessionKey<S>>(key: K): SessionValue<S, K> | undefined {
+    this.#assertOpen("consumeFlash");
     if (!this.#data.live(key) || !this.#data.entry(key)?.flash) return undefined;
     const value = this.#data.value(key) as SessionValue<S, K>;
     this.delete(key);
@@ -170,6 +179,7 @@ export class Session<S extends SessionSchema> {
    * @example session.setExpiry(rememberMe ? { days: 30 } : 0);
    */
   setExpiry(value: Date | Duration | 0 | null): void {
+    this.#assertOpen("setExpiry");
     let override: ExpiryOverride | null;
     if (value === null) override = null;
     else if (value === 0) override = { kind: "browser" };
@@ -217,6 +227,7 @@ export class Session<S extends SessionSchema> {
    * @example await session.rotate(); session.set("userId", user.id);
    */
   async rotate(): Promise<void> {
+    this.#assertOpen("rotate");
     const now = this.#ctx.nowMs();
     const token = createToken();
     const id = hashToken(token);
@@ -249,6 +260,7 @@ export class Session<S extends SessionSchema> {
    * empty session with a new token.
    */
   async destroy(): Promise<void> {
+    this.#assertOpen("destroy");
     const id = this.#record?.id ?? null;
     if (id !== null) {
       if (this.#ctx.sealer === null) await this.#ctx.store.delete(id);
@@ -332,6 +344,15 @@ export class Session<S extends SessionSchema> {
     return [];
   }
 
+  /**
+   * For adapters: the response that carries this session's cookie has started, so from now on
+   * every change throws `SessionConfigError` (`rotate`/`destroy` reject with it) instead of
+   * being silently lost (R20). `save()` and `commit()` stay available.
+   */
+  lock(reason: string): void {
+    this.#lockedBecause = reason;
+  }
+
   /** @internal The store id, for `revoke({ except })`. */
   get storeId(): string | null {
     return this.#record?.id ?? null;
@@ -382,6 +403,10 @@ export class Session<S extends SessionSchema> {
       ...(ttlSeconds === undefined ? {} : { exp: this.#ctx.nowMs() + ttlSeconds * 1000 }),
       ...(flash ? { flash: true as const } : {}),
     });
+  }
+
+  #assertOpen(method: string): void {
+    if (this.#lockedBecause !== null) throw new SessionConfigError(`session.${method}() ${this.#lockedBecause}`);
   }
 
   #override(): ExpiryOverride | undefined {

@@ -50,10 +50,9 @@ export function expressSession<S extends SessionSchema>(
       if (!isStoreDown(error)) throw error;
       return onStoreError(error, req, res.vary("Cookie"));
     }
-    let started = false;
-    Object.assign(req, { session: readOnlyAfter(session, () => started) });
+    Object.assign(req, { session });
     const commit = () => {
-      started = true;
+      session.lock("after the response started: its cookie is already sent");
       return session.commit();
     };
     holdUntilCommitted(res, commit, (error) => {
@@ -139,22 +138,4 @@ const isStoreDown = (error: unknown): error is SessionStoreError => isTesseraErr
 
 function storeUnavailable(_error: SessionStoreError, _req: Request, res: Response): void {
   res.status(503).set("Cache-Control", "no-store").type("text/plain").send("Service Unavailable");
-}
-
-const CHANGES = new Set("set delete pop clear setdefault update flash consumeFlash setExpiry rotate destroy".split(" "));
-
-/** The session until `closed()`; then a change throws `SessionConfigError` (rotate/destroy reject with it) (R20). */
-function readOnlyAfter<S extends SessionSchema>(session: Session<S>, closed: () => boolean): Session<S> {
-  return new Proxy(session, {
-    get(target, key) {
-      const value: unknown = Reflect.get(target, key); // the session as receiver: the proxy has no private fields
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        if (!closed() || !CHANGES.has(key as string)) return Reflect.apply(value, target, args);
-        const error = new SessionConfigError(`session.${String(key)}() after the response started: its cookie is already sent`);
-        if (key === "rotate" || key === "destroy") return Promise.reject(error);
-        throw error;
-      };
-    },
-  });
 }

@@ -42,19 +42,17 @@ export function honoSession<S extends SessionSchema>(
     replaceResponse(c, await onStoreError(error, c), []);
   };
   return async (c, next) => {
-    let closed = false;
     let session: Session<S>;
     try {
       session = await sessions.load(c.req.header("Cookie") ?? null);
     } catch (error) {
       return unavailable(error, c);
     }
-    const guarded = readOnlyAfter(session, () => closed);
-    c.set("session", guarded);
+    c.set("session", session);
     try {
       await next();
     } finally {
-      closed = true;
+      session.lock("after the response was returned: its headers are final");
     }
     let cookies: string[];
     try {
@@ -98,22 +96,4 @@ function varyCookie(vary: string | null): string {
   if (vary === null || vary.trim() === "") return "Cookie";
   const fields = vary.split(",").map((field) => field.trim().toLowerCase());
   return fields.includes("*") || fields.includes("cookie") ? vary : `${vary}, Cookie`;
-}
-
-const CHANGES = new Set("set delete pop clear setdefault update flash consumeFlash setExpiry rotate destroy".split(" "));
-
-/** The session until `closed()`; then a change throws `SessionConfigError` (rotate/destroy reject with it) (R20). */
-function readOnlyAfter<S extends SessionSchema>(session: Session<S>, closed: () => boolean): Session<S> {
-  return new Proxy(session, {
-    get(target, key) {
-      const value: unknown = Reflect.get(target, key); // the session as receiver: the proxy has no private fields
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        if (!closed() || !CHANGES.has(key as string)) return Reflect.apply(value, target, args);
-        const error = new SessionConfigError(`session.${String(key)}() after the response was returned: its headers are final`);
-        if (key === "rotate" || key === "destroy") return Promise.reject(error);
-        throw error;
-      };
-    },
-  });
 }
