@@ -1,0 +1,21 @@
+import { drizzle } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import { drizzleStore, migrate } from "../../src/stores/drizzle/index.js";
+import type { BenchEnv, Contender } from "../workload.js";
+import { define, tesseraOps } from "./tessera-common.js";
+
+/** Tessera on `drizzleStore` over postgres.js. */
+export async function create(env: BenchEnv): Promise<Contender> {
+  const client = postgres(env.databaseUrl, { max: env.poolSize, onnotice: () => {} });
+  const db = drizzle({ client });
+  await migrate(db);
+  const ops = tesseraOps(define({ store: drizzleStore({ db }) }));
+  return {
+    name: "Tessera drizzleStore (postgres.js)",
+    backend: "postgres",
+    ...ops,
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}
