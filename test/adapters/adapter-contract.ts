@@ -1,5 +1,7 @@
 import { expect, it } from "vitest";
+import { defineSession, type SessionKey, type SessionManager, type SessionSchema } from "../../src/index.js";
 import { attribute, cookieHeader } from "../helpers/cookies.js";
+import { openPglite } from "../helpers/databases.js";
 
 /**
  * The HTTP behaviour every adapter shares, run against each framework's test app. The app
@@ -67,4 +69,30 @@ export function adapterContract(url: () => string): void {
       expect(response.headers.getSetCookie()).toEqual([]);
     }
   });
+}
+
+/** A manager whose store is gone: Drizzle on a PGlite closed after one session was saved, and that session's cookie. */
+export async function closedStore<S extends SessionSchema>(schema: S): Promise<{ sessions: SessionManager<S>; cookie: string }> {
+  const database = await openPglite();
+  const sessions = defineSession({ schema, store: database.store, storeTimeout: 0.5 });
+  const session = await sessions.load(undefined);
+  session.set("userId" as SessionKey<S>, "u1" as never);
+  const cookie = cookieHeader(await session.commit());
+  await database.close();
+  return { sessions, cookie };
+}
+
+/** R48/R49: a failed load (`/me` with the cookie) and a failed save (`/login`) are plain 503s without a cookie. */
+export async function expectStoreDown(url: string, cookie: string): Promise<void> {
+  const load = await fetch(`${url}/me`, { headers: { Cookie: cookie } });
+  const save = await fetch(`${url}/login`);
+  for (const response of [load, save]) {
+    expect(response.status).toBe(503);
+    const body = await response.text();
+    expect(body).toBe("Service Unavailable");
+    expect(body).not.toMatch(/\bat\s|Error/);
+    expect(response.headers.getSetCookie()).toEqual([]);
+    expect(response.headers.get("Vary")).toBe("Cookie");
+    expect(response.headers.get("Cache-Control")).toBe("no-store");
+  }
 }
