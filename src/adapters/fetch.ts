@@ -5,6 +5,8 @@ import {
   type SessionManager,
   type SessionSchema,
   type SessionStoreError,
+  storeUnavailableResponse,
+  withSessionHeaders,
 } from "../index.js";
 
 /** Options of `withSession`. */
@@ -40,7 +42,7 @@ export function withSession<S extends SessionSchema>(
 ): (request: Request) => Promise<Response> {
   if (typeof sessions?.load !== "function") throw new SessionConfigError("withSession takes defineSession's manager");
   if (typeof handler !== "function") throw new SessionConfigError("withSession needs a handler function");
-  const onStoreError = options.onStoreError ?? storeUnavailable;
+  const onStoreError = options.onStoreError ?? storeUnavailableResponse;
   if (typeof onStoreError !== "function") throw new SessionConfigError("onStoreError must be a function");
 
   const unavailable = async (error: unknown, request: Request) => {
@@ -73,28 +75,3 @@ export function withSession<S extends SessionSchema>(
 }
 
 const isStoreDown = (error: unknown): error is SessionStoreError => isTesseraError(error) && error.code === "STORE_UNAVAILABLE";
-
-function storeUnavailable(): Response {
-  return new Response("Service Unavailable", {
-    status: 503,
-    headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" },
-  });
-}
-
-/** A copy, because a handler's response may have immutable headers or be shared between requests. */
-function withSessionHeaders(response: Response, cookies: readonly string[]): Response {
-  // 101 (a WebSocket upgrade, in runtimes that allow one) cannot be copied: it is decorated in place.
-  const headers = response.status < 200 ? response.headers : new Headers(response.headers);
-  for (const cookie of cookies) headers.append("Set-Cookie", cookie);
-  if (cookies.length > 0) headers.set("Cache-Control", "no-store");
-  headers.set("Vary", varyCookie(headers.get("Vary")));
-  if (response.status < 200) return response;
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
-}
-
-/** Adds `Cookie` to a Vary list unless it is there already or the list is `*`. */
-function varyCookie(vary: string | null): string {
-  if (vary === null || vary.trim() === "") return "Cookie";
-  const fields = vary.split(",").map((field) => field.trim().toLowerCase());
-  return fields.includes("*") || fields.includes("cookie") ? vary : `${vary}, Cookie`;
-}

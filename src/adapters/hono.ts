@@ -6,6 +6,8 @@ import {
   type SessionManager,
   type SessionSchema,
   type SessionStoreError,
+  storeUnavailableResponse,
+  withSessionHeaders,
 } from "../index.js";
 
 /** Options of `honoSession`. */
@@ -34,7 +36,8 @@ export function honoSession<S extends SessionSchema>(
   options: HonoSessionOptions = {},
 ): MiddlewareHandler<{ Variables: { session: Session<S> } }> {
   if (typeof sessions?.load !== "function") throw new SessionConfigError("honoSession takes defineSession's manager");
-  const onStoreError = options.onStoreError ?? storeUnavailable;
+  // A fresh 503, not `c.text`, which would copy the dropped response's headers onto it.
+  const onStoreError = options.onStoreError ?? storeUnavailableResponse;
   if (typeof onStoreError !== "function") throw new SessionConfigError("onStoreError must be a function");
 
   const unavailable = async (error: unknown, c: Context) => {
@@ -65,14 +68,6 @@ export function honoSession<S extends SessionSchema>(
   };
 }
 
-/** A clean response: not `c.text`, which would copy the dropped response's headers onto it. */
-function storeUnavailable(): Response {
-  return new Response("Service Unavailable", {
-    status: 503,
-    headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" },
-  });
-}
-
 const isStoreDown = (error: unknown): error is SessionStoreError => isTesseraError(error) && error.code === "STORE_UNAVAILABLE";
 
 /**
@@ -81,19 +76,8 @@ const isStoreDown = (error: unknown): error is SessionStoreError => isTesseraErr
  * because assigning over a response makes Hono copy the old headers onto the new one.
  */
 function replaceResponse(c: Context, response: Response, cookies: readonly string[]): void {
-  // 101 (a WebSocket upgrade) cannot be copied: it is decorated in place.
-  const headers = response.status < 200 ? response.headers : new Headers(response.headers);
-  for (const cookie of cookies) headers.append("Set-Cookie", cookie);
-  if (cookies.length > 0) headers.set("Cache-Control", "no-store");
-  headers.set("Vary", varyCookie(headers.get("Vary")));
-  if (response.status < 200) return;
+  const decorated = withSessionHeaders(response, cookies);
+  if (decorated === response) return; // decorated in place (a WebSocket upgrade)
   c.res = undefined;
-  c.res = new Response(response.body, { status: response.status, statusText: response.statusText, headers });
-}
-
-/** Adds `Cookie` to a Vary list unless it is there already or the list is `*`. */
-function varyCookie(vary: string | null): string {
-  if (vary === null || vary.trim() === "") return "Cookie";
-  const fields = vary.split(",").map((field) => field.trim().toLowerCase());
-  return fields.includes("*") || fields.includes("cookie") ? vary : `${vary}, Cookie`;
+  c.res = decorated;
 }
