@@ -1,5 +1,6 @@
 import SuperJSON from "superjson";
 import type { JsonValue, StoredEntry } from "./store.js";
+import { utf8Length } from "./utf8.js";
 
 /**
  * superjson per entry: each session key is encoded on its own, so a save encodes only the
@@ -54,18 +55,4 @@ export function isStoredEntry(value: unknown): value is StoredEntry {
 /** The serialized size of an entry already stored. */
 export function entryBytes(entry: StoredEntry): number {
   return utf8Length(JSON.stringify(entry));
-}
-
-function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }

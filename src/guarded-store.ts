@@ -29,21 +29,28 @@ const methods = [
   "purgeExpired",
 ] as const satisfies ReadonlyArray<keyof SessionStore>;
 
-async function bounded<T>(name: string, call: () => Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
+// One promise and one timer per call, without async/await or Promise.race: this runs around
+// every store call on the hot path.
+function bounded<T>(name: string, call: () => Promise<T>, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
       () => reject(new SessionStoreError(`session store ${name}() did not answer within ${timeoutMs} ms`)),
       timeoutMs,
     );
+    const failed = (error: unknown) => {
+      clearTimeout(timer);
+      // A store may raise a typed error of its own (a config problem); pass it on unchanged.
+      reject(
+        isTesseraError(error) ? error : new SessionStoreError(`session store ${name}() failed`, { cause: redactError(error) }),
+      );
+    };
+    try {
+      call().then((value) => {
+        clearTimeout(timer);
+        resolve(value);
+      }, failed);
+    } catch (error) {
+      failed(error); // a store method that throws instead of rejecting
+    }
   });
-  try {
-    return await Promise.race([call(), timeout]);
-  } catch (error) {
-    // A store may raise a typed error of its own (a config problem); pass it on unchanged.
-    if (isTesseraError(error)) throw error;
-    throw new SessionStoreError(`session store ${name}() failed`, { cause: redactError(error) });
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -85,7 +85,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
     hadCookie: boolean,
     resign = false,
   ): Promise<Session<S> | null> {
-    const result = hydrate(ctx.runtime, record.data, record.schemaVersion, ctx.nowMs());
+    const result = hydrate(ctx.runtime, record.data, record.schemaVersion, ctx.nowMs(), record.dataBytes);
     if (!result.ok) {
       if (result.error) throw result.error;
       // Corrupt or (with onInvalid "reset") invalid data: the row goes and the request starts afresh (R43).

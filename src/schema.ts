@@ -105,6 +105,8 @@ export interface Hydrated {
   invalid: string[];
   /** The data was upgraded by migrations and must be rewritten whole. */
   migrated: boolean;
+  /** The encoded size of `entries` when the store knew it and nothing was dropped or re-encoded; else null. */
+  bytes: number | null;
 }
 
 /** The outcome of reading stored data: usable, or to be replaced by a fresh session (or thrown). */
@@ -116,7 +118,13 @@ export type HydrateResult =
  * Decodes, migrates and validates stored data once per load (R39). Stored data is input
  * like any other: a bad entry is handled by `onInvalid`, never returned unvalidated.
  */
-export function hydrate(runtime: SchemaRuntime, data: StoredData, storedVersion: number, nowMs: number): HydrateResult {
+export function hydrate(
+  runtime: SchemaRuntime,
+  data: StoredData,
+  storedVersion: number,
+  nowMs: number,
+  knownBytes?: number,
+): HydrateResult {
   if (typeof data !== "object" || data === null || Array.isArray(data)) return { ok: false, reason: "corrupt" };
   const decoded = new Map<string, unknown>();
   const entries = new Map<string, StoredEntry>();
@@ -189,7 +197,8 @@ export function hydrate(runtime: SchemaRuntime, data: StoredData, storedVersion:
     for (const key of invalid) entries.delete(key);
   }
   for (const key of invalid) if (!dropped.includes(key)) dropped.push(key);
-  return { ok: true, values, entries, dropped, invalid, migrated };
+  const bytes = knownBytes !== undefined && dropped.length === 0 && !migrated ? knownBytes : null;
+  return { ok: true, values, entries, dropped, invalid, migrated, bytes };
 }
 
 function migrate(

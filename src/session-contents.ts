@@ -15,7 +15,10 @@ export class SessionContents {
   readonly #maxBytes: number;
   readonly #values: Map<string, unknown>;
   readonly #entries: Map<string, StoredEntry>;
-  #sizes: Map<string, number> | null = null;
+  /** Encoded sizes of entries, measured when first needed (a write replacing that key). */
+  readonly #sizes = new Map<string, number>();
+  /** Σ of every entry's encoded size; null until a write needs it (reads never measure). */
+  #total: number | null;
   readonly #dirty = new Set<string>();
   readonly #deleted = new Set<string>();
   /** Keys dropped at load (expired, invalid) ride along with the next write but do not make one; user deletes do. */
@@ -31,6 +34,7 @@ export class SessionContents {
     this.#entries = hydrated?.entries ?? new Map();
     for (const key of hydrated?.dropped ?? []) this.#deleted.add(key);
     this.#replaceAll = hydrated?.migrated ?? false;
+    this.#total = hydrated === null ? 0 : hydrated.bytes;
   }
 
   /** Whether `key` holds a value that has not reached its own expiry. */
@@ -74,9 +78,10 @@ export class SessionContents {
   /** Removes `key`; with `stored`, the next save deletes it from the record. */
   remove(key: string, stored: boolean): void {
     if (!this.#values.has(key) && !this.#entries.has(key)) return;
+    if (this.#total !== null && this.#entries.has(key)) this.#total -= this.#sizeOf(key);
     this.#values.delete(key);
     this.#entries.delete(key);
-    this.#sizes?.delete(key);
+    this.#sizes.delete(key);
     this.#dirty.delete(key);
     if (stored && !this.#replaceAll) {
       this.#deleted.add(key);
@@ -88,7 +93,8 @@ export class SessionContents {
   clear(): void {
     this.#values.clear();
     this.#entries.clear();
-    this.#sizes = new Map();
+    this.#sizes.clear();
+    this.#total = 0;
     this.#dirty.clear();
     this.#deleted.clear();
     this.#replaceAll = true;
@@ -140,26 +146,40 @@ export class SessionContents {
   }
 
   #checkSize(changes: ReadonlyArray<readonly [string, number]>): void {
-    const sizes = this.#entrySizes();
-    let total = 0;
-    for (const bytes of sizes.values()) total += bytes;
-    for (const [key, bytes] of changes) total += bytes - (sizes.get(key) ?? 0);
+    let total = this.#totalBytes();
+    for (const [key, bytes] of changes) total += bytes - this.#storedSize(key);
     if (total > this.#maxBytes) throw new SessionTooLargeError(total, this.#maxBytes);
   }
 
-  // Sizes of loaded entries are measured only once a write needs them, keeping JSON.stringify off the read path.
-  #entrySizes(): Map<string, number> {
-    if (this.#sizes === null) {
-      this.#sizes = new Map();
-      for (const [key, entry] of this.#entries) this.#sizes.set(key, entryBytes(entry));
+  // A loaded session whose store did not report its size is measured once, at its first write.
+  #totalBytes(): number {
+    if (this.#total === null) {
+      let total = 0;
+      for (const key of this.#entries.keys()) total += this.#sizeOf(key);
+      this.#total = total;
     }
-    return this.#sizes;
+    return this.#total;
+  }
+
+  /** The encoded size of the entry `key` holds now, 0 when it holds none. */
+  #storedSize(key: string): number {
+    return this.#entries.has(key) ? this.#sizeOf(key) : 0;
+  }
+
+  #sizeOf(key: string): number {
+    let bytes = this.#sizes.get(key);
+    if (bytes === undefined) {
+      bytes = entryBytes(this.#entries.get(key) as StoredEntry);
+      this.#sizes.set(key, bytes);
+    }
+    return bytes;
   }
 
   #commit(key: string, value: unknown, entry: StoredEntry, bytes: number): void {
+    if (this.#total !== null) this.#total += bytes - this.#storedSize(key);
     if (key !== EXPIRY_KEY) this.#values.set(key, value);
     this.#entries.set(key, entry);
-    this.#entrySizes().set(key, bytes);
+    this.#sizes.set(key, bytes);
     this.#dirty.add(key);
     this.#deleted.delete(key);
   }

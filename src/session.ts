@@ -19,6 +19,7 @@ import {
 import { SessionContents } from "./session-contents.js";
 import type { CookieSessionStore, SessionStore, StoredSession } from "./store.js";
 import { createToken, hashToken, sessionTag } from "./token.js";
+import { utf8Length } from "./utf8.js";
 
 /** What a session needs from its manager; built once by `defineSession`. */
 export interface SessionContext {
@@ -388,7 +389,7 @@ export class Session<S extends SessionSchema> {
       cookieMaxAge(this.#override(), full.expiresAt.getTime(), now),
       new Date(now),
     );
-    const bytes = new TextEncoder().encode(cookie).length;
+    const bytes = utf8Length(cookie);
     if (bytes > MAX_COOKIE_BYTES) throw new SessionTooLargeError(bytes, MAX_COOKIE_BYTES);
     this.#token = value;
     this.#saved(full);

@@ -46,6 +46,12 @@ export interface StoredSession {
    * record that replaced it. Its data is empty and it lives only until the grace ends.
    */
   successorId: string | null;
+  /**
+   * Optional, from `get` only: the UTF-8 size of `data`'s entries, each as `JSON.stringify(entry)`,
+   * summed, when the store read them as text and knows it for free. Lets the core check
+   * `maxBytes` on a write without re-serializing what it loaded; a wrong value only shifts that check.
+   */
+  dataBytes?: number;
 }
 
 /** A key-level change to a live record: merge `set`, remove `deleted`, move the expiry. */

@@ -20,3 +20,13 @@ export async function craftedRecord(data: StoredData, now = new Date(Date.UTC(20
   };
   return { token, record };
 }
+
+/**
+ * `record` as a Redis-backed store reads it back: with `dataBytes`, the UTF-8 size of each entry's
+ * JSON summed, which the core trusts for `maxBytes` (so the tests pin it exactly).
+ */
+export function sized(record: StoredSession): StoredSession {
+  let dataBytes = 0;
+  for (const entry of Object.values(record.data)) dataBytes += Buffer.byteLength(JSON.stringify(entry));
+  return { ...record, dataBytes };
+}

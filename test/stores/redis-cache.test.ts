@@ -4,6 +4,7 @@ import { SessionConfigError } from "../../src/errors.js";
 import type { SessionPatch, StoredSession } from "../../src/store.js";
 import { redisCache } from "../../src/stores/redis/redis-cache.js";
 import { createToken, hashToken } from "../../src/token.js";
+import { sized } from "../helpers/records.js";
 import { monitoredRedis } from "../helpers/redis-monitor.js";
 import { canStartRedis, freePorts, redisUrl, startCluster } from "../helpers/redis-server.js";
 
@@ -77,10 +78,10 @@ describe.skipIf(!redisUrl)("redisCache on a real Redis", () => {
       rev: 4,
     });
     await cache.put(r, now);
-    expect(await cache.get(r.id)).toEqual(r);
+    expect(await cache.get(r.id)).toEqual(sized(r));
     const plain = record();
     await cache.put(plain, now);
-    expect(await cache.get(plain.id)).toEqual(plain);
+    expect(await cache.get(plain.id)).toEqual(sized(plain));
   });
 
   it("get of an id never cached is null", async () => {
@@ -92,10 +93,10 @@ describe.skipIf(!redisUrl)("redisCache on a real Redis", () => {
     await cache.put(r, now);
     await cache.put({ ...r, rev: 4, data: { a: { json: "old" } } }, now);
     await cache.put({ ...r, rev: 5, data: { a: { json: "same rev" } } }, now);
-    expect(await cache.get(r.id)).toEqual(r);
+    expect(await cache.get(r.id)).toEqual(sized(r));
     const newer = { ...r, rev: 6, data: { c: { json: 3 } } };
     await cache.put(newer, now);
-    expect(await cache.get(r.id)).toEqual(newer);
+    expect(await cache.get(r.id)).toEqual(sized(newer));
   });
 
   it("patch applies set, deleted, expiry, version and rev to a copy at rev - 1", async () => {
@@ -103,14 +104,16 @@ describe.skipIf(!redisUrl)("redisCache on a real Redis", () => {
     await cache.put(r, now);
     const p = patchOf({ a: { json: "one" }, c: { json: [3] } }, ["b"], at(7200));
     await cache.patch(r.id, p, 3, now);
-    expect(await cache.get(r.id)).toEqual({
-      ...r,
-      data: { a: { json: "one" }, c: { json: [3] } },
-      expiresAt: p.expiresAt,
-      updatedAt: p.updatedAt,
-      schemaVersion: 2,
-      rev: 3,
-    });
+    expect(await cache.get(r.id)).toEqual(
+      sized({
+        ...r,
+        data: { a: { json: "one" }, c: { json: [3] } },
+        expiresAt: p.expiresAt,
+        updatedAt: p.updatedAt,
+        schemaVersion: 2,
+        rev: 3,
+      }),
+    );
   });
 
   it("patch on a copy not at rev - 1 drops it and leaves a floor mark: get is null, older fills are refused", async () => {
@@ -129,7 +132,7 @@ describe.skipIf(!redisUrl)("redisCache on a real Redis", () => {
     await cache.put({ ...r, rev: 6 }, now);
     expect(await cache.get(r.id)).toBeNull();
     await cache.put(r, now);
-    expect(await cache.get(r.id)).toEqual(r);
+    expect(await cache.get(r.id)).toEqual(sized(r));
     const ttl = await redis.pttl(key(r.id));
     expect(ttl).toBeGreaterThan(299_000); // the copy's own TTL, not the mark's
   });
@@ -139,7 +142,7 @@ describe.skipIf(!redisUrl)("redisCache on a real Redis", () => {
     await cache.put(r, now);
     await cache.patch(r.id, patchOf({ a: { json: "older write" } }), 8, now);
     await cache.patch(r.id, patchOf({ a: { json: "same write" } }), 9, now);
-    expect(await cache.get(r.id)).toEqual(r);
+    expect(await cache.get(r.id)).toEqual(sized(r));
   });
 
   it("after invalidate a put of the same or a newer rev is refused until the tombstone's ttl ends", async () => {
@@ -157,7 +160,7 @@ describe.skipIf(!redisUrl)("redisCache on a real Redis", () => {
     expect(await redis.hgetall(key(r.id))).toEqual({ dead: "1" });
     await new Promise((resolve) => setTimeout(resolve, 450));
     await short.put(r, now);
-    expect(await short.get(r.id)).toEqual(r);
+    expect(await short.get(r.id)).toEqual(sized(r));
   });
 
   it("invalidate tombstones every id given, including ids never cached, and accepts an empty list", async () => {
@@ -176,7 +179,7 @@ describe.skipIf(!redisUrl)("redisCache on a real Redis", () => {
     await cache.put(r, now);
     expect(await redis.pttl(key(r.id))).toBeLessThanOrEqual(60_000);
     await cache.touch(r.id, at(3600), now);
-    expect(await cache.get(r.id)).toEqual({ ...r, expiresAt: at(3600) });
+    expect(await cache.get(r.id)).toEqual(sized({ ...r, expiresAt: at(3600) }));
     expect(await redis.pttl(key(r.id))).toBeGreaterThan(299_000);
     const absent = hashToken(createToken());
     await cache.touch(absent, at(3600), now);
@@ -251,7 +254,7 @@ describe.skipIf(!redisUrl)("redisCache on a real Redis", () => {
     for (let i = 0; i < 3000; i++) data[`k${i}`] = { json: i };
     const r = record({ data, rev: 1 });
     await cache.put(r, now);
-    expect(await cache.get(r.id)).toEqual(r);
+    expect(await cache.get(r.id)).toEqual(sized(r));
     const set: StoredSession["data"] = {};
     for (let i = 0; i < 2500; i++) set[`n${i}`] = { json: -i };
     const deleted = Array.from({ length: 2500 }, (_, i) => `k${i}`);
@@ -317,7 +320,7 @@ describe.skipIf(!canStartRedis)("redisCache on a Redis Cluster (3 masters)", () 
     const cache = redisCache({ redis: cluster });
     const records = Array.from({ length: 30 }, () => record({ data: { a: { json: 1 } } }));
     for (const r of records) await cache.put(r, now);
-    for (const r of records) expect(await cache.get(r.id)).toEqual(r);
+    for (const r of records) expect(await cache.get(r.id)).toEqual(sized(r));
     const masters = cluster.nodes("master");
     expect(masters).toHaveLength(3);
     for (const node of masters) expect(await node.dbsize()).toBeGreaterThan(0); // the ids landed on every node

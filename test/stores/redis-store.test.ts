@@ -6,6 +6,7 @@ import { guardStore } from "../../src/guarded-store.js";
 import type { SessionPatch, StoredData, StoredSession } from "../../src/store.js";
 import { redisStore } from "../../src/stores/redis/redis-store.js";
 import { createToken, hashToken } from "../../src/token.js";
+import { sized } from "../helpers/records.js";
 import { monitoredRedis } from "../helpers/redis-monitor.js";
 import { canStartRedis, freePort, type PrivateRedis, redisUrl, startRedis } from "../helpers/redis-server.js";
 
@@ -140,7 +141,7 @@ describe.skipIf(!redisUrl)("redisStore on Redis", () => {
   it("get returns a live record as created, and never an expired one (deleted lazily, unindexed)", async () => {
     const r = record({ userId: { json: "lazy" }, cart: { json: [1], meta: { v: 1 } as never, exp: 5 } });
     await store.create(r);
-    expect(await store.get(r.id, at(3599))).toEqual(r);
+    expect(await store.get(r.id, at(3599))).toEqual(sized(r));
     expect(await store.get(r.id, at(3600))).toBeNull();
     expect(await redis.exists(sKey(r.id))).toBe(0);
     expect(await redis.sismember(iKey("lazy"), r.id)).toBe(0);
@@ -167,14 +168,46 @@ describe.skipIf(!redisUrl)("redisStore on Redis", () => {
     await store.create(r);
     expect(await store.patch(r.id, patchOf({ c: { json: 3 } }, ["b"]), at(60))).toBe(2);
     expect(await store.touch(r.id, at(9000), at(90))).toBe(true);
-    expect(await store.get(r.id, at(90))).toEqual({
-      ...r,
-      data: { a: { json: 1 }, c: { json: 3 } },
-      expiresAt: at(9000),
-      updatedAt: at(60),
-      schemaVersion: 2,
-      rev: 2,
-    });
+    expect(await store.get(r.id, at(90))).toEqual(
+      sized({
+        ...r,
+        data: { a: { json: 1 }, c: { json: 3 } },
+        expiresAt: at(9000),
+        updatedAt: at(60),
+        schemaVersion: 2,
+        rev: 2,
+      }),
+    );
+  });
+
+  it("R46: a patch that keeps the expiry leaves the key's TTL as set (it ends there already); one that moves it re-arms it", async () => {
+    const r = record({ a: { json: 1 } }); // expires at(3600), created at t0: TTL 3600 s
+    await store.create(r);
+    expect(await store.patch(r.id, patchOf({ a: { json: 2 } }, [], at(3600), at(600)), at(600))).toBe(2);
+    // Re-armed from at(600) it would be 3000 s; untouched it is still ~3600 s.
+    expect(await redis.pttl(sKey(r.id))).toBeGreaterThan(3_500_000);
+    expect(await store.patch(r.id, patchOf({ a: { json: 3 } }, [], at(7200), at(600)), at(600))).toBe(3);
+    const ttl = await redis.pttl(sKey(r.id));
+    expect(ttl).toBeGreaterThan(6_500_000);
+    expect(ttl).toBeLessThanOrEqual(6_600_000);
+  });
+
+  it("a patch of 2,500 keys set and 2,500 deleted on a 3,000-key session applies whole (scripts send fields in slices)", async () => {
+    const data: StoredData = {};
+    for (let i = 0; i < 3000; i++) data[`k${i}`] = { json: i };
+    const r = record(data);
+    await store.create(r);
+    const set: StoredData = {};
+    for (let i = 0; i < 2500; i++) set[`n${i}`] = { json: -i };
+    const deleted = Array.from({ length: 2500 }, (_, i) => `k${i}`);
+    expect(await store.patch(r.id, patchOf(set, deleted), at(60))).toBe(2);
+    const got = await store.get(r.id, at(60));
+    expect(Object.keys(got?.data ?? {})).toHaveLength(3000);
+    expect(got?.data.k2999).toEqual({ json: 2999 });
+    expect(got?.data.n2499).toEqual({ json: -2499 });
+    expect(got?.data.k0).toBeUndefined();
+    expect(got?.rev).toBe(2);
+    expect(got?.expiresAt).toEqual(at(7200));
   });
 
   it("replace rewrites the whole record with rev = old rev + 1", async () => {
@@ -182,7 +215,7 @@ describe.skipIf(!redisUrl)("redisStore on Redis", () => {
     await store.create(r);
     const next = { ...r, data: { c: { json: 3 } }, updatedAt: at(60), rev: 1 };
     expect(await store.replace(next, at(60))).toBe(8);
-    expect(await store.get(r.id, at(60))).toEqual({ ...next, rev: 8 });
+    expect(await store.get(r.id, at(60))).toEqual(sized({ ...next, rev: 8 }));
   });
 
   it("R53: concurrent patches of different keys all survive", async () => {
@@ -228,7 +261,7 @@ describe.skipIf(!redisUrl)("redisStore on Redis", () => {
     const next = record({ userId: { json: "rot" }, cart: { json: [1] } }, { updatedAt: at(60) });
     expect(await store.rotate(old.id, next, null, at(60))).toBe(true);
     expect(await redis.exists(sKey(old.id))).toBe(0);
-    expect(await store.get(next.id, at(60))).toEqual(next);
+    expect(await store.get(next.id, at(60))).toEqual(sized(next));
     expect(await redis.smembers(iKey("rot"))).toEqual([next.id]);
   });
 
@@ -248,7 +281,7 @@ describe.skipIf(!redisUrl)("redisStore on Redis", () => {
     expect(await store.touch(old.id, at(9000), at(61))).toBe(false);
     expect(await store.rotate(old.id, record(), null, at(61))).toBe(false);
     expect(await redis.hgetall(sKey(old.id))).toEqual(before);
-    expect(await store.find({ userId: "grace" }, at(61))).toEqual([next]);
+    expect(await store.find({ userId: "grace" }, at(61))).toEqual([sized(next)]);
   });
 
   it("index sets follow a changed userId, and outlive their members", async () => {
@@ -283,10 +316,10 @@ describe.skipIf(!redisUrl)("redisStore on Redis", () => {
     const vanished = record({ userId: { json: "f1" } });
     for (const r of [early, late, later, vanished]) await store.create(r);
     await redis.del(sKey(vanished.id)); // as when Redis expires it at its TTL
-    expect(await store.find({ userId: "f1" }, at(60))).toEqual([later, late, early]);
-    expect(await store.find({ userId: "f1" }, at(2 * 3600))).toEqual([later, late]);
+    expect(await store.find({ userId: "f1" }, at(60))).toEqual([sized(later), sized(late), sized(early)]);
+    expect(await store.find({ userId: "f1" }, at(2 * 3600))).toEqual([sized(later), sized(late)]);
     expect((await redis.smembers(iKey("f1"))).sort()).toEqual([late.id, later.id].sort());
-    expect(await store.find({ userId: "f1" }, at(2 * 3600), { limit: 1 })).toEqual([later]);
+    expect(await store.find({ userId: "f1" }, at(2 * 3600), { limit: 1 })).toEqual([sized(later)]);
     expect(await store.find({ userId: "nobody" }, t0)).toEqual([]);
   });
 
@@ -296,10 +329,10 @@ describe.skipIf(!redisUrl)("redisStore on Redis", () => {
     const b = record({ userId: { json: "m1" }, tenant: { json: "1" } });
     await multi.create(a);
     await multi.create(b);
-    expect(await multi.find({ userId: "m1", tenant: 1 }, t0)).toEqual([a]);
-    expect(await multi.find({ tenant: "1" }, t0)).toEqual([b]);
+    expect(await multi.find({ userId: "m1", tenant: 1 }, t0)).toEqual([sized(a)]);
+    expect(await multi.find({ tenant: "1" }, t0)).toEqual([sized(b)]);
     expect(await multi.deleteWhere({ tenant: 1, userId: "m1" })).toEqual([a.id]);
-    expect(await multi.find({ userId: "m1" }, t0)).toEqual([b]);
+    expect(await multi.find({ userId: "m1" }, t0)).toEqual([sized(b)]);
   });
 
   it("R25: deleteWhere returns the deleted ids, keeps exceptId and a session whose userId changed meanwhile", async () => {

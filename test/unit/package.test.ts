@@ -67,10 +67,10 @@ describe("package shape (hono's validate-exports, drizzle's exports test)", () =
     }
   });
 
-  it("a store imports only the store types, the errors and its driver, never the session logic", () => {
+  it("a store imports only the store types, the errors, the UTF-8 measure and its driver, never the session logic", () => {
     for (const file of sourceFiles(join("src", "stores"))) {
       for (const spec of imports(file)) {
-        if (spec.startsWith("../../")) expect(spec, file).toMatch(/^\.\.\/\.\.\/(store|errors)\.js$/);
+        if (spec.startsWith("../../")) expect(spec, file).toMatch(/^\.\.\/\.\.\/(store|errors|utf8)\.js$/);
         else expect(spec, file).toMatch(driverOf(file));
       }
     }

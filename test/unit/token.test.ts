@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createToken, hashToken, isWellFormedToken, sessionTag } from "../../src/token.js";
 
 describe("tokens", () => {
@@ -21,6 +21,22 @@ describe("tokens", () => {
     const id = hashToken(token);
     const { createHash } = await import("node:crypto");
     expect(id).toBe(createHash("sha256").update(token).digest("hex"));
+  });
+
+  it("R4: runtimes without node:crypto (edge) hash with @noble/hashes to the same ids and tags", async () => {
+    const token = createToken();
+    const getBuiltinModule = process.getBuiltinModule;
+    vi.resetModules();
+    try {
+      // The module decides at load time; load a copy that sees no node:crypto.
+      (process as { getBuiltinModule?: unknown }).getBuiltinModule = undefined;
+      const portable = await import("../../src/token.js");
+      expect(portable.hashToken(token)).toBe(hashToken(token));
+      expect(portable.sessionTag("é✓")).toBe(sessionTag("é✓"));
+    } finally {
+      process.getBuiltinModule = getBuiltinModule;
+      vi.resetModules();
+    }
   });
 
   it("R7: only the exact token shape is well formed", () => {

@@ -1,4 +1,5 @@
 import type { StoredData, StoredEntry, StoredSession } from "../../store.js";
+import { utf8Length } from "../../utf8.js";
 
 /**
  * A session record as one flat Redis hash, shared by `redisStore` and `redisCache`: each data
@@ -46,8 +47,11 @@ export function dataFields(data: StoredData): string[] {
 export function fromHash(id: string, hash: Record<string, string>): StoredSession | null {
   if (hash.rev === undefined || hash.exp === undefined) return null;
   const data: StoredData = {};
+  // Each entry's text is JSON.stringify(entry) as dataFields wrote it: its size is the core's measure.
+  let dataBytes = 0;
   for (const [field, value] of Object.entries(hash)) {
     if (!field.startsWith(DATA_FIELD_PREFIX)) continue;
+    dataBytes += utf8Length(value);
     // defineProperty, not assignment: a stored "__proto__" entry must become a key, not a prototype.
     Object.defineProperty(data, field.slice(DATA_FIELD_PREFIX.length), {
       value: parseEntry(value),
@@ -66,6 +70,7 @@ export function fromHash(id: string, hash: Record<string, string>): StoredSessio
     schemaVersion: Number(hash.ver),
     rev: Number(hash.rev),
     successorId: hash.succ ? hash.succ : null,
+    dataBytes,
   };
 }
 

@@ -111,6 +111,28 @@ export function dataContract(harness: () => StoreHarness): void {
     await reloaded.save();
   });
 
+  it("R40: a reloaded session's size is counted to the byte (UTF-8), and a lapsed key no longer counts", async () => {
+    const { sessions, clock } = makeSessions(harness(), { maxBytes: 1024 });
+    const s = await sessions.load(undefined);
+    // {"json":"é…é"} is 11 + 2 × 250 = 511 bytes but 261 characters; the otp entry lapses in 5 minutes.
+    s.set("notice", "é".repeat(250));
+    s.set("otp", "1".repeat(300), { ttl: "5m" });
+    const cookie = cookieHeader(await s.commit());
+    const reloaded = await sessions.load(cookie);
+    // 1024 - 511 - the otp entry = the room left; one byte more than it must throw, exactly it must not.
+    const otpBytes = Buffer.byteLength(
+      JSON.stringify({ json: "1".repeat(300), exp: 0 }).replace("0}", `${clock.now() + 300_000}}`),
+    );
+    const room = 1024 - 511 - otpBytes - 11;
+    expect(catchError(() => reloaded.set("userId", "y".repeat(room + 1)))).toBeInstanceOf(SessionTooLargeError);
+    reloaded.set("userId", "y".repeat(room));
+    clock.advance(301);
+    const later = await sessions.load(cookie);
+    expect(later.has("otp")).toBe(false);
+    later.set("userId", "y".repeat(1024 - 511 - 11));
+    expect(catchError(() => later.set("userId", "y".repeat(1024 - 511 - 11 + 1)))).toBeInstanceOf(SessionTooLargeError);
+  });
+
   it("flash survives until consumeFlash reads it once", async () => {
     const { sessions } = makeSessions(harness());
     const s = await sessions.load(undefined);
