@@ -23,9 +23,9 @@ export class EncodeFailure {
 
 /** Encodes one value. Returns an `EncodeFailure` instead of throwing so the caller can raise its own typed error. */
 export function encodeValue(value: unknown, extra: { exp?: number; flash?: true } = {}): Encoded | EncodeFailure {
-  let serialized: { json: unknown; meta?: unknown };
+  let serialized: { json: unknown; meta?: unknown } | undefined = fastSerialize(value);
   try {
-    serialized = codec.serialize(value);
+    serialized ??= codec.serialize(value);
   } catch (error) {
     return new EncodeFailure(error instanceof Error ? error.message : "value cannot be serialized");
   }
@@ -42,7 +42,35 @@ export function encodeValue(value: unknown, extra: { exp?: number; flash?: true 
 /** Decodes one stored entry; throws on a corrupt entry (the caller applies `onInvalid`). */
 export function decodeEntry(entry: StoredEntry): unknown {
   if (entry.meta === undefined) return entry.json;
+  if (isTopLevelDate(entry)) return new Date(entry.json as string);
   return codec.deserialize({ json: entry.json, meta: entry.meta } as Parameters<typeof codec.deserialize>[0]);
+}
+
+// Sessions mostly hold scalars and timestamps; superjson's tree walk costs several µs even for
+// those. These produce exactly what superjson does (test/unit/codec.test.ts compares them).
+function fastSerialize(value: unknown): { json: JsonValue; meta?: JsonValue } | undefined {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return { json: value };
+    case "number":
+      // NaN, ±Infinity and -0 need superjson's meta.
+      return Number.isFinite(value) && !Object.is(value, -0) ? { json: value } : undefined;
+    case "object":
+      if (value === null) return { json: null };
+      if (value instanceof Date && !Number.isNaN(value.getTime()))
+        return { json: value.toISOString(), meta: { values: ["Date"], v: 1 } };
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+function isTopLevelDate(entry: StoredEntry): boolean {
+  const meta = entry.meta;
+  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) return false;
+  const values = meta.values;
+  return Array.isArray(values) && values.length === 1 && values[0] === "Date" && typeof entry.json === "string";
 }
 
 /** Whether `value` has the shape of a stored entry (stored data comes from outside and is checked). */

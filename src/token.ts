@@ -4,8 +4,8 @@
  * holds nothing a browser could replay. Randomness comes from Web Crypto. SHA-256 must be
  * synchronous and cheap: `crypto.subtle.digest` is async and costs ~50 µs a call in Node (a
  * thread-pool hop). Where the runtime has `node:crypto` (Node ≥ 20.16, Bun, Deno) its
- * `createHash` is used (0.8 µs per token here); elsewhere (edge runtimes, browsers)
- * @noble/hashes (3 µs).
+ * one-shot `hash` is used (`createHash` before Node 20.12; 0.8 µs per token here); elsewhere
+ * (edge runtimes, browsers) @noble/hashes (3 µs).
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
@@ -42,6 +42,8 @@ export function sessionTag(id: string): string {
 }
 
 interface NodeCrypto {
+  /** One-shot digest (Node ≥ 20.12): no Hash object per call. */
+  hash?(algorithm: "sha256", text: string, encoding: "hex"): string;
   createHash(algorithm: "sha256"): { update(text: string): { digest(encoding: "hex"): string } };
 }
 
@@ -50,10 +52,14 @@ const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) 
   "node:crypto",
 ) as NodeCrypto | undefined;
 
-const sha256Hex: (text: string) => string =
-  nodeCrypto === undefined
-    ? (text) => bytesToHex(sha256(utf8ToBytes(text)))
-    : (text) => nodeCrypto.createHash("sha256").update(text).digest("hex");
+function pickSha256Hex(crypto: NodeCrypto | undefined): (text: string) => string {
+  if (crypto === undefined) return (text) => bytesToHex(sha256(utf8ToBytes(text)));
+  const { hash } = crypto;
+  if (hash !== undefined) return (text) => hash("sha256", text, "hex");
+  return (text) => crypto.createHash("sha256").update(text).digest("hex");
+}
+
+const sha256Hex = pickSha256Hex(nodeCrypto);
 
 function toBase64Url(bytes: Uint8Array): string {
   let binary = "";
