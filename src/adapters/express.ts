@@ -50,7 +50,7 @@ export function expressSession<S extends SessionSchema>(
       if (!isStoreDown(error)) throw error;
       return onStoreError(error, req, res.vary("Cookie"));
     }
-    Object.assign(req, { session });
+    (req as Request & { session: Session<S> }).session = session;
     const commit = () => {
       session.lock("after the response started: its cookie is already sent");
       return session.commit();
@@ -91,15 +91,18 @@ function holdUntilCommitted(res: Response, commit: () => Promise<string[]>, fail
   // Never unwrapped, only passed through once released: a middleware mounted later (compression) wraps these.
   const release = () => {
     released = true;
-    Reflect.deleteProperty(res, "headersSent");
   };
   const hold =
     (name: Held) =>
     (...args: unknown[]): unknown => {
       if (released) return Reflect.apply(original[name], res, args);
       if (calls.push([name, args]) === 1) {
-        // To the app the response has started, as it would have without the hold (error handlers check this).
-        Object.defineProperty(res, "headersSent", { configurable: true, get: () => true });
+        // To the app the response has started, as it would have without the hold (error handlers check
+        // this). Defined once and never deleted: deleting a property would put `res` in V8's slow mode.
+        Object.defineProperty(res, "headersSent", {
+          configurable: true,
+          get: () => !released || Reflect.get(Object.getPrototypeOf(res) as object, "headersSent", res) === true,
+        });
         commit()
           .then((cookies) => {
             release();
@@ -113,7 +116,9 @@ function holdUntilCommitted(res: Response, commit: () => Promise<string[]>, fail
       }
       return name === "write" ? false : res;
     };
-  Object.assign(res, { writeHead: hold("writeHead"), write: hold("write"), end: hold("end") });
+  res.writeHead = hold("writeHead") as Response["writeHead"];
+  res.write = hold("write") as Response["write"];
+  res.end = hold("end") as Response["end"];
 }
 
 function replay(res: Response, original: Pick<Response, Held>, calls: [Held, unknown[]][], cookies: string[]): void {
