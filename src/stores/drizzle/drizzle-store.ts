@@ -1,5 +1,5 @@
 import type { Placeholder, SQL } from "drizzle-orm";
-import { and, desc, eq, inArray, is, isNull, lte, ne, sql } from "drizzle-orm";
+import { and, desc, eq, is, isNull, lte, ne, sql } from "drizzle-orm";
 import type { PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { PgDatabase } from "drizzle-orm/pg-core";
 import { SessionConfigError } from "../../errors.js";
@@ -124,19 +124,19 @@ export function drizzleStore(options: DrizzleStoreOptions) {
     .where(eq(t.id, placeholder("id")))
     .prepare(prepared("delete"));
   // SKIP LOCKED: concurrent purgers (N instances, the CLI) split the rows instead of queueing
-  // on each other, and RETURNING counts only what this call deleted.
+  // on each other, and RETURNING counts only what this call deleted. The locked rows are deleted
+  // where they were found (ctid), not looked up again by id: 37 ms instead of 109 ms for 10,000
+  // rows (EXPLAIN ANALYZE, bench/RESULTS.md). The repeated expiry test keeps a ctid that names a
+  // row of another partition of a hand-partitioned table from matching.
   const purgeQuery = db
     .delete(t)
     .where(
-      inArray(
-        t.id,
-        db
-          .select({ id: t.id })
-          .from(t)
-          .where(sql`${t.expiresAt} <= ${ts("now")}`)
-          .limit(placeholder("limit"))
-          .for("update", { skipLocked: true }),
-      ),
+      sql`ctid = any(array(${db
+        .select({ ctid: sql`ctid` })
+        .from(t)
+        .where(sql`${t.expiresAt} <= ${ts("now")}`)
+        .limit(placeholder("limit"))
+        .for("update", { skipLocked: true })})) and ${t.expiresAt} <= ${ts("now")}`,
     )
     .returning({ id: t.id })
     .prepare(prepared("purge"));
