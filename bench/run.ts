@@ -1,136 +1,160 @@
 /**
- * `npm run bench [-- --quick] [-- --json]`: every contender at the store API level on the
- * machine's Postgres (`DATABASE_URL`) and Redis (`REDIS_URL`). Creates one database per
- * contender and one Redis prefix per run, and removes both at the end.
+ * `npm run bench [-- --quick] [-- --json] [-- --only <regex>] [-- --skip cpu,store,http,scale]`:
+ * every contender on the machine's Postgres (`DATABASE_URL`) and Redis (`REDIS_URL`), then the
+ * CPU line, the HTTP line and the scale lines. Creates one database per contender and one Redis
+ * prefix per run, and removes both at the end, on Ctrl-C too.
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import pg from "pg";
-import { create as connectPgSimple } from "./contenders/connect-pg-simple.js";
-import { create as connectRedis } from "./contenders/connect-redis.js";
-import { create as ironSession } from "./contenders/iron-session.js";
-import { create as postgresFloor } from "./contenders/postgres-floor.js";
-import { create as redisFloor } from "./contenders/redis-floor.js";
-import { create as tesseraCookie } from "./contenders/tessera-cookie.js";
-import { create as tesseraDrizzle } from "./contenders/tessera-drizzle.js";
-import { create as tesseraDrizzleCache } from "./contenders/tessera-drizzle-cache.js";
-import { create as tesseraRedis } from "./contenders/tessera-redis.js";
-import {
-  type Backend,
-  type ContenderFactory,
-  CYCLES,
-  type Cycle,
-  type Measurement,
-  medianOf,
-  type RunOptions,
-  runCycle,
-} from "./workload.js";
+import { measureCpu } from "./cpu/line.js";
+import { cpuTable } from "./cpu/table.js";
+import { httpTable, measureHttp } from "./http/index.js";
+import { measureScale, scaleTables } from "./scale/index.js";
+import { type Row, storeTable } from "./store-table.js";
+import { createAdminDatabase, deletePrefix, dropDatabases } from "./resources.js";
+import { FACTORIES } from "./contenders/index.js";
+import { type Contender, CYCLES, makePayload, type Measurement, medianOf, runCycle } from "./workload.js";
 
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
 const quick = args.has("--quick");
 const asJson = args.has("--json");
+const valueOf = (flag: string) => {
+  const at = argv.indexOf(flag);
+  return at === -1 ? undefined : argv[at + 1];
+};
+// `--only <regex>`: the store contenders whose names match (floors always run: ratios need them).
+const only = valueOf("--only") === undefined ? null : new RegExp(valueOf("--only") ?? "", "i");
+const skip = new Set((valueOf("--skip") ?? "").split(",").filter(Boolean));
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 const config = quick
-  ? { sessions: 1_000, repetitions: 1, warmupMs: 60, durationMs: 160 }
-  : { sessions: 10_000, repetitions: 3, warmupMs: 300, durationMs: 1_500 };
+  ? { sessions: 1_000, repetitions: 1, warmupMs: 40, durationMs: 120 }
+  : { sessions: 10_000, repetitions: 5, warmupMs: 300, durationMs: 1_000 };
 const CONCURRENCIES = [1, 64] as const;
 const POOL_SIZE = 16;
-
-/** Floors first: ratios are taken against them. */
-const FACTORIES: ContenderFactory[] = [
-  redisFloor,
-  tesseraRedis,
-  connectRedis,
-  postgresFloor,
-  tesseraDrizzle,
-  tesseraDrizzleCache,
-  connectPgSimple,
-  tesseraCookie,
-  ironSession,
-];
-
-interface Row {
-  name: string;
-  backend: Backend;
-  floor: boolean;
-  results: Record<Cycle, { c1: Measurement; c64: Measurement }>;
-}
 
 const log = (message: string) => {
   if (!asJson) process.stderr.write(`${message}\n`);
 };
 
-async function admin(url: string, statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
+const runId = randomUUID().replaceAll("-", "").slice(0, 12);
+const redisPrefix = `tessera_bench:${runId}:`;
+const databases: string[] = [];
+const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+redis.on("error", () => {});
+
+let cleaned: Promise<void> | null = null;
+/** Drops the run's databases and Redis keys; safe to call twice (Ctrl-C during the finally). */
+function cleanup(): Promise<void> {
+  cleaned ??= (async () => {
+    const keys = await deletePrefix(redis, redisPrefix).catch(() => -1);
+    redis.disconnect();
+    await dropDatabases(databaseUrl, databases);
+    log(`cleanup: dropped ${databases.length} databases, deleted ${keys} Redis keys under ${redisPrefix}`);
+  })();
+  return cleaned;
 }
 
-async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
-  let deleted = 0;
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== "0");
-  return deleted;
+process.once("SIGINT", () => {
+  log("interrupted: cleaning up");
+  void cleanup().finally(() => process.exit(130));
+});
+
+/**
+ * The store-level table. Contenders of one backend are open together and take turns, one
+ * repetition each, so a slow spell of the shared machine hits all of them rather than one.
+ */
+async function storeLevel(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const backends = [...new Set(FACTORIES.map((f) => f.backend))];
+  for (const backend of backends) {
+    const group: Contender[] = [];
+    try {
+      for (const { backend: b, create } of FACTORIES) {
+        if (b !== backend) continue;
+        const index = databases.length;
+        const contender = await create({
+          databaseUrl: await createAdminDatabase(databaseUrl, `tessera_bench_${runId}_${index}`, databases),
+          redisUrl,
+          redisPrefix: `${redisPrefix}${index}:`,
+          poolSize: POOL_SIZE,
+        });
+        if (only !== null && contender.floor !== true && !only.test(contender.name)) {
+          await contender.close();
+          continue;
+        }
+        group.push(contender);
+        log(`${contender.name}: seeding ${config.sessions} sessions`);
+        await contender.seed(config.sessions);
+      }
+      const runs = new Map<Contender, Record<string, Measurement[]>>(group.map((c) => [c, {}]));
+      for (const cycle of CYCLES) {
+        for (let rep = 0; rep < config.repetitions; rep++) {
+          // Rotate who goes first, so no contender always runs right after the same neighbour.
+          const order = group.map((_, k) => group[(k + rep) % group.length] as Contender);
+          for (const contender of order) {
+            for (const concurrency of CONCURRENCIES) {
+              const measured = await runCycle(contender, cycle, { ...config, concurrency }, 1000 * rep + concurrency);
+              const key = `${cycle}:${concurrency}`;
+              const byKey = runs.get(contender) as Record<string, Measurement[]>;
+              byKey[key] = [...(byKey[key] ?? []), measured];
+            }
+          }
+        }
+        log(`  ${backend} ${cycle}: done`);
+      }
+      for (const contender of group) {
+        const byKey = runs.get(contender) as Record<string, Measurement[]>;
+        const results = {} as Row["results"];
+        for (const cycle of CYCLES) {
+          results[cycle] = { c1: medianOf(byKey[`${cycle}:1`] ?? []), c64: medianOf(byKey[`${cycle}:64`] ?? []) };
+        }
+        rows.push({ name: contender.name, backend, floor: contender.floor === true, results });
+        log(`${contender.name}: modify c1 ${Math.round(results.modify.c1.opsPerSec)} ops/s`);
+      }
+    } finally {
+      for (const contender of group) await contender.close().catch(() => {});
+    }
+  }
+  return rows;
 }
 
 async function main(): Promise<void> {
-  const runId = randomUUID().replaceAll("-", "").slice(0, 12);
-  const redisPrefix = `tessera_bench:${runId}:`;
-  const databases: string[] = [];
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  redis.on("error", () => {});
-  const rows: Row[] = [];
   const started = performance.now();
+  const result: Record<string, unknown> = {};
+  const sections: string[] = [];
   try {
-    for (const [index, factory] of FACTORIES.entries()) {
-      const name = `tessera_bench_${runId}_${index}`;
-      await admin(databaseUrl, `create database "${name}"`);
-      databases.push(name);
-      const url = new URL(databaseUrl);
-      url.pathname = `/${name}`;
-      const contender = await factory({
-        databaseUrl: url.toString(),
-        redisUrl,
-        redisPrefix: `${redisPrefix}${index}:`,
-        poolSize: POOL_SIZE,
+    if (!skip.has("store")) {
+      const rows = await storeLevel();
+      result.store = rows;
+      sections.push(`## Store level\n\n${storeTable(rows)}`);
+    }
+    if (!skip.has("cpu")) {
+      log("CPU line");
+      const cpu = await measureCpu({
+        sessions: 1_000,
+        ms: quick ? 300 : 3_000,
+        payloadJson: JSON.stringify(makePayload(1)),
       });
-      try {
-        log(`${contender.name}: seeding ${config.sessions} sessions`);
-        await contender.seed(config.sessions);
-        const results = {} as Row["results"];
-        for (const cycle of CYCLES) {
-          const byConcurrency: Measurement[][] = CONCURRENCIES.map(() => []);
-          for (let rep = 0; rep < config.repetitions; rep++) {
-            for (const [k, concurrency] of CONCURRENCIES.entries()) {
-              const options: RunOptions = { ...config, concurrency };
-              byConcurrency[k]!.push(await runCycle(contender, cycle, options, 1000 * rep + concurrency));
-            }
-          }
-          results[cycle] = { c1: medianOf(byConcurrency[0]!), c64: medianOf(byConcurrency[1]!) };
-          log(
-            `  ${cycle}: c1 ${Math.round(results[cycle].c1.opsPerSec)} ops/s, c64 ${Math.round(results[cycle].c64.opsPerSec)} ops/s`,
-          );
-        }
-        rows.push({ name: contender.name, backend: contender.backend, floor: contender.floor === true, results });
-      } finally {
-        await contender.close();
-      }
+      result.cpu = cpu;
+      sections.push(`## CPU per cycle\n\n${cpuTable(cpu)}`);
+    }
+    if (!skip.has("http")) {
+      log("HTTP line");
+      const http = await measureHttp({ quick, redisUrl, redisPrefix: `${redisPrefix}http:`, log });
+      result.http = http;
+      sections.push(`## End to end over HTTP (90 % read / 10 % modify)\n\n${httpTable(http)}`);
+    }
+    if (!skip.has("scale")) {
+      log("scale lines");
+      const scale = await measureScale({ quick, databaseUrl, redisUrl, redisPrefix: `${redisPrefix}scale:`, log });
+      result.scale = scale;
+      sections.push(`## Scale\n\n${scaleTables(scale)}`);
     }
   } finally {
-    const keys = await deletePrefix(redis, redisPrefix).catch(() => -1);
-    redis.disconnect();
-    for (const name of databases) await admin(databaseUrl, `drop database if exists "${name}" with (force)`).catch(() => {});
-    log(`cleanup: dropped ${databases.length} databases, deleted ${keys} Redis keys under ${redisPrefix}`);
+    await cleanup();
   }
   const meta = {
     quick,
@@ -142,36 +166,8 @@ async function main(): Promise<void> {
     node: process.version,
     elapsedSeconds: Math.round((performance.now() - started) / 1000),
   };
-  if (asJson) process.stdout.write(`${JSON.stringify({ meta, rows }, null, 2)}\n`);
-  else process.stdout.write(`${table(rows)}\n\n${JSON.stringify(meta)}\n`);
-}
-
-function table(rows: Row[]): string {
-  const floors = new Map<Backend, Row>();
-  for (const row of rows) if (row.floor) floors.set(row.backend, row);
-  const ops = (n: number) => Math.round(n).toLocaleString("en-US");
-  const us = (n: number | null) => (n === null || !Number.isFinite(n) ? "—" : `${Math.round(n)}`);
-  const ratio = (row: Row, cycle: Cycle) => {
-    const floor = floors.get(row.backend);
-    if (floor === undefined) return "—";
-    return `${(floor.results[cycle].c1.opsPerSec / row.results[cycle].c1.opsPerSec).toFixed(2)}×`;
-  };
-  const header = ["contender", "backend"];
-  const align = ["---", "---"];
-  for (const cycle of CYCLES) {
-    header.push(`${cycle} c1 ops/s`, `${cycle} c1 p50/p99 µs`, `${cycle} c1 vs floor`, `${cycle} c64 ops/s`);
-    align.push("---:", "---:", "---:", "---:");
-  }
-  const lines = [`| ${header.join(" | ")} |`, `|${align.join("|")}|`];
-  for (const row of rows) {
-    const cells = [row.floor ? `**${row.name}** (floor)` : row.name, row.backend];
-    for (const cycle of CYCLES) {
-      const { c1, c64 } = row.results[cycle];
-      cells.push(ops(c1.opsPerSec), `${us(c1.p50Us)} / ${us(c1.p99Us)}`, ratio(row, cycle), ops(c64.opsPerSec));
-    }
-    lines.push(`| ${cells.join(" | ")} |`);
-  }
-  return lines.join("\n");
+  if (asJson) process.stdout.write(`${JSON.stringify({ meta, ...result }, null, 2)}\n`);
+  else process.stdout.write(`${sections.join("\n\n")}\n\n${JSON.stringify(meta)}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -3,7 +3,7 @@ import { type Contender, makePayload, seedParallel, TTL_SECONDS } from "../workl
 
 const password = "bench-password-0123456789-abcdefghijklmnopqrstuvwxyz";
 
-/** iron-session 8: `unsealData` (read), then `sealData` of the changed data (modify). */
+/** The cookie floor, iron-session 8: `unsealData` (read), then `sealData` of the changed data (modify). */
 export async function create(): Promise<Contender> {
   const seals: string[] = [];
   const open = async (i: number) => {
@@ -14,6 +14,7 @@ export async function create(): Promise<Contender> {
   return {
     name: "iron-session sealData/unsealData",
     backend: "cookie",
+    floor: true,
     async seed(n) {
       await seedParallel(n, 16, async (i) => {
         seals[i] = await sealData(makePayload(i), { password, ttl: TTL_SECONDS });
