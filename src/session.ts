@@ -354,6 +354,16 @@ export class Session<S extends SessionSchema> {
     this.#lockedBecause = reason;
   }
 
+  /**
+   * @internal For adapters: `commit()` at this instant would write nothing and send no
+   * `Set-Cookie`, so a response need not wait for it. Mirrors the no-op branches of `#save`.
+   */
+  get isSettled(): boolean {
+    if (this.#cookie !== null || this.#policyChanged || this.#reseal || this.#data.isModified) return false;
+    if (this.#record === null) return !this.#data.hasData;
+    return !isTouchDue(this.#ctx.policy, this.#record.expiresAt.getTime(), this.#nextExpiry(this.#ctx.nowMs()));
+  }
+
   /** @internal The store id, for `revoke({ except })`. */
   get storeId(): string | null {
     return this.#record?.id ?? null;

@@ -51,11 +51,18 @@ export function expressSession<S extends SessionSchema>(
       return onStoreError(error, req, res.vary("Cookie"));
     }
     (req as Request & { session: Session<S> }).session = session;
+    const lock = () => session.lock("after the response started: its cookie is already sent");
     const commit = () => {
-      session.lock("after the response started: its cookie is already sent");
+      lock();
       return session.commit();
     };
-    holdUntilCommitted(res, commit, (error) => {
+    // A read that needs no write and no cookie goes out at once, without the hold and replay.
+    const settled = () => {
+      if (!session.isSettled) return false;
+      lock();
+      return true;
+    };
+    holdUntilCommitted(res, commit, settled, (error) => {
       if (!isStoreDown(error) || res.headersSent) return next(error);
       for (const name of ["content-type", "content-length", "content-encoding", "content-range", "etag", "location"]) {
         res.removeHeader(name); // they described the discarded response
@@ -84,7 +91,12 @@ export function sessionHandler<S extends SessionSchema, R extends Request = Requ
 
 type Held = "writeHead" | "write" | "end";
 
-function holdUntilCommitted(res: Response, commit: () => Promise<string[]>, failed: (error: unknown) => void): void {
+function holdUntilCommitted(
+  res: Response,
+  commit: () => Promise<string[]>,
+  settled: () => boolean,
+  failed: (error: unknown) => void,
+): void {
   const original: Pick<Response, Held> = { writeHead: res.writeHead, write: res.write, end: res.end };
   const calls: [Held, unknown[]][] = [];
   let released = false;
@@ -96,6 +108,12 @@ function holdUntilCommitted(res: Response, commit: () => Promise<string[]>, fail
     (name: Held) =>
     (...args: unknown[]): unknown => {
       if (released) return Reflect.apply(original[name], res, args);
+      // writeHead with a headers object goes through replay, which keeps Vary from being overwritten.
+      if (calls.length === 0 && !(name === "writeHead" && args.some((a) => typeof a === "object")) && settled()) {
+        released = true;
+        res.vary("Cookie");
+        return Reflect.apply(original[name], res, args);
+      }
       if (calls.push([name, args]) === 1) {
         // To the app the response has started, as it would have without the hold (error handlers check
         // this). Defined once and never deleted: deleting a property would put `res` in V8's slow mode.

@@ -26,6 +26,9 @@ async function listen(app: express.Express) {
   });
 }
 
+/** `res.writableEnded` right after `/probe`'s `res.json`. */
+const probes: boolean[] = [];
+
 /** The app under test; `errors` collects what reached the error handler. */
 function app(sessions: SessionManager<Schema>, errors: unknown[] = []) {
   const route = (handler: Parameters<typeof sessionHandler<Schema>>[1]) => sessionHandler(sessions, handler);
@@ -151,6 +154,15 @@ function app(sessions: SessionManager<Schema>, errors: unknown[] = []) {
       "/me",
       route((req, res) => res.json({ userId: req.session.get("userId") ?? null, cart: req.session.get("cart") })),
     )
+    .get(
+      "/probe",
+      route((req, res) => {
+        if (req.query.write === "1") req.session.set("cart", []);
+        res.json({ userId: req.session.get("userId") ?? null });
+        // Whether the body went out at once (no commit to wait for) or is held until the commit ends.
+        probes.push(res.writableEnded);
+      }),
+    )
     .use(recordErrors);
 }
 
@@ -169,6 +181,21 @@ describe("tessera/express expressSession over HTTP", () => {
   afterAll(() => server.close());
 
   describe("the shared adapter scenario", () => adapterContract(() => server.url));
+
+  it("a request whose commit has nothing to do is sent at once; one that writes waits for its commit", async () => {
+    const cookie = await login();
+    probes.length = 0;
+    const read = await get("/probe", cookie);
+    expect(read.headers.get("Vary")).toBe("Cookie");
+    expect(read.headers.getSetCookie()).toEqual([]);
+    const fresh = await get("/probe");
+    expect(fresh.headers.get("Vary")).toBe("Cookie");
+    const write = await get("/probe?write=1", cookie);
+    expect(await write.json()).toEqual({ userId: "u1" });
+    const created = await get("/probe?write=1");
+    expect(created.headers.getSetCookie()).toHaveLength(1);
+    expect(probes).toEqual([true, true, false, false]);
+  });
 
   it("the cookie is set on res.redirect", async () => {
     const response = await get("/redirect");
