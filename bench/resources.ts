@@ -25,12 +25,12 @@ export async function dropDatabases(url: string, names: readonly string[]): Prom
   for (const name of names) await admin(url, `drop database if exists "${name}" with (force)`).catch(() => {});
 }
 
-/** Unlinks every key under `prefix`; returns how many. */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+/** Unlinks every key under `prefix` (SCAN + UNLINK, never a FLUSH: the Redis is shared); returns how many. */
+export async function deletePrefix(redis: Redis, prefix: string, batch = 1000): Promise<number> {
   let deleted = 0;
   let cursor = "0";
   do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", batch);
     cursor = next;
     if (keys.length > 0) deleted += await redis.unlink(...keys);
   } while (cursor !== "0");

@@ -6,14 +6,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
+import { FACTORIES } from "./contenders/index.js";
 import { measureCpu } from "./cpu/line.js";
 import { cpuTable } from "./cpu/table.js";
 import { httpTable, measureHttp } from "./http/index.js";
+import { createAdminDatabase, deletePrefix, dropDatabases } from "./resources.js";
 import { measureScale, scaleTables } from "./scale/index.js";
 import { type Row, storeTable } from "./store-table.js";
-import { createAdminDatabase, deletePrefix, dropDatabases } from "./resources.js";
-import { FACTORIES } from "./contenders/index.js";
-import { type Contender, CYCLES, makePayload, type Measurement, medianOf, runCycle } from "./workload.js";
+import { type Contender, CYCLES, type Measurement, makePayload, medianOf, runCycle } from "./workload.js";
 
 const argv = process.argv.slice(2);
 const args = new Set(argv);

@@ -4,10 +4,10 @@
  * HTTP from this process with the store-level table's 90 % read / 10 % modify mix.
  */
 import { Redis } from "ioredis";
+import { deletePrefix } from "../resources.js";
 import { type Contender, type Measurement, medianOf, runCycle } from "../workload.js";
 import { APPS, type AppInfo } from "./apps.js";
 import { httpContender } from "./http-contender.js";
-import { deletePrefix } from "./redis-prefix.js";
 import { type ServerProcess, startServer } from "./server-process.js";
 import type { HttpRow } from "./table.js";
 

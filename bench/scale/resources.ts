@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import postgres from "postgres";
+import { deletePrefix } from "../resources.js";
 
 /**
  * Everything the run creates on the shared servers: its own databases and Redis prefixes,
@@ -51,13 +52,7 @@ export class Scratch {
 
   /** SCAN MATCH + UNLINK: only our own keys, freed by Redis in the background. */
   async deletePrefix(prefix: string): Promise<number> {
-    let deleted = 0;
-    let cursor = "0";
-    do {
-      const [next, keys] = await this.redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 10_000);
-      cursor = next;
-      if (keys.length > 0) deleted += await this.redis.unlink(...keys);
-    } while (cursor !== "0");
+    const deleted = await deletePrefix(this.redis, prefix, 10_000);
     this.#prefixes.delete(prefix);
     return deleted;
   }
