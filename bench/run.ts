@@ -19,13 +19,13 @@ const argv = process.argv.slice(2);
 const args = new Set(argv);
 const quick = args.has("--quick");
 const asJson = args.has("--json");
-const valueOf = (flag: string) => {
+const flagValue = (flag: string) => {
   const at = argv.indexOf(flag);
   return at === -1 ? undefined : argv[at + 1];
 };
 // `--only <regex>`: the store contenders whose names match (floors always run: ratios need them).
-const only = valueOf("--only") === undefined ? null : new RegExp(valueOf("--only") ?? "", "i");
-const skip = new Set((valueOf("--skip") ?? "").split(",").filter(Boolean));
+const only = flagValue("--only") === undefined ? null : new RegExp(flagValue("--only") ?? "", "i");
+const skip = new Set((flagValue("--skip") ?? "").split(",").filter(Boolean));
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
