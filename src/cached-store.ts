@@ -106,5 +106,9 @@ export function withCache(store: SessionStore, cache: SessionCache, options: Wit
       return ids;
     },
     purgeExpired: (now, batchSize) => store.purgeExpired(now, batchSize),
+    // Operator queries read the source of truth; purged records were expired, so no copy is served.
+    ...(store.stats ? { stats: store.stats.bind(store) } : {}),
+    ...(store.countExpired ? { countExpired: store.countExpired.bind(store) } : {}),
+    ...(store.vacuum ? { vacuum: store.vacuum.bind(store) } : {}),
   } satisfies SessionStore;
 }

@@ -114,8 +114,16 @@ export function defineSession<S extends SessionSchema>(options: SessionOptions<S
     rotationGraceSeconds: toSeconds(options.rotationGrace ?? 0, "rotationGrace"),
     emit,
   };
-  return createManager<S>(ctx);
+  const manager = createManager<S>(ctx);
+  // For operator tools (the `tessera` CLI, loading the app's manager with --config): the store
+  // with its cache but without the request-path timeout, under a registry symbol so that it is
+  // found even when the app and the CLI load different copies of the package.
+  Object.defineProperty(manager, OPERATOR_STORE, { value: composed });
+  return manager;
 }
+
+/** @internal Where `defineSession` leaves the composed store on the manager for the CLI. */
+export const OPERATOR_STORE = Symbol.for("tessera.operatorStore");
 
 function emitEvent(handler: EventHandler, event: SessionEvent, id: string | null): void {
   try {

@@ -118,6 +118,29 @@ export interface SessionStore {
 
   /** Delete up to `batchSize` records expired at `now`; returns how many went in this call. */
   purgeExpired(now: Date, batchSize: number): Promise<number>;
+
+  /** Optional, for operators (the `tessera` CLI): counts, sizes and frequent indexed values. */
+  stats?(now: Date, options: { top: number }): Promise<StoreStats>;
+
+  /** Optional, for operators: how many records are expired at `now` and not yet purged. */
+  countExpired?(now: Date): Promise<number>;
+
+  /** Optional, for operators: reclaim the space of purged records (Postgres: `VACUUM (ANALYZE)`). */
+  vacuum?(): Promise<void>;
+}
+
+/** What `SessionStore.stats` reports. */
+export interface StoreStats {
+  /** Records not expired (grace shadows of rotated sessions excluded). */
+  live: number;
+  /** Records expired and not yet purged. */
+  expired: number;
+  createdLastHour: number;
+  createdLastDay: number;
+  /** Size of live records' data as the store holds it, in bytes. */
+  bytes: { p50: number; p95: number; max: number };
+  /** Per indexed field, its most frequent values among live records. */
+  top: { field: string; values: { value: string | number | boolean; sessions: number }[] }[];
 }
 
 /**

@@ -289,6 +289,39 @@ for (const [driver, open, enabled] of drivers) {
       expect(await columnsOf(next.id)).toEqual({ user_id: "u3", visits: null });
     });
 
+    it("operator queries: stats counts live, expired, recent and sizes, and the top indexed values; countExpired; vacuum", async () => {
+      const live = [
+        record({ userId: { json: "u1" }, visits: { json: 1 } }, { createdAt: at(-600) }),
+        record({ userId: { json: "u1" } }, { createdAt: at(-7200) }),
+        record({ userId: { json: "u2" }, note: { json: "x".repeat(300) } }, { createdAt: at(-2 * 86_400) }),
+      ];
+      const expired = [record({ userId: { json: "u9" } }, { expiresAt: at(-1) }), record({}, { expiresAt: at(-60) })];
+      for (const r of [...live, ...expired]) await database.store.create(r);
+      const next = record({ userId: { json: "u3" } });
+      await database.store.rotate(live[1]?.id as string, next, at(120), t0); // a grace shadow: not live
+      const stats = await database.store.stats?.(t0, { top: 1 });
+      const sizes = (
+        await database.query(
+          "select octet_length(data::text) as n from sessions where expires_at > $1 and successor_id is null order by 1",
+          [t0.toISOString()],
+        )
+      ).map((row) => Number(row.n));
+      expect(stats).toEqual({
+        live: 3, // live[0], live[2] and next
+        expired: 2,
+        createdLastHour: 4, // live[0], next and the two expired ones (created at t0), live or not
+        createdLastDay: 5, // … and the shadow, created two hours ago
+        bytes: { p50: sizes[1], p95: sizes[2], max: sizes[2] },
+        top: [
+          { field: "userId", values: [{ value: "u1", sessions: 1 }] },
+          { field: "visits", values: [{ value: 1, sessions: 1 }] },
+        ],
+      });
+      expect(await database.store.countExpired?.(t0)).toBe(2);
+      await database.store.vacuum?.();
+      expect((await database.query("select count(*)::int as n from sessions"))[0]?.n).toBe(6);
+    });
+
     it("find and deleteWhere use the indexed columns", async () => {
       const a = record({ userId: { json: "u1" }, visits: { json: 1 } });
       const b = record({ userId: { json: "u1" }, visits: { json: 2 } });

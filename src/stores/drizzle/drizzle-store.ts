@@ -5,6 +5,7 @@ import { PgDatabase } from "drizzle-orm/pg-core";
 import { SessionConfigError } from "../../errors.js";
 import type { SessionStore, StoredSession, Where } from "../../store.js";
 import { sessions } from "./default-table.js";
+import { operatorQueries } from "./operator-queries.js";
 import type { SessionsTable } from "./sessions-table.js";
 import { checkTable, rowsOf, whereConditions } from "./sql-helpers.js";
 
@@ -251,5 +252,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
       const rows = await purgeQuery.execute({ now: now.toISOString(), limit: batchSize });
       return rows.length;
     },
+
+    ...operatorQueries(db, t, sql`${t}`, indexed),
   } satisfies SessionStore;
 }
