@@ -128,7 +128,10 @@ export function drizzleStore(options: DrizzleStoreOptions) {
   // on each other, and RETURNING counts only what this call deleted. The locked rows are deleted
   // where they were found (ctid), not looked up again by id: 37 ms instead of 109 ms for 10,000
   // rows (EXPLAIN ANALYZE, bench/RESULTS.md). The repeated expiry test keeps a ctid that names a
-  // row of another partition of a hand-partitioned table from matching.
+  // row of another partition of a hand-partitioned table from matching; it is written so that no
+  // index can serve it (`+ interval '0 s'`): with statistics taken while the rows were live, the
+  // planner otherwise walks the expires_at index and tests every expired row against the array
+  // (5.4 s instead of 8 ms for a 5,000-row batch among 200,000 expired rows).
   const purgeQuery = db
     .delete(t)
     .where(
@@ -137,7 +140,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
         .from(t)
         .where(sql`${t.expiresAt} <= ${ts("now")}`)
         .limit(placeholder("limit"))
-        .for("update", { skipLocked: true })})) and ${t.expiresAt} <= ${ts("now")}`,
+        .for("update", { skipLocked: true })})) and (${t.expiresAt} + interval '0 s') <= ${ts("now")}`,
     )
     .returning({ id: t.id })
     .prepare(prepared("purge"));
