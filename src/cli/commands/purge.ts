@@ -1,0 +1,99 @@
+import cliProgress from "cli-progress";
+import type { SessionStore } from "../../store.js";
+import { count, counted, seconds } from "../format.js";
+import { type Io, printJson } from "../io.js";
+import { type GlobalOptions, openStore } from "../open-store.js";
+
+export interface PurgeCommandOptions extends GlobalOptions {
+  /** Rows per `purgeExpired` call (one short `DELETE` each). */
+  batch: number;
+  dryRun?: boolean;
+  /** False with `--no-vacuum`. */
+  vacuum: boolean;
+  json?: boolean;
+}
+
+/**
+ * `tessera purge`: `purgeExpired` in batches until a batch comes back short. Every batch is
+ * its own statement, so no long transaction holds locks while the app serves traffic.
+ */
+export async function purgeCommand(options: PurgeCommandOptions, io: Io): Promise<void> {
+  const opened = await openStore(options);
+  try {
+    const { store } = opened;
+    // One `now` for the whole run: the count, the bar and every batch agree on what is
+    // expired, and sessions expiring meanwhile (an endless trickle on a busy site) are left to
+    // the next run instead of keeping this one going.
+    const now = new Date();
+    const started = performance.now();
+    if (options.dryRun) {
+      const expired = store.countExpired ? await store.countExpired(now) : 0;
+      report(io, options, expired, (performance.now() - started) / 1000, true);
+      return;
+    }
+    const bar = !options.json && io.tty !== null ? await progressBar(store, now, io.tty) : null;
+    let deleted = 0;
+    try {
+      for (;;) {
+        const n = await store.purgeExpired(now, options.batch);
+        deleted += n;
+        bar?.advance(deleted);
+        // A short batch: nothing expired is left, or another purger holds the rest (SKIP LOCKED)
+        // and is deleting it.
+        if (n < options.batch) break;
+      }
+    } finally {
+      bar?.stop();
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    // After the count and the timing: VACUUM is upkeep, not purge throughput.
+    if (deleted > 0 && options.vacuum) await store.vacuum?.();
+    report(io, options, deleted, elapsed, false);
+  } finally {
+    await opened.close();
+  }
+}
+
+function report(io: Io, options: PurgeCommandOptions, deleted: number, elapsed: number, dryRun: boolean): void {
+  const rowsPerSecond = dryRun || deleted === 0 ? 0 : Math.round(deleted / Math.max(elapsed, 0.001));
+  if (options.json) {
+    printJson(io, { deleted, seconds: Math.round(elapsed * 1000) / 1000, rowsPerSecond, dryRun });
+  } else if (dryRun) {
+    io.out(`${counted(deleted, "expired session")} would be purged`);
+  } else {
+    io.out(`purged ${counted(deleted, "expired session")} in ${seconds(elapsed)} (${count(rowsPerSecond)} rows/s)`);
+  }
+}
+
+/**
+ * A bar whose total is `countExpired` (when the store can count). Rows that another purger
+ * deletes meanwhile never show up here, so the bar may finish short of 100 %; rows beyond the
+ * count (none with one `now`, unless the count raced a writer) stretch the total.
+ */
+async function progressBar(store: SessionStore, now: Date, stream: NodeJS.WriteStream) {
+  if (!store.countExpired) return null;
+  const total = await store.countExpired(now);
+  if (total === 0) return null;
+  const bar = new cliProgress.SingleBar(
+    {
+      format: "purging [{bar}] {percentage}% | {done} / {all} | ETA {eta_formatted}",
+      stream,
+      clearOnComplete: true,
+      // Not hidden: a Ctrl-C mid-purge would leave the terminal without a cursor.
+      hideCursor: false,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, { done: count(0), all: count(total) });
+  let shownTotal = total;
+  return {
+    advance(deleted: number) {
+      if (deleted > shownTotal) {
+        shownTotal = deleted;
+        bar.setTotal(shownTotal);
+      }
+      bar.update(deleted, { done: count(deleted), all: count(shownTotal) });
+    },
+    stop: () => bar.stop(),
+  };
+}

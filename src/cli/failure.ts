@@ -1,0 +1,68 @@
+import { redactError } from "../redact.js";
+
+/** How the process ends: 1 for a failure (connection, SQL, config), 2 for a usage mistake. */
+export type ExitCode = 1 | 2;
+
+/**
+ * An error the CLI reports itself, as one line, with the exit code it maps to. Not a
+ * `TesseraError`: it never leaves the CLI, and its message is already meant for an operator.
+ */
+export class CliFailure extends Error {
+  readonly exitCode: ExitCode;
+
+  constructor(message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "CliFailure";
+    this.exitCode = exitCode;
+  }
+}
+
+/** A usage mistake (exit 2): a bad option value, a missing or malformed `--where`. */
+export const usage = (message: string) => new CliFailure(message, 2);
+
+/** A failure (exit 1): the work could not be done. */
+export const failure = (message: string, cause?: unknown) => new CliFailure(message, 1, { cause });
+
+/**
+ * One line for any error: drizzle wraps driver errors in "Failed query: <sql> params: …",
+ * so the driver's own message (the cause) is the readable part; an AggregateError (a host
+ * that resolved to several addresses) says nothing itself, its first error does. Query
+ * parameters, session ids and URL passwords are removed, since operators paste these lines.
+ */
+export function describeError(error: unknown): string {
+  let current = error;
+  for (let depth = 0; depth < 4; depth++) {
+    if (current instanceof AggregateError && current.message === "" && current.errors.length > 0) current = current.errors[0];
+    else if (isDrizzleQueryError(current)) current = current.cause;
+    else break;
+  }
+  const code = (current as { code?: unknown } | null)?.code;
+  const message = redactError(current).message || String(code ?? "unknown error");
+  const parts = message.split("\n").map((part) => part.trim());
+  const line = redactUrls(parts.filter((part) => part !== "").join(" "));
+  // undefined_table: the likeliest cause is a database nobody migrated, or the wrong database.
+  return code === "42P01" ? `${line} (run tessera migrate, or pass --config for your own table)` : line;
+}
+
+/** drizzle's DrizzleQueryError (its `name` is plain "Error"): the failed SQL, with the driver's error as `cause`. */
+function isDrizzleQueryError(error: unknown): error is Error & { cause: unknown } {
+  return error instanceof Error && typeof (error as { query?: unknown }).query === "string" && error.cause !== undefined;
+}
+
+/** `scheme://user:password@host` → `scheme://user@host`, wherever it appears in a text. */
+export function redactUrls(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi, "$1@");
+}
+
+/** A URL as it may be printed: without its password (nor a `password` query parameter). */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === "" && !parsed.searchParams.has("password")) return url;
+    parsed.password = "";
+    parsed.searchParams.delete("password");
+    return parsed.toString();
+  } catch {
+    return redactUrls(url);
+  }
+}
