@@ -1,0 +1,437 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createToken, hashToken, sessionTag } from "../../src/token.js";
+import { tokenOf } from "../helpers/cookies.js";
+import { ensureBuilt, failed, fixture, json, ok, tessera } from "./cli.js";
+import type { CliDatabase, Connected, UrlForm } from "./cli-databases.js";
+import { cliSessions, cliTableDdl } from "./fixtures/cli-sessions.js";
+
+type Query = Connected["query"];
+
+export interface CliSuiteOptions {
+  /** Expired sessions for the purge test, beside as many live ones. */
+  purgeCount: number;
+  /**
+   * Also every output variant (text and `--json` of each command, typed and ANDed `--where`,
+   * `--limit`, `--top`, VACUUM counts). They test the CLI, not the driver, so they run on the
+   * server, where a run costs a fraction of PGlite's (~1.5 s a process: the WebAssembly
+   * instance and the data directory are loaded every time). @default true
+   */
+  variants?: boolean;
+  /** False skips the suite (no server configured). */
+  enabled?: boolean;
+}
+
+/** What `--json` of `stats` prints. */
+interface Stats {
+  live: number;
+  expired: number;
+  createdLastHour: number;
+  createdLastDay: number;
+  bytes: { p50: number; p95: number; max: number };
+  top: { field: string; values: { value: unknown; sessions: number }[] }[];
+}
+
+/** One element of `inspect`'s array. */
+interface Inspected {
+  tag: string;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string;
+  schemaVersion: number;
+  data: Record<string, unknown>;
+}
+
+/** A session the test created through the manager: what the CLI must never print (id, token) and what it may (tag). */
+interface Created {
+  userId: string;
+  token: string;
+  id: string;
+  tag: string;
+  createdAt: Date;
+  lastLogin: Date;
+  roles: string[];
+}
+
+const DAY_MS = 86_400_000;
+const formatted = (n: number) => n.toLocaleString("en-US");
+
+/** Session fields as Tessera stores them: each value under `json`. */
+const encoded = (fields: Record<string, unknown>) =>
+  JSON.stringify(Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, { json: value }])));
+
+interface Row {
+  data: Record<string, unknown>;
+  /** Negative: already expired. */
+  expiresInSeconds: number;
+  createdSecondsAgo: number;
+}
+
+/** Inserts rows in Tessera's format with real-looking ids (sha256 of a fresh token); returns the ids. */
+async function insertRows(query: Query, table: string, rows: readonly Row[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const row of rows) {
+    const id = hashToken(createToken());
+    await query(
+      `insert into ${table} (id, data, expires_at, created_at, updated_at, schema_version, rev)
+       values ($1, $2::jsonb, now() + $3::int * interval '1 second', now() - $4::int * interval '1 second',
+               now() - $4::int * interval '1 second', 1, 1)`,
+      [id, encoded(row.data), row.expiresInSeconds, row.createdSecondsAgo],
+    );
+    ids.push(id);
+  }
+  return ids;
+}
+
+const live = (data: Record<string, unknown>, createdSecondsAgo = 7200): Row => ({
+  data,
+  expiresInSeconds: DAY_MS / 1000,
+  createdSecondsAgo,
+});
+const expired = (data: Record<string, unknown>): Row => ({ data, expiresInSeconds: -3600, createdSecondsAgo: 3 * 3600 });
+
+/** `stats` computed independently in SQL, with the definitions of docs/cli.md. */
+async function statsInSql(query: Query, table: string): Promise<Omit<Stats, "top">> {
+  const size = "octet_length(data::text)";
+  const [row] = await query(`
+    select
+      count(*) filter (where expires_at > now())::int as live,
+      count(*) filter (where expires_at <= now())::int as expired,
+      count(*) filter (where created_at > now() - interval '1 hour')::int as hour,
+      count(*) filter (where created_at > now() - interval '1 day')::int as day,
+      (percentile_disc(0.5) within group (order by ${size}) filter (where expires_at > now()))::int as p50,
+      (percentile_disc(0.95) within group (order by ${size}) filter (where expires_at > now()))::int as p95,
+      (max(${size}) filter (where expires_at > now()))::int as max
+    from ${table}`);
+  if (row === undefined) throw new Error("no stats row");
+  return {
+    live: row.live as number,
+    expired: row.expired as number,
+    createdLastHour: row.hour as number,
+    createdLastDay: row.day as number,
+    bytes: { p50: row.p50 as number, p95: row.p95 as number, max: row.max as number },
+  };
+}
+
+/**
+ * The `tessera` CLI end to end on one database: the built bin as a subprocess, checked against
+ * SQL run by the test. The tests of one suite run in order on one database and build on each
+ * other (the purge leaves live sessions that the stats count).
+ */
+export function describeCli(name: string, open: () => Promise<CliDatabase>, options: CliSuiteOptions): void {
+  const variants = options.variants !== false;
+  /** A test of output variants only: registered where `variants` is on. */
+  const itVariant: typeof it = variants ? it : ((() => undefined) as unknown as typeof it);
+
+  describe.skipIf(options.enabled === false)(`tessera CLI on ${name}`, () => {
+    let database: CliDatabase;
+    beforeAll(async () => {
+      await ensureBuilt();
+      database = await open();
+    }, 180_000);
+    afterAll(async () => {
+      await database?.close();
+    });
+
+    const N = options.purgeCount;
+    const atUrl = (...args: string[]) => tessera([...args, "--database-url", database.url]);
+    const withConfig = (...args: string[]) =>
+      tessera([...args, "--config", fixture("config.ts")], { env: { DATABASE_URL: database.url } });
+    const number = async (query: Query, text: string, params?: unknown[]) => Number((await query(text, params))[0]?.n);
+    const countWhere = (condition = "true", table = "sessions") =>
+      database.use((c) => number(c.query, `select count(*)::int as n from ${table} where ${condition}`));
+    // Manual VACUUMs of the sessions table; Postgres 15+ records them at once in shared memory.
+    const vacuumCount = () =>
+      database.use((c) =>
+        number(
+          c.query,
+          "select coalesce((select vacuum_count from pg_stat_user_tables where relname = 'sessions'), 0)::int as n",
+        ),
+      );
+    const checksVacuum = () => variants && database.kind === "postgres";
+
+    itVariant("an SQL error (stats before migrate) exits 1 with one line that gives the database's reason", async () => {
+      expect(failed(await atUrl("stats"), 1)).toContain('relation "sessions" does not exist');
+    });
+
+    it("migrate applies 0000_init; run again, it is a no-op that says so", async () => {
+      expect(ok(await atUrl("migrate"))).toBe("applied 1 migration: 0000_init");
+      // --database-url defaults to $DATABASE_URL.
+      expect(ok(await tessera(["migrate"], { env: { DATABASE_URL: database.url } }))).toBe(
+        "up to date: 1 migration already applied",
+      );
+      await database.use(async ({ query }) => {
+        expect((await query("select to_regclass('public.sessions')::text as t"))[0]?.t).toBe("sessions");
+        expect(await number(query, `select count(*)::int as n from drizzle."__tessera_migrations"`)).toBe(1);
+        const indexes = await query("select indexname from pg_indexes where tablename = 'sessions'");
+        expect(indexes.map((row) => row.indexname)).toContain("sessions_expires_at_idx");
+        // Back to a database that never saw Tessera, for --json.
+        await query("drop table sessions");
+        await query("drop schema drizzle cascade");
+      });
+    });
+
+    it("migrate --json lists 0000_init as applied, then as already applied, whatever the URL's spelling", async () => {
+      const migrate = (form: UrlForm) =>
+        tessera(["migrate", "--json", "--database-url", form.url], form.cwd === undefined ? {} : { cwd: form.cwd });
+      const [first, ...rest] = database.otherForms as [UrlForm, ...UrlForm[]];
+      expect(json(await migrate(first))).toEqual({ applied: ["0000_init"], alreadyApplied: [] });
+      for (const form of rest) expect(json(await migrate(form))).toEqual({ applied: [], alreadyApplied: ["0000_init"] });
+    });
+
+    describe(`purge of ${formatted(N)} expired among ${formatted(N)} live sessions`, () => {
+      // Ids shaped as Tessera writes them (64 hex digits), from the row number so that the test can list the
+      // live ones: in order, which fills the primary key ~1.5 s faster on the server than sha256s would.
+      const idOf = (kind: "expired" | "live") => `'${kind === "expired" ? "e" : "f"}' || lpad(to_hex(g), 63, '0')`;
+
+      beforeAll(async () => {
+        await database.use(({ query }) =>
+          query(
+            `insert into sessions (id, data, expires_at, created_at, updated_at, schema_version, rev)
+             select ${idOf("expired")}, '{"seeded":{"json":true}}'::jsonb, now() - interval '1 hour',
+                    now() - interval '3 hours', now() - interval '3 hours', 1, 1 from generate_series(1, $1::int) g
+             union all
+             select ${idOf("live")}, '{"seeded":{"json":true}}'::jsonb, now() + interval '1 day',
+                    now() - interval '3 hours', now() - interval '3 hours', 1, 1 from generate_series(1, $1::int) g`,
+            [N],
+          ),
+        );
+      }, 60_000);
+
+      it("--dry-run reports the expired count and deletes nothing", async () => {
+        expect(json(await atUrl("purge", "--dry-run", "--json"))).toMatchObject({ deleted: N, dryRun: true });
+        // Without `variants`, the next test's `deleted: N` shows that nothing went here.
+        if (variants) {
+          expect(ok(await atUrl("purge", "--dry-run"))).toBe(`${formatted(N)} expired sessions would be purged`);
+          expect(await countWhere()).toBe(2 * N);
+        }
+      });
+
+      it("deletes exactly the expired sessions and keeps every live one (then VACUUM (ANALYZE) on Postgres)", async () => {
+        const vacuumsBefore = checksVacuum() ? await vacuumCount() : 0;
+        const result = await atUrl("purge", "--json");
+        // Not a TTY: no progress bar, on either stream.
+        expect(result.stderr).toBe("");
+        const report = json<{ deleted: number; seconds: number; rowsPerSecond: number; dryRun: boolean }>(result);
+        expect(report).toEqual({ deleted: N, seconds: expect.any(Number), rowsPerSecond: expect.any(Number), dryRun: false });
+        expect(report.seconds).toBeGreaterThan(0);
+        expect(report.rowsPerSecond).toBeGreaterThan(0);
+        await database.use(async ({ query }) => {
+          expect(await number(query, "select count(*)::int as n from sessions")).toBe(N);
+          expect(await number(query, "select count(*)::int as n from sessions where expires_at <= now()")).toBe(0);
+          const kept = `select count(*)::int as n from sessions
+                        where id in (select ${idOf("live")} from generate_series(1, $1::int) g)`;
+          expect(await number(query, kept, [N])).toBe(N);
+        });
+        if (checksVacuum()) expect(await vacuumCount()).toBe(vacuumsBefore + 1);
+      });
+
+      itVariant("--batch 10 --no-vacuum prints the count and the rate, and runs no VACUUM", async () => {
+        await database.use(({ query }) =>
+          insertRows(
+            query,
+            "sessions",
+            Array.from({ length: 25 }, () => expired({})),
+          ),
+        );
+        const vacuumsBefore = checksVacuum() ? await vacuumCount() : 0;
+        const result = await atUrl("purge", "--batch", "10", "--no-vacuum");
+        expect(result.stderr).toBe("");
+        expect(ok(result)).toMatch(/^purged 25 expired sessions in \d+(\.\d+)? s \([\d,]+ rows\/s\)$/);
+        expect(await countWhere("expires_at <= now()")).toBe(0);
+        expect(await countWhere()).toBe(N);
+        if (checksVacuum()) expect(await vacuumCount()).toBe(vacuumsBefore);
+      });
+
+      itVariant("with nothing expired it deletes 0 and runs no VACUUM", async () => {
+        const vacuumsBefore = checksVacuum() ? await vacuumCount() : 0;
+        expect(json(await atUrl("purge", "--json"))).toMatchObject({ deleted: 0, dryRun: false });
+        if (checksVacuum()) expect(await vacuumCount()).toBe(vacuumsBefore);
+      });
+    });
+
+    describe("revoke, inspect and stats on the default table (no indexed columns: a scan of data)", () => {
+      let tenants: string[] = [];
+      beforeAll(async () => {
+        await database.use(async ({ query }) => {
+          await insertRows(query, "sessions", [
+            ...Array.from({ length: 3 }, () => live({ userId: "u_123" })),
+            ...Array.from({ length: 2 }, () => live({ userId: "u_456" })),
+            expired({ userId: "u_456" }),
+            ...Array.from({ length: 7 }, () => expired({ userId: "u_789" })),
+            ...Array.from({ length: 4 }, (_, i) => live({ userId: "u_789", note: "x".repeat(100 * (i + 1)) }, 600)),
+          ]);
+          if (variants) {
+            tenants = await insertRows(query, "sessions", [
+              live({ tenant: 42 }),
+              live({ tenant: 42, beta: true }),
+              live({ tenant: "42" }),
+            ]);
+          }
+        });
+      });
+
+      it("revoke --where userId=u_123 deletes u_123's 3 sessions and nothing else", async () => {
+        expect(ok(await atUrl("revoke", "--where", "userId=u_123"))).toBe("revoked 3 sessions");
+        await database.use(async ({ query }) => {
+          const count = (condition: string) => number(query, `select count(*)::int as n from sessions where ${condition}`);
+          expect(await count(`data @> '{"userId":{"json":"u_123"}}'`)).toBe(0);
+          expect(await count(`data @> '{"userId":{"json":"u_456"}}'`)).toBe(3);
+          expect(await count("true")).toBe(N + 3 + 11 + tenants.length);
+        });
+      });
+
+      itVariant(
+        "field=value compares with a string, field:=json with a number or boolean, several --where are ANDed",
+        async () => {
+          const [number42, number42beta, string42] = tenants as [string, string, string];
+          const revoke = async (...where: string[]) =>
+            json(await atUrl("revoke", "--json", ...where.flatMap((clause) => ["--where", clause])));
+          expect(await revoke("tenant:=42", "beta:=true")).toEqual({ revoked: 1, tags: [sessionTag(number42beta)] });
+          expect(await revoke("tenant=42")).toEqual({ revoked: 1, tags: [sessionTag(string42)] });
+          expect(await revoke("tenant:=42")).toEqual({ revoked: 1, tags: [sessionTag(number42)] });
+          expect(await revoke("tenant:=42")).toEqual({ revoked: 0, tags: [] });
+        },
+      );
+
+      itVariant("inspect --where userId=u_456 lists u_456's live sessions", async () => {
+        const list = json<Inspected[]>(await atUrl("inspect", "--where", "userId=u_456"));
+        expect(list).toHaveLength(2);
+        for (const session of list) expect(session.data).toEqual({ userId: "u_456" });
+      });
+
+      it("stats --json equals the same counts and sizes in SQL; top is empty without indexed columns", async () => {
+        const expected = await database.use(({ query }) => statsInSql(query, "sessions"));
+        expect(expected).toMatchObject({ live: N + 2 + 4, expired: 8, createdLastHour: 4 });
+        expect(json(await atUrl("stats", "--json"))).toEqual({ ...expected, top: [] });
+        if (variants) expect(ok(await atUrl("stats"))).not.toBe("");
+      });
+    });
+
+    describe("with --config (the app's manager: table cli_sessions, userId in an indexed column)", () => {
+      const created: Created[] = [];
+      // The sessions' clock: half an hour ago, one second further per session, so that they sort by creation.
+      let clock = Date.now() - 30 * 60_000;
+
+      /** Creates sessions through the manager's own API, as the app does on login. */
+      const createSessions = (db: Connected["db"], userId: string, count: number) => {
+        const sessions = cliSessions(db, { now: () => clock });
+        return (async () => {
+          for (let i = 0; i < count; i++) {
+            clock += 1000;
+            const session = await sessions.load(undefined);
+            const lastLogin = new Date(clock - 5000);
+            const roles = ["reader", `${userId}-${i}`];
+            session.update({ userId, lastLogin, roles });
+            const token = tokenOf(await session.commit());
+            created.push({
+              userId,
+              token,
+              id: hashToken(token),
+              tag: session.tag as string,
+              createdAt: new Date(clock),
+              lastLogin,
+              roles,
+            });
+          }
+        })();
+      };
+
+      /** Asserts that no id or token of any session created here appears in `text`, nor any 64-hex string. */
+      const expectNoSecrets = (text: string) => {
+        for (const session of created) {
+          expect(text).not.toContain(session.id);
+          expect(text).not.toContain(session.token);
+        }
+        expect(text).not.toMatch(/[0-9a-f]{64}/);
+      };
+
+      itVariant("an SQL error through the app's store (its table is missing) exits 1 with the database's reason", async () => {
+        expect(failed(await withConfig("stats"), 1)).toContain('relation "cli_sessions" does not exist');
+      });
+
+      it("revoke --where userId=u_123 --json revokes u_123's 3 sessions, named by their tags only", async () => {
+        await database.use(async ({ db, query }) => {
+          for (const statement of cliTableDdl) await query(statement);
+          await insertRows(query, "cli_sessions", [
+            // Expired: not live, so `inspect` leaves it out and `stats` counts it as expired.
+            expired({ userId: "u_456" }),
+            // For `top`: t_k has k live sessions, distinct counts, so the top 10 (t_12 … t_3) has one order.
+            ...Array.from({ length: 12 }, (_, k) => Array.from({ length: k + 1 }, () => live({ userId: `t_${k + 1}` }))).flat(),
+            // Expired sessions do not count in top.
+            ...Array.from({ length: 20 }, () => expired({ userId: "t_1" })),
+          ]);
+          await createSessions(db, "u_123", 3);
+          await createSessions(db, "u_456", 2);
+        });
+        const result = await withConfig("revoke", "--where", "userId=u_123", "--json");
+        const report = json<{ revoked: number; tags: string[] }>(result);
+        const u123 = created.filter((session) => session.userId === "u_123");
+        expect(report.revoked).toBe(3);
+        expect([...report.tags].sort()).toEqual(u123.map((session) => session.tag).sort());
+        for (const tag of report.tags) expect(tag).toMatch(/^[0-9a-f]{12}$/);
+        expectNoSecrets(result.stdout + result.stderr);
+        await database.use(async ({ db, query }) => {
+          expect(await number(query, "select count(*)::int as n from cli_sessions where user_id = 'u_123'")).toBe(0);
+          expect(await number(query, "select count(*)::int as n from cli_sessions where user_id = 'u_456'")).toBe(3);
+          // Their tokens no longer open anything.
+          const sessions = cliSessions(db, { now: () => clock });
+          for (const session of u123) expect(await sessions.get(session.token)).toBeNull();
+        });
+      });
+
+      itVariant("revoke --where userId=u_123 prints `revoked 3 sessions`", async () => {
+        await database.use(({ db }) => createSessions(db, "u_123", 3));
+        expect(ok(await withConfig("revoke", "--where", "userId=u_123"))).toBe("revoked 3 sessions");
+        expect(await countWhere("user_id = 'u_123'", "cli_sessions")).toBe(0);
+        expect(await countWhere("user_id = 'u_456'", "cli_sessions")).toBe(3);
+      });
+
+      it("inspect --where userId=u_456 prints u_456's 2 live sessions newest first, data decoded, no id or token", async () => {
+        const result = await withConfig("inspect", "--where", "userId=u_456");
+        const list = json<Inspected[]>(result);
+        const expected = created
+          .filter((session) => session.userId === "u_456")
+          .reverse()
+          .map((session) => ({
+            tag: session.tag,
+            createdAt: session.createdAt.toISOString(),
+            updatedAt: session.createdAt.toISOString(),
+            // maxAge defaults to 14 days.
+            expiresAt: new Date(session.createdAt.getTime() + 14 * DAY_MS).toISOString(),
+            schemaVersion: 1,
+            data: { userId: "u_456", lastLogin: session.lastLogin.toISOString(), roles: session.roles },
+          }));
+        expect(list).toEqual(expected);
+        expectNoSecrets(result.stdout + result.stderr);
+        if (variants) {
+          expect(json(await withConfig("inspect", "--where", "userId=u_456", "--limit", "1"))).toEqual(expected.slice(0, 1));
+          expect(json(await withConfig("inspect", "--where", "userId=nobody"))).toEqual([]);
+        }
+      });
+
+      it("stats --json equals SQL, and top lists userId's most frequent live values as a GROUP BY does", async () => {
+        const { expected, groups } = await database.use(async ({ query }) => ({
+          expected: await statsInSql(query, "cli_sessions"),
+          groups: await query(
+            `select user_id as value, count(*)::int as sessions from cli_sessions
+               where expires_at > now() and user_id is not null
+               group by user_id order by count(*) desc, user_id limit 10`,
+          ),
+        }));
+        expect(groups).toHaveLength(10);
+        expect(groups[0]).toEqual({ value: "t_12", sessions: 12 });
+        expect(json(await withConfig("stats", "--json"))).toEqual({ ...expected, top: [{ field: "userId", values: groups }] });
+        if (variants) {
+          expect(json<Stats>(await withConfig("stats", "--json", "--top", "3")).top).toEqual([
+            { field: "userId", values: groups.slice(0, 3) },
+          ]);
+          // The manager as an .mts module's default export: the same store, so the same numbers.
+          const viaDefault = await tessera(["stats", "--json", "--config", fixture("default-export.mts")], {
+            env: { DATABASE_URL: database.url },
+          });
+          expect(json(viaDefault)).toEqual({ ...expected, top: [{ field: "userId", values: groups }] });
+        }
+      });
+    });
+  });
+}
