@@ -7,6 +7,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgresJs } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import { createDatabase } from "../helpers/databases.js";
 
 /** A connection of the test itself, next to the CLI's. */
 export interface Connected {
@@ -39,32 +40,21 @@ export interface CliDatabase {
 
 /** A fresh `tessera_t_<random>` database on the server at `url`, dropped by `close()`. */
 export async function postgresDatabase(url: string): Promise<CliDatabase> {
-  const name = `tessera_t_${crypto.randomUUID().replaceAll("-", "")}`;
-  const admin = async (statement: string) => {
-    const client = postgres(url, { max: 1, onnotice: () => {} });
-    try {
-      await client.unsafe(statement);
-    } finally {
-      await client.end({ timeout: 5 });
-    }
-  };
-  await admin(`create database "${name}"`);
-  const fresh = new URL(url);
-  fresh.pathname = `/${name}`;
-  const client = postgres(fresh.toString(), { max: 2, onnotice: () => {} });
+  const fresh = await createDatabase(url);
+  const client = postgres(fresh.url, { max: 2, onnotice: () => {} });
   const connected: Connected = {
     db: drizzlePostgresJs({ client }),
     query: async (text, params = []) => [...(await client.unsafe(text, params as never[]))] as Record<string, unknown>[],
   };
   return {
     kind: "postgres",
-    url: fresh.toString(),
+    url: fresh.url,
     // `postgresql://` is postgres.js' other scheme; URL refuses to change a special scheme, so by text.
-    otherForms: [{ url: fresh.toString().replace(/^postgres:/, "postgresql:") }, { url: fresh.toString() }],
+    otherForms: [{ url: fresh.url.replace(/^postgres:/, "postgresql:") }, { url: fresh.url }],
     use: (fn) => fn(connected),
     async close() {
       await client.end({ timeout: 5 });
-      await admin(`drop database if exists "${name}" with (force)`);
+      await fresh.drop();
     },
   };
 }

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createToken, hashToken, sessionTag } from "../../src/token.js";
 import { tokenOf } from "../helpers/cookies.js";
+import { createTable } from "../helpers/databases.js";
 import { ensureBuilt, failed, fixture, json, ok, tessera } from "./cli.js";
 import type { CliDatabase, Connected, UrlForm } from "./cli-databases.js";
-import { cliSessions, cliTableDdl } from "./fixtures/cli-sessions.js";
+import { cliSessions, cliTable } from "./fixtures/cli-sessions.js";
 
 type Query = Connected["query"];
 
@@ -351,7 +352,7 @@ export function describeCli(name: string, open: () => Promise<CliDatabase>, opti
 
       it("revoke --where userId=u_123 --json revokes u_123's 3 sessions, named by their tags only", async () => {
         await database.use(async ({ db, query }) => {
-          for (const statement of cliTableDdl) await query(statement);
+          await createTable(query, cliTable);
           await insertRows(query, "cli_sessions", [
             // Expired: not live, so `inspect` leaves it out and `stats` counts it as expired.
             expired({ userId: "u_456" }),

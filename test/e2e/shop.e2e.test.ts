@@ -21,6 +21,7 @@ import { Redis } from "ioredis";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDatabase } from "../helpers/databases.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -99,23 +100,6 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
   const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
   await exited;
   clearTimeout(timer);
-}
-
-/** A database of its own on the run's PostgreSQL, dropped at the end. */
-async function createDatabase(url: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `tessera_t_${randomUUID().replaceAll("-", "")}`;
-  const admin = async (statement: string) => {
-    const sql = postgres(url, { max: 1, onnotice: () => {} });
-    try {
-      await sql.unsafe(statement);
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
-  };
-  await admin(`create database "${name}"`);
-  const fresh = new URL(url);
-  fresh.pathname = `/${name}`;
-  return { url: fresh.toString(), drop: () => admin(`drop database if exists "${name}" with (force)`) };
 }
 
 const hasChromium = existsSync(CHROMIUM);

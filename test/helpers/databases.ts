@@ -121,7 +121,7 @@ export async function createTable(query: TestDatabase["query"], table: SessionsT
 }
 
 /** Creates `tessera_t_<random>` through the URL's own database; vitest runs files in parallel. */
-async function createDatabase(url: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createDatabase(url: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `tessera_t_${crypto.randomUUID().replaceAll("-", "")}`;
   const admin = async (statement: string) => {
     const client = new pg.Client({ connectionString: url });
