@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
+import { defineScripts, LUA_SLICES } from "./lua.js";
 
 /**
  * The Lua behind `redisCache`: each script touches one key (`KEYS[1]`, the cache hash of one
@@ -14,18 +15,8 @@ import type { Cluster, Redis } from "ioredis";
  * Marks live for the cache's ttl; copies for min(the session's remaining life, ttl).
  */
 
-// HSET/HDEL in slices: Lua's `unpack` has a stack limit of a few thousand values.
-const helpers = `
-local function hsetFrom(key, first, last)
-  for i = first, last, 1000 do
-    redis.call('HSET', key, unpack(ARGV, i, math.min(i + 999, last)))
-  end
-end
-local function hdelFrom(key, first, last)
-  for i = first, last, 1000 do
-    redis.call('HDEL', key, unpack(ARGV, i, math.min(i + 999, last)))
-  end
-end
+// leaveFloor replaces whatever the key holds by a floor mark (see above), never lowering it.
+const helpers = `${LUA_SLICES}
 local function leaveFloor(key, floor, oldFloor, markTtl)
   if oldFloor and tonumber(oldFloor) > floor then floor = tonumber(oldFloor) end
   redis.call('DEL', key)
@@ -122,12 +113,7 @@ const scripts = {
   tesseraCacheKill: kill,
 } as const satisfies Record<keyof CacheCommands, string>;
 
-/**
- * Registers the scripts on `redis` (ioredis sends EVALSHA, falling back to EVAL once per
- * connection, so each call is one command) and returns the client typed with them. Defining
- * them again on the same client is harmless: the Lua is the same.
- */
+/** The cache scripts, registered on `redis` (see `defineScripts`). */
 export function defineCacheCommands(redis: Redis | Cluster): CacheCommands {
-  for (const [name, lua] of Object.entries(scripts)) redis.defineCommand(name, { lua, numberOfKeys: 1 });
-  return redis as unknown as CacheCommands;
+  return defineScripts<CacheCommands>(redis, scripts);
 }

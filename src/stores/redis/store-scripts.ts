@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from "ioredis";
 import { DATA_FIELD_PREFIX } from "./hash-codec.js";
+import { defineScripts, LUA_SLICES } from "./lua.js";
 
 /**
  * The Lua behind `redisStore`. Each script touches one key (`KEYS[1]`: one session hash, or one
@@ -39,18 +40,8 @@ local function expireIn(key, ttl)
 end
 `;
 
-// HSET/HDEL in slices: Lua's unpack has a stack limit of a few thousand values.
-const slices = `
-local function hsetFrom(key, first, last)
-  for i = first, last, 1000 do redis.call('HSET', key, unpack(ARGV, i, math.min(i + 999, last))) end
-end
-local function hdelFrom(key, first, last)
-  for i = first, last, 1000 do redis.call('HDEL', key, unpack(ARGV, i, math.min(i + 999, last))) end
-end
-`;
-
 /** ARGV: ttl, then the record's field/value pairs. 0 when the key exists (nothing written), else 1. */
-const create = `${slices}
+const create = `${LUA_SLICES}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local ttl = tonumber(ARGV[1])
 if ttl <= 0 then return 1 end
@@ -60,7 +51,7 @@ return 1
 `;
 
 /** arg: now, exp, updated, ver, ttl, count of set values, the set pairs, then the fields to delete. */
-const patch = `${prelude}${slices}
+const patch = `${prelude}${LUA_SLICES}
 local m = read(KEYS[1])
 if not live(m, tonumber(arg(1))) then return false end
 local first = nIdx + 8
@@ -81,7 +72,7 @@ return answer(rev, m[2], m)
 `;
 
 /** arg: now, ttl, then the whole record's field/value pairs (its rev is replaced by old rev + 1). */
-const replace = `${prelude}${slices}
+const replace = `${prelude}${LUA_SLICES}
 local m = read(KEYS[1])
 if not live(m, tonumber(arg(1))) then return false end
 local rev = tonumber(m[1]) + 1
@@ -193,12 +184,7 @@ const scripts = {
   tesseraStoreIndexAdd: indexAdd,
 } as const satisfies Record<keyof StoreCommands, string>;
 
-/**
- * Registers the scripts on `redis` and returns the client typed with them. ioredis sends EVALSHA
- * and falls back to EVAL once per connection (NOSCRIPT), so each call is one command. Defining
- * them again on the same client (a second store) is harmless: the Lua is the same.
- */
+/** The store scripts, registered on `redis` (see `defineScripts`). */
 export function defineStoreCommands(redis: Redis | Cluster): StoreCommands {
-  for (const [name, lua] of Object.entries(scripts)) redis.defineCommand(name, { lua, numberOfKeys: 1 });
-  return redis as unknown as StoreCommands;
+  return defineScripts<StoreCommands>(redis, scripts);
 }
