@@ -5,7 +5,13 @@
  */
 
 /** Every `code` a `TesseraError` can carry. */
-export type ErrorCode = "SESSION_VALIDATION" | "SESSION_TOO_LARGE" | "STORE_UNAVAILABLE" | "SESSION_INTERRUPTED" | "CONFIG";
+export type ErrorCode =
+  | "SESSION_VALIDATION"
+  | "SESSION_TOO_LARGE"
+  | "STORE_UNAVAILABLE"
+  | "SESSION_INTERRUPTED"
+  | "SESSION_CORRUPT"
+  | "CONFIG";
 
 const brand = Symbol.for("tessera.error");
 
@@ -75,6 +81,15 @@ export class SessionStoreError extends TesseraError {
  */
 export class SessionInterruptedError extends TesseraError {
   readonly code = "SESSION_INTERRUPTED";
+}
+
+/**
+ * A store found a record it cannot read (garbage in a metadata field, a torn file): a data
+ * problem, never an outage. Stores throw it from `get`; the manager reports `corrupt` to
+ * `onEvent`, deletes the record and starts a fresh session, so `load` never throws it.
+ */
+export class SessionCorruptError extends TesseraError {
+  readonly code = "SESSION_CORRUPT";
 }
 
 /** Bad options, thrown at start-up by `defineSession` and the store factories. */

@@ -63,6 +63,13 @@ export interface SessionPatch {
   expiresAt: Date;
   updatedAt: Date;
   schemaVersion: number;
+  /**
+   * The record's data must stay within this many bytes after the patch, measured as the sum of
+   * `entryBytes` over its entries. The store checks it atomically with the write (so concurrent
+   * patches of different keys cannot grow a record past it) and, when the result would be larger,
+   * writes nothing and throws `SessionTooLargeError`.
+   */
+  maxBytes: number;
 }
 
 /** Equality filter on session fields (indexed columns where the store has them). */
@@ -71,7 +78,8 @@ export type Where = Record<string, string | number | boolean>;
 export interface SessionStore {
   /**
    * The live record, or null when absent or expired at `now`. An expired record found
-   * here may be deleted by the store (lazily), never returned.
+   * here may be deleted by the store (lazily), never returned. A record that exists but cannot
+   * be read (garbage metadata, a torn file) throws `SessionCorruptError`: a data problem, not an outage.
    */
   get(id: string, now: Date): Promise<StoredSession | null>;
 
@@ -118,6 +126,13 @@ export interface SessionStore {
 
   /** Delete up to `batchSize` records expired at `now`; returns how many went in this call. */
   purgeExpired(now: Date, batchSize: number): Promise<number>;
+
+  /**
+   * Optional: the size of one entry as this store measures it for `maxBytes`, in bytes. The core
+   * checks `set()` with the same measure, so a write it accepted is not refused by the store's
+   * check at save. @default the UTF-8 length of `JSON.stringify(entry)`
+   */
+  entryBytes?(key: string, entry: StoredEntry): number;
 
   /** Optional, for operators (the `tessera` CLI): counts, sizes and frequent indexed values. */
   stats?(now: Date, options: { top: number }): Promise<StoreStats>;
