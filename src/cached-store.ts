@@ -1,3 +1,4 @@
+import { isTesseraError } from "./errors.js";
 import type { SessionCache, SessionStore, StoredSession } from "./store.js";
 
 /** Options of `withCache`. */
@@ -12,6 +13,11 @@ export interface WithCacheOptions {
 
 const FIRST_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
+/** Stale ids remembered during an outage (~100 bytes each); past it the cache is distrusted instead. */
+const MAX_STALE = 100_000;
+const CORRUPT = Symbol("corrupt copy");
+/** How long reads skip a cache whose copies' lifetime is unknown (`SessionCache.ttlMs` unset). */
+const MAX_DISTRUST_MS = 24 * 3600 * 1000;
 
 /**
  * Django's `cached_db` as one decorator over any store: reads try the cache and fall back to
@@ -29,15 +35,55 @@ export function withCache(store: SessionStore, cache: SessionCache, options: Wit
   let down = false;
   let retryAt = 0;
   let backoffMs = FIRST_BACKOFF_MS;
+  /**
+   * B10: ids whose copy may be stale because the cache missed their invalidation or update
+   * (skipped during the back-off, or failed). They are invalidated before the cache is trusted
+   * again, so a revoke made during an outage is not undone by the copy once Redis is back.
+   */
+  const stale = new Set<string>();
+  /** Past `MAX_STALE` ids, reads skip the cache until this instant (every copy then has aged out). */
+  let distrustUntil = 0;
 
-  async function use<T>(call: () => Promise<T>): Promise<T | undefined> {
-    if (down && clock() < retryAt) return undefined;
+  function failed(): undefined {
+    if (down) backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
+    else {
+      down = true;
+      options.onStateChange?.("down");
+    }
+    retryAt = clock() + backoffMs;
+    return undefined;
+  }
+
+  async function bounded<T>(call: () => Promise<T>): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error("cache timeout")), timeoutMs);
       });
-      const result = await Promise.race([call(), timeout]);
+      return await Promise.race([call(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Applies the invalidations the cache missed; the cache is not used until they are in. */
+  async function catchUp(): Promise<boolean> {
+    if (stale.size === 0) return true;
+    const ids = [...stale];
+    try {
+      await bounded(() => cache.invalidate(ids));
+    } catch {
+      return false;
+    }
+    for (const id of ids) stale.delete(id);
+    return true;
+  }
+
+  async function use<T>(call: () => Promise<T>): Promise<T | undefined> {
+    if (down && clock() < retryAt) return undefined;
+    try {
+      if (!(await catchUp())) return failed();
+      const result = await bounded(call);
       if (down) {
         down = false;
         backoffMs = FIRST_BACKOFF_MS;
@@ -45,24 +91,49 @@ export function withCache(store: SessionStore, cache: SessionCache, options: Wit
       }
       return result;
     } catch {
-      if (down) backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
-      else {
-        down = true;
-        options.onStateChange?.("down");
-      }
-      retryAt = clock() + backoffMs;
-      return undefined;
-    } finally {
-      clearTimeout(timer);
+      return failed();
     }
   }
-  const fill = (record: StoredSession, now: Date) => use(() => cache.put(record, now));
-  const drop = (ids: readonly string[]) => (ids.length === 0 ? undefined : use(() => cache.invalidate(ids)));
+
+  /** A write the cache must learn about; when it does not, the id's copy is marked stale. */
+  async function tell(ids: readonly string[], call: () => Promise<unknown>): Promise<void> {
+    if (ids.length === 0) return;
+    const told = await use(async () => {
+      await call();
+      return true;
+    });
+    if (told === true) return;
+    for (const id of ids) stale.add(id);
+    if (stale.size > MAX_STALE) {
+      // Too many to remember: forget them and keep reads off the cache for as long as a copy may live.
+      stale.clear();
+      distrustUntil = clock() + (cache.ttlMs ?? MAX_DISTRUST_MS);
+    }
+  }
+
+  const fill = (record: StoredSession, now: Date) => tell([record.id], () => cache.put(record, now));
+  const drop = (ids: readonly string[]) => tell(ids, () => cache.invalidate(ids));
+
+  async function cached(id: string): Promise<StoredSession | null | undefined> {
+    if (clock() < distrustUntil) return undefined;
+    const copy = await use(async () => {
+      try {
+        return await cache.get(id);
+      } catch (error) {
+        // A corrupt copy is a data problem, not an outage: not counted as the cache failing.
+        if (isTesseraError(error) && error.code === "SESSION_CORRUPT") return CORRUPT;
+        throw error;
+      }
+    });
+    if (copy !== CORRUPT) return copy;
+    await drop([id]);
+    return undefined;
+  }
 
   return {
     async get(id, now) {
-      const cached = await use(() => cache.get(id));
-      if (cached && cached.expiresAt.getTime() > now.getTime()) return cached;
+      const copy = await cached(id);
+      if (copy && copy.expiresAt.getTime() > now.getTime()) return copy;
       const record = await store.get(id, now);
       if (record !== null && record.successorId === null) await fill(record, now);
       return record;
@@ -80,12 +151,12 @@ export function withCache(store: SessionStore, cache: SessionCache, options: Wit
     async patch(id, patch, now) {
       const rev = await store.patch(id, patch, now);
       if (rev === null) await drop([id]);
-      else await use(() => cache.patch(id, patch, rev, now));
+      else await tell([id], () => cache.patch(id, patch, rev, now));
       return rev;
     },
     async touch(id, expiresAt, now) {
       const touched = await store.touch(id, expiresAt, now);
-      if (touched) await use(() => cache.touch(id, expiresAt, now));
+      if (touched) await tell([id], () => cache.touch(id, expiresAt, now));
       else await drop([id]);
       return touched;
     },
@@ -106,6 +177,7 @@ export function withCache(store: SessionStore, cache: SessionCache, options: Wit
       return ids;
     },
     purgeExpired: (now, batchSize) => store.purgeExpired(now, batchSize),
+    ...(store.entryBytes ? { entryBytes: store.entryBytes.bind(store) } : {}),
     // Operator queries read the source of truth; purged records were expired, so no copy is served.
     ...(store.stats ? { stats: store.stats.bind(store) } : {}),
     ...(store.countExpired ? { countExpired: store.countExpired.bind(store) } : {}),

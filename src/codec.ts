@@ -34,9 +34,29 @@ export function encodeValue(value: unknown, extra: { exp?: number; flash?: true 
   if (extra.exp !== undefined) entry.exp = extra.exp;
   if (extra.flash) entry.flash = true;
   const text = JSON.stringify(entry);
-  // Postgres jsonb cannot hold U+0000 in a string; refuse it at set() rather than fail at save (R44).
-  if (text.includes("\\u0000")) return new EncodeFailure("strings containing U+0000 cannot be stored");
+  const unstorable = unstorableEscape(text);
+  if (unstorable !== null) return new EncodeFailure(unstorable);
   return { entry, bytes: utf8Length(text) };
+}
+
+/**
+ * Every store must hold exactly what `set()` accepted, so what one of them cannot hold is
+ * refused here, at `set()`, for all: Postgres `jsonb` rejects U+0000 (R44) and lone UTF-16
+ * surrogates (`"\ud800"`, which any JSON request body can carry), and a failed save would look
+ * like a store outage. JSON.stringify escapes exactly those as `\u0000` and `\udXXX` (paired
+ * surrogates are written as they are), so one scan of the escapes finds them in values, object
+ * keys, Map keys and Set members alike.
+ */
+function unstorableEscape(text: string): string | null {
+  if (!text.includes("\\u")) return null;
+  // Walk escape by escape so that an escaped backslash followed by "u0000" is not mistaken for one.
+  for (const match of text.matchAll(/\\(u[0-9a-f]{4}|[^u])/g)) {
+    const sequence = match[1] as string;
+    if (sequence === "u0000") return "strings containing U+0000 cannot be stored";
+    if (/^ud[89a-f]/.test(sequence))
+      return "strings containing a lone UTF-16 surrogate (unpaired \\ud800-\\udfff) cannot be stored";
+  }
+  return null;
 }
 
 /** Decodes one stored entry; throws on a corrupt entry (the caller applies `onInvalid`). */

@@ -12,6 +12,13 @@ export type Duration =
 const unitSeconds = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 
 /**
+ * The longest duration accepted: 10,000 years. Every instant derived from a duration (an expiry,
+ * a key's ttl, a cookie's Expires) then stays well inside `Date`'s range (year 275760) and the
+ * stores' (Postgres `timestamptz`, Redis `PEXPIREAT`), so none fails at save (B7).
+ */
+export const MAX_DURATION_SECONDS = 10_000 * 365.25 * 86400;
+
+/**
  * Converts a `Duration` to seconds. Throws `SessionConfigError` (`option` names the setting
  * at fault) for a negative, non-finite or unparseable value.
  * @example toSeconds("14d") // 1209600
@@ -21,6 +28,7 @@ export function toSeconds(value: Duration, option = "duration"): number {
   if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) {
     throw new SessionConfigError(`${option}: expected seconds, "30m"-style text or { days, hours, minutes, seconds }`);
   }
+  if (seconds > MAX_DURATION_SECONDS) throw new SessionConfigError(`${option}: at most 10,000 years`);
   return seconds;
 }
 

@@ -13,7 +13,22 @@ export function guardStore(store: SessionStore, timeoutMs: number): SessionStore
     const method = store[name] as (...args: unknown[]) => Promise<unknown>;
     guarded[name] = (...args: unknown[]) => bounded(name, () => method.apply(store, args), timeoutMs);
   }
+  // A pure, synchronous measure: nothing to bound.
+  if (store.entryBytes) guarded.entryBytes = store.entryBytes.bind(store);
   return guarded as SessionStore;
+}
+
+/** The `cause` of a timed-out store call: which call, and the limit it ran past (DESIGN §1: a store error carries a cause). */
+export class StoreTimeoutError extends Error {
+  readonly call: string;
+  readonly timeoutMs: number;
+
+  constructor(call: string, timeoutMs: number) {
+    super(`store ${call}() took longer than storeTimeout (${timeoutMs} ms)`);
+    this.name = "StoreTimeoutError";
+    this.call = call;
+    this.timeoutMs = timeoutMs;
+  }
 }
 
 const methods = [
@@ -34,7 +49,12 @@ const methods = [
 function bounded<T>(name: string, call: () => Promise<T>, timeoutMs: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new SessionStoreError(`session store ${name}() did not answer within ${timeoutMs} ms`)),
+      () =>
+        reject(
+          new SessionStoreError(`session store ${name}() did not answer within ${timeoutMs} ms`, {
+            cause: new StoreTimeoutError(name, timeoutMs),
+          }),
+        ),
       timeoutMs,
     );
     const failed = (error: unknown) => {

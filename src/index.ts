@@ -5,6 +5,7 @@ export {
   type ErrorCode,
   isTesseraError,
   SessionConfigError,
+  SessionCorruptError,
   SessionInterruptedError,
   SessionStoreError,
   SessionTooLargeError,

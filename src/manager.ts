@@ -1,6 +1,6 @@
 import type * as z from "zod";
 import { MAX_COOKIE_BYTES } from "./cookie.js";
-import { SessionConfigError } from "./errors.js";
+import { isTesseraError, SessionConfigError } from "./errors.js";
 import { hydrate, type SessionData, type SessionKey, type SessionSchema, type SessionValue } from "./schema.js";
 import { Session, type SessionContext } from "./session.js";
 import { cookieValue, type SessionSource } from "./source.js";
@@ -54,18 +54,36 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
   async function open(token: string, hadCookie: boolean): Promise<Session<S> | null> {
     const id = hashToken(token);
     const now = new Date(ctx.nowMs());
-    let record = await store.get(id, now);
+    let record = await readRecord(id, now);
+    if (record === "corrupt") return null;
     let reachedToken: string | null = token;
     if (record?.successorId) {
       // The old token of a session rotated within `rotationGrace`: serve the new record without knowing its token.
-      record = await store.get(record.successorId, now);
+      record = await readRecord(record.successorId, now);
+      if (record === "corrupt") return null;
       reachedToken = null;
     }
     if (record === null) {
       ctx.emit("unknown", id);
       return null;
     }
-    return fromRecord(record, reachedToken, hadCookie);
+    return fromRecord(record, reachedToken, hadCookie, false, reachedToken === null);
+  }
+
+  /**
+   * `store.get`, with a record the store could not read (B12) reported as `corrupt` and
+   * deleted, as hydrate's corrupt data is: a data problem, never an outage, never `unknown`.
+   */
+  async function readRecord(id: string, now: Date): Promise<StoredSession | null | "corrupt"> {
+    try {
+      return await store.get(id, now);
+    } catch (error) {
+      // By code, not instanceof: a custom store may import another copy of the package.
+      if (!isTesseraError(error) || error.code !== "SESSION_CORRUPT") throw error;
+      ctx.emit("corrupt", id);
+      await store.delete(id);
+      return "corrupt";
+    }
   }
 
   /** Cookie stores: the cookie is the sealed record. A seal that does not verify is a fresh session (R38). */
@@ -84,6 +102,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
     token: string | null,
     hadCookie: boolean,
     resign = false,
+    viaGrace = false,
   ): Promise<Session<S> | null> {
     const result = hydrate(ctx.runtime, record.data, record.schemaVersion, ctx.nowMs(), record.dataBytes);
     if (!result.ok) {
@@ -94,7 +113,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
       return null;
     }
     if (result.invalid.length > 0) ctx.emit("invalid", record.id, { keys: result.invalid });
-    return new Session<S>(ctx, { token, record, hydrated: result, hadCookie, resign });
+    return new Session<S>(ctx, { token, record, hydrated: result, hadCookie, resign, viaGrace });
   }
 
   function toWhere(where: SessionWhere<S>): Where {
@@ -136,7 +155,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
       }
       if (!isWellFormedToken(token)) return false;
       const id = hashToken(token);
-      const existed = (await store.get(id, new Date(ctx.nowMs()))) !== null;
+      const existed = (await readRecord(id, new Date(ctx.nowMs()))) !== null;
       await store.delete(id);
       if (existed) ctx.emit("destroyed", id);
       return existed;

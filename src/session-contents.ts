@@ -3,6 +3,9 @@ import { SessionTooLargeError, SessionValidationError } from "./errors.js";
 import { EXPIRY_KEY, type Hydrated, parseField, type SchemaRuntime } from "./schema.js";
 import type { StoredData, StoredEntry } from "./store.js";
 
+/** How a store sizes one entry for `maxBytes` (`SessionStore.entryBytes`). */
+export type EntryMeasure = (key: string, entry: StoredEntry) => number;
+
 /**
  * A session's data and what this request changed in it: decoded values beside their encoded
  * entries, the keys set and deleted since load, and the encoded size. Writes are validated,
@@ -13,6 +16,8 @@ export class SessionContents {
   readonly #runtime: SchemaRuntime;
   readonly #nowMs: () => number;
   readonly #maxBytes: number;
+  /** The store's size of an entry (`SessionStore.entryBytes`), so `set()` is checked by the measure the store enforces. */
+  readonly #measure: EntryMeasure | undefined;
   readonly #values: Map<string, unknown>;
   readonly #entries: Map<string, StoredEntry>;
   /** Encoded sizes of entries, measured when first needed (a write replacing that key). */
@@ -26,10 +31,11 @@ export class SessionContents {
   /** The next save must replace the whole record (`clear()`, migrated data). */
   #replaceAll: boolean;
 
-  constructor(runtime: SchemaRuntime, nowMs: () => number, maxBytes: number, hydrated: Hydrated | null) {
+  constructor(runtime: SchemaRuntime, nowMs: () => number, maxBytes: number, hydrated: Hydrated | null, measure?: EntryMeasure) {
     this.#runtime = runtime;
     this.#nowMs = nowMs;
     this.#maxBytes = maxBytes;
+    this.#measure = measure;
     this.#values = hydrated?.values ?? new Map();
     this.#entries = hydrated?.entries ?? new Map();
     for (const key of hydrated?.dropped ?? []) this.#deleted.add(key);
@@ -55,7 +61,7 @@ export class SessionContents {
   /** Validates, encodes and stores one value; throws before anything changes. */
   write(key: string, value: unknown, extra: { exp?: number; flash?: true } = {}): void {
     const parsed = parseField(this.#runtime, key, value);
-    const encoded = encode(key, parsed, extra);
+    const encoded = this.#encode(key, parsed, extra);
     this.#checkSize([[key, encoded.bytes]]);
     this.#commit(key, parsed, encoded.entry, encoded.bytes);
   }
@@ -64,7 +70,7 @@ export class SessionContents {
   writeAll(values: Record<string, unknown>): void {
     const encoded = Object.keys(values).map((key) => {
       const parsed = parseField(this.#runtime, key, values[key]);
-      return [key, parsed, encode(key, parsed, {})] as const;
+      return [key, parsed, this.#encode(key, parsed, {})] as const;
     });
     this.#checkSize(encoded.map(([key, , e]) => [key, e.bytes]));
     for (const [key, parsed, e] of encoded) this.#commit(key, parsed, e.entry, e.bytes);
@@ -72,7 +78,7 @@ export class SessionContents {
 
   /** Stores an entry the core keeps beside the user's data (`$expiry`). */
   writeEntry(key: string, entry: StoredEntry): void {
-    this.#commit(key, undefined, entry, entryBytes(entry));
+    this.#commit(key, undefined, entry, this.#bytesOf(key, entry));
   }
 
   /** Removes `key`; with `stored`, the next save deletes it from the record. */
@@ -169,10 +175,19 @@ export class SessionContents {
   #sizeOf(key: string): number {
     let bytes = this.#sizes.get(key);
     if (bytes === undefined) {
-      bytes = entryBytes(this.#entries.get(key) as StoredEntry);
+      bytes = this.#bytesOf(key, this.#entries.get(key) as StoredEntry);
       this.#sizes.set(key, bytes);
     }
     return bytes;
+  }
+
+  #bytesOf(key: string, entry: StoredEntry): number {
+    return this.#measure === undefined ? entryBytes(entry) : this.#measure(key, entry);
+  }
+
+  #encode(key: string, value: unknown, extra: { exp?: number; flash?: true }): { entry: StoredEntry; bytes: number } {
+    const encoded = encode(key, value, extra);
+    return this.#measure === undefined ? encoded : { entry: encoded.entry, bytes: this.#measure(key, encoded.entry) };
   }
 
   #commit(key: string, value: unknown, entry: StoredEntry, bytes: number): void {

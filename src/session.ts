@@ -1,5 +1,5 @@
 import { MAX_COOKIE_BYTES, type ResolvedCookie, serializeClearCookie, serializeSessionCookie } from "./cookie.js";
-import { type Duration, toSeconds } from "./duration.js";
+import { type Duration, MAX_DURATION_SECONDS, toSeconds } from "./duration.js";
 import { SessionConfigError, SessionInterruptedError, SessionTooLargeError, SessionValidationError } from "./errors.js";
 import type { SessionEvent } from "./events.js";
 import { absoluteExpiry, cookieMaxAge, type ExpiryOverride, type ExpiryPolicy, expiryAt, isTouchDue } from "./expiry.js";
@@ -46,6 +46,8 @@ export interface SessionInit {
   hadCookie: boolean;
   /** Cookie stores: a previous secret verified the cookie, so the next save seals it anew. */
   resign?: boolean;
+  /** Reached through the old token of a session rotated within `rotationGrace` (a grace shadow). */
+  viaGrace?: boolean;
 }
 
 /** Options of `set`. */
@@ -74,6 +76,8 @@ export class Session<S extends SessionSchema> {
   #reseal: boolean;
   /** Set by an adapter once the response carrying the cookie has started: changes are refused (R20). */
   #lockedBecause: string | null = null;
+  /** Reached through a grace shadow: identity changes are refused (B4), data writes go to the rotated record. */
+  readonly #viaGrace: boolean;
 
   /** @internal Sessions come from `sessions.load()`; never construct one yourself. */
   constructor(ctx: SessionContext, init: SessionInit) {
@@ -81,9 +85,11 @@ export class Session<S extends SessionSchema> {
     this.#token = init.token;
     this.#record = init.record;
     this.#id = init.record?.id ?? null;
-    this.#data = new SessionContents(ctx.runtime, ctx.nowMs, ctx.maxBytes, init.hydrated);
+    const measure = ctx.store.entryBytes?.bind(ctx.store);
+    this.#data = new SessionContents(ctx.runtime, ctx.nowMs, ctx.maxBytes, init.hydrated, measure);
     this.#hadCookie = init.hadCookie;
     this.#reseal = init.resign ?? false;
+    this.#viaGrace = init.viaGrace ?? false;
   }
 
   /**
@@ -181,6 +187,7 @@ export class Session<S extends SessionSchema> {
    */
   setExpiry(value: Date | Duration | 0 | null): void {
     this.#assertOpen("setExpiry");
+    this.#assertOwnToken("setExpiry");
     let override: ExpiryOverride | null;
     if (value === null) override = null;
     else if (value === 0) override = { kind: "browser" };
@@ -189,7 +196,7 @@ export class Session<S extends SessionSchema> {
         throw new SessionValidationError(EXPIRY_KEY, [{ code: "invalid_date", path: [], message: "Invalid Date" }]);
       }
       override = { kind: "at", atMs: value.getTime() };
-    } else override = { kind: "idle", seconds: durationArgument(EXPIRY_KEY, value) };
+    } else override = { kind: "idle", seconds: durationArgument(EXPIRY_KEY, value, this.#ctx.nowMs()) };
     this.#policyChanged = true;
     if (override === null) this.#data.remove(EXPIRY_KEY, this.#record !== null);
     else this.#data.writeEntry(EXPIRY_KEY, serializeExpiry(override));
@@ -229,6 +236,7 @@ export class Session<S extends SessionSchema> {
    */
   async rotate(): Promise<void> {
     this.#assertOpen("rotate");
+    this.#assertOwnToken("rotate");
     const now = this.#ctx.nowMs();
     const token = createToken();
     const id = hashToken(token);
@@ -262,6 +270,7 @@ export class Session<S extends SessionSchema> {
    */
   async destroy(): Promise<void> {
     this.#assertOpen("destroy");
+    this.#assertOwnToken("destroy");
     const id = this.#record?.id ?? null;
     if (id !== null) {
       if (this.#ctx.sealer === null) await this.#ctx.store.delete(id);
@@ -289,6 +298,7 @@ export class Session<S extends SessionSchema> {
     const record = this.#record;
     if (record === null) {
       if (!this.#data.hasData) return; // R9: an empty new session is never stored nor sent.
+      if (this.#expiredOnPurpose(now)) return;
       this.#token ??= createToken();
       this.#id ??= hashToken(this.#token);
       const fresh = this.#fullRecord(this.#id, now);
@@ -312,6 +322,7 @@ export class Session<S extends SessionSchema> {
         expiresAt: new Date(nextMs),
         updatedAt: new Date(now),
         schemaVersion: this.#ctx.runtime.version,
+        maxBytes: this.#ctx.maxBytes,
       };
       const rev = await this.#ctx.store.patch(record.id, patch, new Date(now));
       if (rev === null) this.#interrupted(record.id);
@@ -385,6 +396,7 @@ export class Session<S extends SessionSchema> {
   async #saveSealed(sealer: CookieSessionStore, now: number): Promise<void> {
     const record = this.#record;
     if (record === null && !this.#data.hasData) return;
+    if (record === null && this.#expiredOnPurpose(now)) return;
     if (record !== null) {
       const moved = isTouchDue(this.#ctx.policy, record.expiresAt.getTime(), this.#nextExpiry(now));
       if (!(this.isModified || this.#policyChanged || this.#reseal || moved)) return;
@@ -409,15 +421,39 @@ export class Session<S extends SessionSchema> {
   }
 
   #write(key: string, value: unknown, ttl: Duration | undefined, flash: boolean): void {
-    const ttlSeconds = ttl === undefined ? undefined : durationArgument(key, ttl);
+    const nowMs = this.#ctx.nowMs();
+    const ttlSeconds = ttl === undefined ? undefined : durationArgument(key, ttl, nowMs);
     this.#data.write(key, value, {
-      ...(ttlSeconds === undefined ? {} : { exp: this.#ctx.nowMs() + ttlSeconds * 1000 }),
+      ...(ttlSeconds === undefined ? {} : { exp: nowMs + ttlSeconds * 1000 }),
       ...(flash ? { flash: true as const } : {}),
     });
   }
 
   #assertOpen(method: string): void {
     if (this.#lockedBecause !== null) throw new SessionConfigError(`session.${method}() ${this.#lockedBecause}`);
+  }
+
+  /**
+   * B4: the old token reaches a rotated session during `rotationGrace` only so that requests in
+   * flight are not logged out. Whoever holds it (possibly an attacker who planted it before the
+   * victim's login) must not mint a token for the victim's session, kill it or stretch it, so
+   * identity changes through a grace shadow are refused; nothing is written and no cookie is sent.
+   */
+  #assertOwnToken(method: string): void {
+    if (!this.#viaGrace) return;
+    throw new SessionInterruptedError(
+      `session.${method}() refused: this request reached the session through its token from before a rotation`,
+    );
+  }
+
+  /**
+   * B14: a new session whose expiry is already past (`setExpiry(pastDate)`) is never written: it
+   * would be a dead row only purge removes. The cookie of a request that had one is cleared.
+   */
+  #expiredOnPurpose(nowMs: number): boolean {
+    if (this.#nextExpiry(nowMs) > nowMs) return false;
+    this.#cookie = this.#hadCookie ? "clear" : null;
+    return true;
   }
 
   #override(): ExpiryOverride | undefined {
@@ -471,11 +507,24 @@ export class Session<S extends SessionSchema> {
   }
 }
 
-/** A duration passed to a method (not an option): bad input is a validation error of that key, not a config error. */
-function durationArgument(key: string, value: Duration): number {
+/**
+ * A duration passed to a method (not an option): bad input is a validation error of that key,
+ * not a config error, raised at the call (B7) so that nothing is written with an instant past
+ * `Date`'s range.
+ */
+function durationArgument(key: string, value: Duration, nowMs: number): number {
+  let seconds: number;
   try {
-    return toSeconds(value);
-  } catch {
-    throw new SessionValidationError(key, [{ code: "invalid_type", path: [], message: "expected a duration" }]);
+    seconds = toSeconds(value);
+  } catch (error) {
+    const tooBig = typeof value === "number" && value > MAX_DURATION_SECONDS;
+    const message = tooBig ? "a duration is at most 10,000 years" : "expected a duration";
+    throw new SessionValidationError(key, [{ code: tooBig ? "too_big" : "invalid_type", path: [], message }], {
+      cause: error,
+    });
   }
+  if (!Number.isFinite(new Date(nowMs + seconds * 1000).getTime())) {
+    throw new SessionValidationError(key, [{ code: "too_big", path: [], message: "duration reaches past the range of Date" }]);
+  }
+  return seconds;
 }

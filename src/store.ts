@@ -169,7 +169,12 @@ export interface StoreStats {
  * `rev` and by the marks `patch` and `invalidate` leave behind.
  */
 export interface SessionCache {
-  /** The cached copy, or null (absent, or only a mark). Expiry is checked by the core. */
+  /**
+   * Optional: the longest a copy or mark lives, in ms (the cache's `ttl`). After an outage too
+   * long to remember every missed invalidation, the core skips the cache for this long.
+   */
+  readonly ttlMs?: number;
+  /** The cached copy, or null (absent, or only a mark). Expiry is checked by the core. Throws `SessionCorruptError` for an unreadable copy. */
   get(id: string): Promise<StoredSession | null>;
   /**
    * Store `record` unless the cache holds a copy or a mark at `record.rev` or newer, or a

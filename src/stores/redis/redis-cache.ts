@@ -83,6 +83,7 @@ export function redisCache(options: RedisCacheOptions) {
   const lifeMs = (expiresAt: Date, now: Date) => Math.min(Math.floor(expiresAt.getTime() - now.getTime()), ttlMs);
 
   return {
+    ttlMs,
     async get(id) {
       return fromHash(id, await client.hgetall(key(id)));
     },
