@@ -2,18 +2,19 @@
  * The shop's session manager and its database.
  *
  * - No `DATABASE_URL`: the embedded default, PGlite, in `.tessera-demo/shop/` under the
- *   working directory (`SHOP_PGLITE=memory` keeps it in memory instead, as the e2e test does).
+ *   working directory, created on first use (`SHOP_PGLITE=memory` keeps it in memory instead,
+ *   as the e2e test does; see `embedded-db.ts`).
  * - `DATABASE_URL` set: that PostgreSQL, through postgres.js.
  * - `REDIS_URL` set as well: a Redis cache in front of the database (Django's `cached_db`).
  *
  * The table is the default one that `migrate()` creates, plus an indexed `user_id` column
  * generated from the session data, so "Your sessions" is an index lookup.
  */
-import path from "node:path";
 import { text } from "drizzle-orm/pg-core";
 import { defineSession } from "../../../src/index";
 import { drizzleStore, migrate, sessionsTable } from "../../../src/stores/drizzle/index";
 import { redisCache } from "../../../src/stores/redis/index";
+import { embeddedLocation, openEmbedded } from "./embedded-db";
 import { sessionSchema } from "./schema";
 
 /** The default `sessions` table, seen with its extra generated column (see `addUserIdColumn`). */
@@ -33,22 +34,30 @@ async function connect() {
   const url = process.env.DATABASE_URL;
   let db: Parameters<typeof drizzleStore>[0]["db"];
   let query: RawQuery;
+  let close: () => Promise<void>;
   if (url !== undefined && url !== "") {
     const { default: postgres } = await import("postgres");
     const { drizzle } = await import("drizzle-orm/postgres-js");
     const client = postgres(url, { max: 5, onnotice: () => {}, connection: { statement_timeout: 5000 } });
     db = drizzle({ client });
     query = async (sql, params = []) => (await client.unsafe(sql, params as never[])) as unknown as Record<string, unknown>[];
+    close = () => client.end();
   } else {
-    const { PGlite } = await import("@electric-sql/pglite");
     const { drizzle } = await import("drizzle-orm/pglite");
-    const where = process.env.SHOP_PGLITE ?? path.join(process.cwd(), ".tessera-demo", "shop");
-    const client = where === "memory" ? new PGlite() : new PGlite(where);
+    const client = await openEmbedded(embeddedLocation());
     db = drizzle({ client });
     query = async (sql, params = []) => (await client.query<Record<string, unknown>>(sql, params)).rows;
+    close = () => client.close();
   }
-  await migrate(db);
-  for (const statement of userIdColumnDdl) await query(statement);
+  try {
+    await migrate(db);
+    for (const statement of userIdColumnDdl) await query(statement);
+  } catch (error) {
+    // The next request tries again: it must not find this PGlite still open on the same
+    // folder (two instances on one folder corrupt it), nor a stray pool.
+    await close().catch(() => {});
+    throw error;
+  }
 
   let cache: ReturnType<typeof redisCache> | undefined;
   const redisUrl = process.env.REDIS_URL;
