@@ -12,11 +12,18 @@ export type Duration =
 const unitSeconds = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 
 /**
- * The longest duration accepted: 10,000 years. Every instant derived from a duration (an expiry,
- * a key's ttl, a cookie's Expires) then stays well inside `Date`'s range (year 275760) and the
- * stores' (Postgres `timestamptz`, Redis `PEXPIREAT`), so none fails at save (B7).
+ * The longest duration accepted: 1,000 years. With the instants `setExpiry(date)` accepts
+ * (up to `LAST_INSTANT_MS`) this keeps every expiry, key ttl and cookie Expires inside what
+ * every store holds, so none fails at save (B7).
  */
-export const MAX_DURATION_SECONDS = 10_000 * 365.25 * 86400;
+export const MAX_DURATION_SECONDS = 1000 * 365.25 * 86400;
+
+/**
+ * The last instant a session may expire at: 9999-12-31T23:59:59.999Z. Past year 9999 a Date's
+ * ISO form gains a sign and six digits (`+010000-…`), which Postgres does not parse and cookie
+ * dates do not allow.
+ */
+export const LAST_INSTANT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**
  * Converts a `Duration` to seconds. Throws `SessionConfigError` (`option` names the setting
@@ -28,7 +35,7 @@ export function toSeconds(value: Duration, option = "duration"): number {
   if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) {
     throw new SessionConfigError(`${option}: expected seconds, "30m"-style text or { days, hours, minutes, seconds }`);
   }
-  if (seconds > MAX_DURATION_SECONDS) throw new SessionConfigError(`${option}: at most 10,000 years`);
+  if (seconds > MAX_DURATION_SECONDS) throw new SessionConfigError(`${option}: at most 1,000 years`);
   return seconds;
 }
 

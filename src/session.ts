@@ -1,5 +1,5 @@
 import { MAX_COOKIE_BYTES, type ResolvedCookie, serializeClearCookie, serializeSessionCookie } from "./cookie.js";
-import { type Duration, MAX_DURATION_SECONDS, toSeconds } from "./duration.js";
+import { type Duration, LAST_INSTANT_MS, MAX_DURATION_SECONDS, toSeconds } from "./duration.js";
 import { SessionConfigError, SessionInterruptedError, SessionTooLargeError, SessionValidationError } from "./errors.js";
 import type { SessionEvent } from "./events.js";
 import { absoluteExpiry, cookieMaxAge, type ExpiryOverride, type ExpiryPolicy, expiryAt, isTouchDue } from "./expiry.js";
@@ -194,6 +194,9 @@ export class Session<S extends SessionSchema> {
     else if (value instanceof Date) {
       if (Number.isNaN(value.getTime())) {
         throw new SessionValidationError(EXPIRY_KEY, [{ code: "invalid_date", path: [], message: "Invalid Date" }]);
+      }
+      if (value.getTime() > LAST_INSTANT_MS) {
+        throw new SessionValidationError(EXPIRY_KEY, [{ code: "too_big", path: [], message: "expiry is after year 9999" }]);
       }
       override = { kind: "at", atMs: value.getTime() };
     } else override = { kind: "idle", seconds: durationArgument(EXPIRY_KEY, value, this.#ctx.nowMs()) };
@@ -404,7 +407,7 @@ export class Session<S extends SessionSchema> {
     this.#id ??= hashToken(createToken());
     const id = record?.id ?? this.#id;
     const full = { ...this.#fullRecord(id, now), rev: (record?.rev ?? 0) + 1 };
-    const value = await sealer.seal(full);
+    const value = await sealer.seal(full, this.#ctx.cookie.name);
     const cookie = serializeSessionCookie(
       this.#ctx.cookie,
       value,
@@ -518,13 +521,13 @@ function durationArgument(key: string, value: Duration, nowMs: number): number {
     seconds = toSeconds(value);
   } catch (error) {
     const tooBig = typeof value === "number" && value > MAX_DURATION_SECONDS;
-    const message = tooBig ? "a duration is at most 10,000 years" : "expected a duration";
+    const message = tooBig ? "a duration is at most 1,000 years" : "expected a duration";
     throw new SessionValidationError(key, [{ code: tooBig ? "too_big" : "invalid_type", path: [], message }], {
       cause: error,
     });
   }
-  if (!Number.isFinite(new Date(nowMs + seconds * 1000).getTime())) {
-    throw new SessionValidationError(key, [{ code: "too_big", path: [], message: "duration reaches past the range of Date" }]);
+  if (nowMs + seconds * 1000 > LAST_INSTANT_MS) {
+    throw new SessionValidationError(key, [{ code: "too_big", path: [], message: "duration reaches past year 9999" }]);
   }
   return seconds;
 }

@@ -6,6 +6,7 @@ import { expiryContract } from "./contract/expiry.js";
 import { queriesContract } from "./contract/queries.js";
 import { securityContract } from "./contract/security.js";
 import type { ContractScope, OpenStore, StoreHarness } from "./contract/setup.js";
+import { trustContract } from "./contract/trust.js";
 
 export type { OpenStore, StoreHarness } from "./contract/setup.js";
 
@@ -37,5 +38,6 @@ export function describeStore(name: string, open: OpenStore, options: { skip?: b
     describe("security", () => securityContract(harness, scope));
     describe("schema evolution", () => evolutionContract(harness, scope));
     describe("queries", () => queriesContract(harness, scope));
+    describe("trust (issue 11)", () => trustContract(harness, scope));
   });
 }

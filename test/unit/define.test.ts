@@ -1,9 +1,16 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
-import { defineSession, isTesseraError, SessionConfigError, SessionStoreError } from "../../src/index.js";
+import {
+  defineSession,
+  isTesseraError,
+  SessionConfigError,
+  SessionCorruptError,
+  type SessionEvent,
+  SessionStoreError,
+} from "../../src/index.js";
 import type { SessionStore } from "../../src/store.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
-import { createToken } from "../../src/token.js";
+import { createToken, hashToken } from "../../src/token.js";
 
 const schema = z.object({ userId: z.string().optional() });
 
@@ -52,6 +59,42 @@ describe("store failures", () => {
     expect(error.message).not.toContain(token);
     expect(error.name).toBe("SessionStoreError");
     expect(error.stack).toContain("SessionStoreError");
+  });
+
+  it("B13: a timed-out store call's SessionStoreError has a cause naming the call and the limit", async () => {
+    const sessions = defineSession({ schema, store: stalledStore(), storeTimeout: 0.05 });
+    const error = (await sessions.load(`${sessions.cookieName}=${createToken()}`).catch((e: unknown) => e)) as SessionStoreError;
+    expect(error).toBeInstanceOf(SessionStoreError);
+    const cause = error.cause as { name: string; call: string; timeoutMs: number; message: string };
+    expect(cause).toBeInstanceOf(Error);
+    expect(cause.name).toBe("StoreTimeoutError");
+    expect(cause.call).toBe("get");
+    expect(cause.timeoutMs).toBe(50);
+    expect(cause.message).toContain("get()");
+    expect(cause.message).toContain("50 ms");
+  });
+
+  it("B12: a record the store cannot read (SessionCorruptError from get) is reported as corrupt, deleted, and gives a fresh session; never a SessionStoreError", async () => {
+    const inner = memoryStore();
+    const deleted: string[] = [];
+    const store: SessionStore = {
+      ...inner,
+      get: async () => Promise.reject(new SessionCorruptError("exp is not a number")),
+      delete: async (id) => {
+        deleted.push(id);
+        await inner.delete(id);
+      },
+    };
+    const events: SessionEvent[] = [];
+    const sessions = defineSession({ schema, store, onEvent: (event) => events.push(event) });
+    const token = createToken();
+    const session = await sessions.load(`${sessions.cookieName}=${token}`);
+    expect(session.isNew).toBe(true);
+    expect(events.map((e) => e.type)).toEqual(["corrupt"]);
+    expect(events[0]?.tag).toMatch(/^[0-9a-f]{12}$/);
+    expect(deleted).toEqual([hashToken(token)]);
+    expect(await sessions.get(token)).toBeNull();
+    expect(events.map((e) => e.type)).toEqual(["corrupt", "corrupt"]);
   });
 
   it("an onEvent handler that throws never breaks a request", async () => {

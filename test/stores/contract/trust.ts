@@ -1,0 +1,164 @@
+import { expect, it } from "vitest";
+import { SessionConfigError, SessionInterruptedError, SessionValidationError } from "../../../src/index.js";
+import { cookieHeader } from "../../helpers/cookies.js";
+import { writes } from "../../helpers/counting-store.js";
+import { type ContractScope, follow, makeSessions, type StoreHarness, serverOnly, signedIn } from "./setup.js";
+
+/** Hostile values any JSON request body can carry, in every place superjson writes a string. */
+const loneSurrogates = ["\ud800", "a\udc00b", "\udfff", "x\ud83d"];
+
+/** Defects found by attacking Tessera (issue 11 B3, B4, B7, B14), on every store. */
+export function trustContract(harness: () => StoreHarness, scope: ContractScope): void {
+  const serverIt = serverOnly(scope);
+
+  it("B3: a lone UTF-16 surrogate is refused at set() with SessionValidationError, in a value, nested, an object key, a Map key and a Set member; nothing changes or is written", async () => {
+    const { sessions, calls, resetCalls } = makeSessions(harness());
+    const session = await sessions.load(undefined);
+    session.set("notice", "kept");
+    const setCookies = await session.commit();
+    const next = await sessions.load(follow("", setCookies));
+    resetCalls();
+    for (const bad of loneSurrogates) {
+      const attempts: (() => void)[] = [
+        () => next.set("notice", bad),
+        () => next.set("profile", { name: bad }),
+        () => next.set("prefs", { [bad]: "v" }),
+        () => next.set("scores", new Map([[bad, 1n]])),
+        () => next.set("tags", new Set(["ok", bad])),
+        () => next.update({ theme: "dark", notice: bad }),
+        () => next.setdefault("otp", bad),
+        () => next.flash("userId", bad),
+      ];
+      for (const attempt of attempts) expect(attempt).toThrow(SessionValidationError);
+    }
+    expect(next.get("notice")).toBe("kept");
+    expect(next.get("theme")).toBe("light");
+    expect(next.has("profile") || next.has("prefs") || next.has("scores") || next.has("tags") || next.has("otp")).toBe(false);
+    expect(next.isModified).toBe(false);
+    expect(await next.commit()).toEqual([]);
+    if (!scope.clientSide) expect(writes(calls)).toBe(0);
+  });
+
+  it("B3: paired surrogates, U+FFFF, and text that merely looks like an escape (a backslash then u0000 / ud800) round-trip exactly", async () => {
+    const { sessions } = makeSessions(harness());
+    const values = ["𝄞 and 😀", "\uffff\ufffe", "\\u0000", "\\ud800", "\\\\ud800", "tab\tnew\nline\u0001"];
+    const session = await sessions.load(undefined);
+    session.set("prefs", Object.fromEntries(values.map((v, i) => [v, values[(i + 1) % values.length] as string])));
+    session.set("tags", new Set(values));
+    session.set("notice", values.join("|"));
+    const cookie = follow("", await session.commit());
+    const loaded = await sessions.load(cookie);
+    expect(loaded.isNew).toBe(false);
+    expect(loaded.get("notice")).toBe(values.join("|"));
+    expect([...(loaded.get("tags") ?? [])]).toEqual(values);
+    expect(Object.keys(loaded.get("prefs") ?? {}).sort()).toEqual([...values].sort());
+  });
+
+  serverIt(
+    "B4: rotationGrace does not turn fixation into a takeover: through the planted pre-login token, rotate/destroy/setExpiry are refused, no cookie is ever issued, and after the window the attacker holds nothing",
+    async () => {
+      const { sessions, clock } = makeSessions(harness(), { rotationGrace: "10s" });
+      // The attacker gets a session and plants its cookie in the victim's browser.
+      const planted = await sessions.load(undefined);
+      planted.set("theme", "dark");
+      const tokenA = cookieHeader(await planted.commit());
+      // The victim logs in with it: rotate, then the identity.
+      const login = await sessions.load(tokenA);
+      await login.rotate();
+      login.set("userId", "victim");
+      const victim = cookieHeader(await login.commit());
+      expect(victim).not.toBe(tokenA);
+
+      // Within the window the attacker uses A and tries every method.
+      clock.advance(2);
+      const attack = await sessions.load(tokenA);
+      expect(attack.get("userId")).toBe("victim"); // the documented trade-off: reads (and data writes) reach it
+      await expect(attack.rotate()).rejects.toBeInstanceOf(SessionInterruptedError);
+      await expect(attack.destroy()).rejects.toBeInstanceOf(SessionInterruptedError);
+      expect(() => attack.setExpiry({ days: 365 })).toThrow(SessionInterruptedError);
+      expect(() => attack.setExpiry(0)).toThrow(SessionInterruptedError);
+      expect(() => attack.setExpiry(null)).toThrow(SessionInterruptedError);
+      attack.set("visits", 1);
+      const sent = await attack.commit();
+      expect(sent.filter((c) => !/Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(c))).toEqual([]);
+      // A second request through A, reading only: still no cookie.
+      clock.advance(1);
+      expect(await (await sessions.load(tokenA)).commit()).toEqual([]);
+
+      // The victim's own token was not killed, and is still theirs.
+      const victimView = await sessions.load(victim);
+      expect(victimView.isNew).toBe(false);
+      expect(victimView.get("userId")).toBe("victim");
+      await victimView.commit();
+
+      // After the window, token A reaches nothing.
+      clock.advance(10);
+      const after = await sessions.load(tokenA);
+      expect(after.isNew).toBe(true);
+      expect(after.get("userId")).toBeUndefined();
+      expect((await sessions.load(victim)).get("userId")).toBe("victim");
+    },
+  );
+
+  it("B7: durations past Date's range are refused at the call with SessionValidationError; nothing is written", async () => {
+    const h = harness();
+    const { sessions, calls, resetCalls } = makeSessions(h);
+    const cookie = follow("", await signedIn(sessions));
+    resetCalls();
+    const session = await sessions.load(cookie);
+    for (const huge of [1e14, 8.64e12, Number.MAX_VALUE, "100000000000d", { days: 1e12 }] as const) {
+      expect(() => session.setExpiry(huge)).toThrow(SessionValidationError);
+      expect(() => session.set("otp", "123456", { ttl: huge })).toThrow(SessionValidationError);
+    }
+    expect(session.has("otp")).toBe(false);
+    expect(session.isModified).toBe(false);
+    expect(await session.commit()).toEqual([]);
+    if (!scope.clientSide) expect(writes(calls)).toBe(0);
+    // Options are checked at start-up.
+    for (const option of ["maxAge", "absoluteMaxAge", "touchAfter", "rotationGrace", "storeTimeout"] as const) {
+      expect(() => makeSessions(h, { [option]: 1e14 })).toThrow(SessionConfigError);
+    }
+  });
+
+  it("B7: the longest accepted durations (1,000 years) and the last accepted instant (end of year 9999) are stored and load back; a later Date is refused", async () => {
+    const { sessions, clock } = makeSessions(harness());
+    const long = await sessions.load(undefined);
+    long.set("userId", "u1");
+    long.setExpiry({ days: 1000 * 365 });
+    long.set("otp", "1", { ttl: { days: 1000 * 365 } });
+    const cookie = follow("", await long.commit());
+    clock.advance(86400 * 365);
+    const loaded = await sessions.load(cookie);
+    expect(loaded.get("userId")).toBe("u1");
+    expect(loaded.get("otp")).toBe("1");
+
+    const last = await sessions.load(undefined);
+    last.set("userId", "u2");
+    for (const late of [new Date(8.64e15), new Date(Date.UTC(10000, 0, 1))]) {
+      expect(() => last.setExpiry(late)).toThrow(SessionValidationError);
+    }
+    last.setExpiry(new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999)));
+    const lastCookie = follow("", await last.commit());
+    expect((await sessions.load(lastCookie)).get("userId")).toBe("u2");
+  });
+
+  it("B14: a new session expired on purpose (setExpiry in the past) is never written nor sent", async () => {
+    const h = harness();
+    const { sessions, calls, clock } = makeSessions(h);
+    const before = scope.clientSide ? 0 : await h.count();
+    const session = await sessions.load(undefined);
+    session.set("userId", "u1");
+    session.setExpiry(new Date(clock.now() - 1000));
+    expect(await session.commit()).toEqual([]);
+    expect(calls.create ?? 0).toBe(0);
+    if (!scope.clientSide) expect(await h.count()).toBe(before);
+    // A request that came with a (stale) cookie gets it cleared, still without a write.
+    const stale = await sessions.load(`${sessions.cookieName}=${"A".repeat(43)}`);
+    stale.set("userId", "u1");
+    stale.setExpiry(new Date(clock.now()));
+    const sent = await stale.commit();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatch(/Max-Age=0/i);
+    expect(calls.create ?? 0).toBe(0);
+  });
+}
