@@ -46,6 +46,9 @@ export interface SessionManager<S extends SessionSchema> {
   readonly $infer: z.output<S>;
 }
 
+/** Rotations within one `rotationGrace` window an old token is followed through. */
+const MAX_GRACE_HOPS = 4;
+
 /** Builds the manager over a resolved context; `defineSession` is its only caller. */
 export function createManager<S extends SessionSchema>(ctx: SessionContext): SessionManager<S> {
   const { store } = ctx;
@@ -57,11 +60,16 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
     let record = await readRecord(id, now);
     if (record === "corrupt") return null;
     let reachedToken: string | null = token;
-    if (record?.successorId) {
-      // The old token of a session rotated within `rotationGrace`: serve the new record without knowing its token.
-      record = await readRecord(record.successorId, now);
-      if (record === "corrupt") return null;
-      reachedToken = null;
+    // The old token of a session rotated within `rotationGrace`: serve the new record without
+    // knowing its token. A session rotated again within the window is a chain; a record that is
+    // still a shadow after a few hops (a loop, or junk) reaches nothing.
+    for (let hops = 0; record?.successorId; hops++) {
+      if (hops === MAX_GRACE_HOPS) record = null;
+      else {
+        record = await readRecord(record.successorId, now);
+        if (record === "corrupt") return null;
+        reachedToken = null;
+      }
     }
     if (record === null) {
       ctx.emit("unknown", id);
@@ -89,7 +97,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
   /** Cookie stores: the cookie is the sealed record. A seal that does not verify is a fresh session (R38). */
   async function openSealed(sealer: CookieSessionStore, value: string, hadCookie: boolean): Promise<Session<S> | null> {
     // Browsers drop cookies over 4 KiB; anything longer was never ours and is not worth verifying.
-    const opened = value.length <= MAX_COOKIE_BYTES ? await sealer.open(value, new Date(ctx.nowMs())) : null;
+    const opened = value.length <= MAX_COOKIE_BYTES ? await sealer.open(value, new Date(ctx.nowMs()), ctx.cookie.name) : null;
     if (opened === null) {
       ctx.emit("tampered", null);
       return null;

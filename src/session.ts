@@ -1,4 +1,10 @@
-import { MAX_COOKIE_BYTES, type ResolvedCookie, serializeClearCookie, serializeSessionCookie } from "./cookie.js";
+import {
+  MAX_COOKIE_BYTES,
+  type ResolvedCookie,
+  serializeClearCookie,
+  serializeSessionCookie,
+  sessionCookieBytesBound,
+} from "./cookie.js";
 import { type Duration, LAST_INSTANT_MS, MAX_DURATION_SECONDS, toSeconds } from "./duration.js";
 import { SessionConfigError, SessionInterruptedError, SessionTooLargeError, SessionValidationError } from "./errors.js";
 import type { SessionEvent } from "./events.js";
@@ -17,9 +23,12 @@ import {
   type SessionValue,
 } from "./schema.js";
 import { SessionContents } from "./session-contents.js";
-import type { CookieSessionStore, SessionStore, StoredSession } from "./store.js";
+import type { CookieSessionStore, SessionStore, StoredData, StoredSession } from "./store.js";
 import { createToken, hashToken, sessionTag } from "./token.js";
 import { utf8Length } from "./utf8.js";
+
+/** Stands for a new session's id in a size check: every id is 64 hex digits. */
+const PLACEHOLDER_ID = "0".repeat(64);
 
 /** What a session needs from its manager; built once by `defineSession`. */
 export interface SessionContext {
@@ -86,7 +95,9 @@ export class Session<S extends SessionSchema> {
     this.#record = init.record;
     this.#id = init.record?.id ?? null;
     const measure = ctx.store.entryBytes?.bind(ctx.store);
-    this.#data = new SessionContents(ctx.runtime, ctx.nowMs, ctx.maxBytes, init.hydrated, measure);
+    const sealer = ctx.sealer;
+    const fits = sealer === null ? undefined : (data: StoredData) => this.#checkSealedFits(sealer, data);
+    this.#data = new SessionContents(ctx.runtime, ctx.nowMs, ctx.maxBytes, init.hydrated, measure, fits);
     this.#hadCookie = init.hadCookie;
     this.#reseal = init.resign ?? false;
     this.#viaGrace = init.viaGrace ?? false;
@@ -314,6 +325,17 @@ export class Session<S extends SessionSchema> {
     const nextMs = this.#nextExpiry(now);
     const expiryMoved = isTouchDue(this.#ctx.policy, record.expiresAt.getTime(), nextMs);
     const policyChanged = this.#policyChanged;
+    if (policyChanged && nextMs <= now) {
+      // B14: `setExpiry(pastDate)` ends a stored session: it is deleted, never rewritten as a dead row.
+      await this.#ctx.store.delete(record.id);
+      this.#ctx.emit("destroyed", record.id);
+      this.#record = null;
+      this.#token = null;
+      this.#id = null;
+      this.#policyChanged = false;
+      this.#cookie = "clear";
+      return;
+    }
     if (this.#data.replacesAll) {
       const full = this.#fullRecord(record.id, now);
       const rev = await this.#ctx.store.replace(full, new Date(now));
@@ -421,6 +443,23 @@ export class Session<S extends SessionSchema> {
     this.#reseal = false;
     this.#cookie = "set";
     if (record === null) this.#ctx.emit("created", id);
+  }
+
+  /**
+   * Cookie stores (B8): refuses a write whose cookie (name, sealed value and attributes) would pass
+   * 4096 bytes, at the call, instead of at commit while the adapter is finishing the response.
+   * `sealedLength` holds for any later instant (the dates are counted at their widest), and the
+   * attributes are counted at their longest, so a session whose writes all passed this check
+   * does not fail at commit for size.
+   */
+  #checkSealedFits(sealer: CookieSessionStore, data: StoredData): void {
+    const id = this.#record?.id ?? this.#id ?? PLACEHOLDER_ID;
+    const record = { ...this.#fullRecord(id, this.#ctx.nowMs()), data, rev: (this.#record?.rev ?? 0) + 1 };
+    const chars = sealer.sealedLength(record, this.#ctx.cookie.name);
+    const expiry = data[EXPIRY_KEY];
+    const persistent = expiry === undefined || parseExpiry(expiry)?.kind !== "browser";
+    const bytes = sessionCookieBytesBound(this.#ctx.cookie, chars, persistent);
+    if (bytes > MAX_COOKIE_BYTES) throw new SessionTooLargeError(bytes, MAX_COOKIE_BYTES);
   }
 
   #write(key: string, value: unknown, ttl: Duration | undefined, flash: boolean): void {

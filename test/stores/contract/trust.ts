@@ -161,4 +161,49 @@ export function trustContract(harness: () => StoreHarness, scope: ContractScope)
     expect(sent[0]).toMatch(/Max-Age=0/i);
     expect(calls.create ?? 0).toBe(0);
   });
+
+  serverIt(
+    "B14: a stored session expired on purpose is deleted, not rewritten as a dead row; its cookie is cleared",
+    async () => {
+      const h = harness();
+      const { sessions, calls, resetCalls, clock } = makeSessions(h);
+      const cookie = follow("", await signedIn(sessions));
+      const before = await h.count();
+      resetCalls();
+      const session = await sessions.load(cookie);
+      session.set("visits", 3);
+      session.setExpiry(new Date(clock.now() - 1));
+      const sent = await session.commit();
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).toMatch(/Max-Age=0/i);
+      expect(calls.patch + calls.replace + calls.create).toBe(0);
+      expect(calls.delete).toBe(1);
+      expect(await h.count()).toBe(before - 1);
+      expect((await sessions.load(cookie)).isNew).toBe(true);
+    },
+  );
+
+  serverIt(
+    "B4: a token rotated twice within the grace window reaches the current record (not an emptied shadow), still without identity rights",
+    async () => {
+      const { sessions, clock } = makeSessions(harness(), { rotationGrace: "10s" });
+      const tokenA = cookieHeader(await signedIn(sessions, "u1"));
+      const first = await sessions.load(tokenA);
+      await first.rotate();
+      const tokenB = cookieHeader(await first.commit());
+      clock.advance(1);
+      const second = await sessions.load(tokenB);
+      await second.rotate();
+      second.set("theme", "dark");
+      const tokenC = cookieHeader(await second.commit());
+      clock.advance(1);
+      const late = await sessions.load(tokenA);
+      expect(late.get("userId")).toBe("u1");
+      expect(late.get("theme")).toBe("dark");
+      late.set("visits", 7);
+      expect(await late.commit()).toEqual([]);
+      await expect(late.rotate()).rejects.toBeInstanceOf(SessionInterruptedError);
+      expect((await sessions.load(tokenC)).get("visits")).toBe(7);
+    },
+  );
 }
