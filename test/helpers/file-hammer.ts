@@ -26,6 +26,7 @@ for (let i = 0; i < Number(count); i++) {
     expiresAt: new Date(now.getTime() + 3_600_000),
     updatedAt: now,
     schemaVersion: 1,
+    maxBytes: 65_536,
   };
   if ((await store.patch(id, patch, now)) === null) {
     console.error(`patch ${i} found no live session`);

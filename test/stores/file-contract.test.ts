@@ -16,10 +16,9 @@ describeStore("file", async () => {
       await Promise.all((await readdir(dir)).map((name) => rm(join(dir, name), { force: true })));
     },
     close: () => rm(dir, { recursive: true, force: true }),
-    // A file cut off mid-JSON, as a crash or a full disk leaves it: the store reports no session.
+    // A file cut off mid-JSON, as a crash or a full disk leaves it: reported as corrupt (B12).
     async plantCorrupt(id) {
       await writeFile(join(dir, `${id}.json`), `{"v":1,"id":"${id}","data":{"userId":{"json":"u`, { mode: 0o600 });
     },
-    corruptEvent: "unknown",
   };
 });

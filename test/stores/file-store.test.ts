@@ -5,10 +5,14 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SessionConfigError, SessionStoreError } from "../../src/errors.js";
+import * as z from "zod";
+import { defineSession } from "../../src/define.js";
+import { SessionConfigError, SessionCorruptError, SessionStoreError, SessionTooLargeError } from "../../src/errors.js";
 import type { SessionPatch, StoredSession } from "../../src/store.js";
 import { encodeRecord } from "../../src/stores/file/file-record.js";
 import { type FileStoreOptions, fileStore } from "../../src/stores/file/file-store.js";
+import { createToken, hashToken } from "../../src/token.js";
+import { cookieHeader } from "../helpers/cookies.js";
 
 const NOW = new Date(Date.UTC(2026, 0, 1, 12));
 const HOUR = 3_600_000;
@@ -29,12 +33,13 @@ function record(overrides: Partial<StoredSession> = {}): StoredSession {
     ...overrides,
   };
 }
-const patchOf = (set: SessionPatch["set"], deleted: string[] = []): SessionPatch => ({
+const patchOf = (set: SessionPatch["set"], deleted: string[] = [], maxBytes = 65_536): SessionPatch => ({
   set,
   deleted,
   expiresAt: at(2 * HOUR),
   updatedAt: at(1000),
   schemaVersion: 1,
+  maxBytes,
 });
 
 let outer: string;
@@ -61,6 +66,7 @@ describe("fileStore: ids and paths (R54)", () => {
     "63 chars": valid.slice(1),
     "65 chars": `${valid}0`,
     "valid id plus path": `${valid}/../${valid}`,
+    "lone surrogate": `${valid.slice(0, 63)}\ud800`,
     empty: "",
   });
 
@@ -102,9 +108,11 @@ describe("fileStore: files and directory (R55)", () => {
     expect(JSON.parse(await readFile(fileOf(r.id), "utf8"))).toMatchObject({ expiresAt: at(2 * HOUR).getTime(), rev: 2 });
   });
 
-  it("R55: without `dir` the store uses tessera-sessions under the OS temp dir", async () => {
+  it("R55/B5: without `dir` the store uses tessera-<uid>/sessions under the OS temp dir", async () => {
     fileStore();
-    expect((await stat(join(tmpdir(), "tessera-sessions"))).isDirectory()).toBe(true);
+    const info = await stat(join(tmpdir(), `tessera-${process.geteuid?.()}`, "sessions"));
+    expect(info.isDirectory()).toBe(true);
+    expect(info.mode & 0o777).toBe(0o700);
   });
 
   it("R55: a dir that cannot be created or used is a SessionConfigError at factory time", async () => {
@@ -125,6 +133,7 @@ describe("fileStore: files and directory (R55)", () => {
   it("bad options are a SessionConfigError at factory time", () => {
     for (const options of [
       { dir: "" },
+      { dir: "a\0b" },
       { lockTimeout: 0 },
       { lockTimeout: -1 },
       { lockTimeout: Number.NaN },
@@ -150,7 +159,7 @@ describe("fileStore: files and directory (R55)", () => {
         reads++;
       }
     })();
-    for (let i = 0; i < 200; i++) await store.patch(r.id, patchOf({ big: { json: `${i}${big}` } }), NOW);
+    for (let i = 0; i < 200; i++) await store.patch(r.id, patchOf({ big: { json: `${i}${big}` } }, [], 1 << 20), NOW);
     writing = false;
     await reader;
     expect(reads).toBeGreaterThan(10);
@@ -231,33 +240,88 @@ describe("fileStore: locking (R53)", () => {
   });
 });
 
-describe("fileStore: corrupt files (R43)", () => {
-  it("R43: a file truncated mid-JSON reads as absent, is removed and is reported once", async () => {
-    const reports: [string, unknown][] = [];
-    const store = open({ onCorrupt: (id, error) => reports.push([id, error]) });
-    const r = record();
-    await store.create(r);
-    const text = await readFile(fileOf(r.id), "utf8");
-    await writeFile(fileOf(r.id), text.slice(0, text.length / 2));
-    const reads = await Promise.all(Array.from({ length: 10 }, () => store.get(r.id, NOW)));
-    expect(reads.every((read) => read === null)).toBe(true);
-    expect(await readdir(dir)).toEqual([]);
-    expect(reports).toHaveLength(1);
-    expect(reports[0]?.[0]).toBe(r.id);
-    expect(await store.get(r.id, NOW)).toBeNull();
-    expect(reports).toHaveLength(1);
+describe("fileStore: corrupt files (R43, B12)", () => {
+  /** Files that exist but hold no record: each makes `get` throw SessionCorruptError. */
+  const corruptTexts = (id: string): Record<string, string> => {
+    const good = JSON.parse(encodeRecord(record({ id }))) as Record<string, unknown>;
+    const bad = (change: Record<string, unknown>) => JSON.stringify({ ...good, ...change });
+    return {
+      "truncated JSON": encodeRecord(record({ id })).slice(0, 60),
+      "empty file": "",
+      "JSON null": "null",
+      "a JSON array": "[]",
+      "a JSON number": "42",
+      "expiresAt as text": bad({ expiresAt: "tomorrow" }),
+      "expiresAt missing": bad({ expiresAt: undefined }),
+      "expiresAt null": bad({ expiresAt: null }),
+      "rev as text": bad({ rev: "1" }),
+      "rev fractional": bad({ rev: 1.5 }),
+      "rev past 2^53": bad({ rev: 2 ** 60 }),
+      "absoluteExpiresAt as an object": bad({ absoluteExpiresAt: {} }),
+      "successorId not a hash": bad({ successorId: "../x" }),
+      "data an array": bad({ data: [] }),
+      "data a string": bad({ data: "x" }),
+      "data null": bad({ data: null }),
+      "another id": bad({ id: newId() }),
+      "another version": bad({ v: 2 }),
+    };
+  };
+
+  it("B12: a torn file or wrong shapes (expiresAt, rev, data…) make get throw SessionCorruptError; an absent file is null", async () => {
+    const reports: string[] = [];
+    const store = open({ onCorrupt: (id) => reports.push(id) });
+    expect(await store.get(newId(), NOW)).toBeNull();
+    const names = Object.keys(corruptTexts(newId()));
+    for (const name of names) {
+      const id = newId();
+      await writeFile(fileOf(id), corruptTexts(id)[name] as string, { mode: 0o600 });
+      const error = await store.get(id, NOW).then(
+        () => null,
+        (thrown: unknown) => thrown,
+      );
+      expect(error, name).toBeInstanceOf(SessionCorruptError);
+      expect((error as SessionCorruptError).code, name).toBe("SESSION_CORRUPT");
+      expect(String(error), name).not.toContain(id.slice(0, 16)); // no id in the message
+    }
+    // get leaves the file to the core (which reports and deletes it) and reports nothing itself.
+    expect((await readdir(dir)).length).toBe(names.length);
+    expect(reports).toEqual([]);
   });
 
-  it("R43: JSON of the wrong shape, or of another id, is corrupt too; a patch of it writes nothing", async () => {
+  it("B12: through defineSession, a torn session file is reported to onEvent as corrupt (not unknown), removed, and the request starts afresh", async () => {
+    const store = open();
+    const events: string[] = [];
+    const sessions = defineSession({
+      schema: z.object({ userId: z.string().optional() }),
+      store,
+      now: () => NOW.getTime(),
+      onEvent: (event) => events.push(event.type),
+    });
+    const token = createToken();
+    const id = hashToken(token);
+    await writeFile(fileOf(id), encodeRecord(record({ id })).slice(0, 40), { mode: 0o600 });
+    const s = await sessions.load(`${sessions.cookieName}=${token}`);
+    expect(s.isNew).toBe(true);
+    expect(s.get("userId")).toBeUndefined();
+    expect(events).toEqual(["corrupt"]);
+    expect(await readdir(dir)).toEqual([]);
+    // A made-up token is still "unknown".
+    await sessions.load(`${sessions.cookieName}=${createToken()}`);
+    expect(events).toEqual(["corrupt", "unknown"]);
+  });
+
+  it("R43: a corrupt file met by a write under the lock is removed and reported once; the write writes nothing", async () => {
     const reports: string[] = [];
     const store = open({ onCorrupt: (id) => reports.push(id) });
     const [a, b, c] = [newId(), newId(), newId()];
     await writeFile(fileOf(a), JSON.stringify({ v: 1, id: a, data: [] }));
     await writeFile(fileOf(b), encodeRecord(record({ id: c })));
-    expect(await store.get(a, NOW)).toBeNull();
-    expect(await store.patch(b, patchOf({ x: { json: 1 } }), NOW)).toBeNull();
+    expect(await store.patch(a, patchOf({ x: { json: 1 } }), NOW)).toBeNull();
+    expect(await store.touch(b, at(HOUR), NOW)).toBe(false);
     expect(reports).toEqual([a, b]);
     expect(await readdir(dir)).toEqual([]);
+    expect(await store.patch(a, patchOf({ x: { json: 1 } }), NOW)).toBeNull();
+    expect(reports).toEqual([a, b]);
   });
 
   it("R43: the default report is a warning that names no id or file, and a throwing onCorrupt is ignored", async () => {
@@ -268,7 +332,7 @@ describe("fileStore: corrupt files (R43)", () => {
       const store = open();
       const id = newId();
       await writeFile(fileOf(id), "{");
-      expect(await store.get(id, NOW)).toBeNull();
+      expect(await store.patch(id, patchOf({ a: { json: 1 } }), NOW)).toBeNull();
       expect(warnings).toHaveLength(1);
       expect(JSON.stringify(warnings)).not.toContain(id.slice(0, 8));
     } finally {
@@ -281,7 +345,82 @@ describe("fileStore: corrupt files (R43)", () => {
         throw new Error("logger down");
       },
     });
-    expect(await throwing.get(id, NOW)).toBeNull();
+    expect(await throwing.purgeExpired(NOW, 10)).toBe(0);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe("fileStore: maxBytes under the lock (B9)", () => {
+  const bytesOf = (data: StoredSession["data"]) =>
+    Object.values(data).reduce((sum, entry) => sum + Buffer.byteLength(JSON.stringify(entry)), 0);
+
+  it("B9: a patch that would take the record past maxBytes writes nothing and throws SessionTooLargeError(bytes, maxBytes)", async () => {
+    const store = open();
+    const r = record({ data: { a: { json: "é".repeat(40) } } }); // {"json":"é…"}: 11 + 80 bytes
+    await store.create(r);
+    const before = await readFile(fileOf(r.id), "utf8");
+    const error = await store.patch(r.id, patchOf({ b: { json: "x" } }, [], 91 + 11), NOW).then(
+      () => null,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(SessionTooLargeError);
+    expect(error).toMatchObject({ code: "SESSION_TOO_LARGE", bytes: 91 + 12, maxBytes: 102 });
+    expect(await readFile(fileOf(r.id), "utf8")).toBe(before);
+    expect(await readdir(dir)).toEqual([`${r.id}.json`]); // no temp or lock file left
+    // Exactly at the limit is allowed; a patch that deletes what it adds is measured on the result.
+    expect(await store.patch(r.id, patchOf({ b: { json: "x" } }, [], 103), NOW)).toBe(2);
+    expect(await store.patch(r.id, patchOf({ c: { json: "é".repeat(40) } }, ["a"], 103), NOW)).toBe(3);
+    expect(Object.keys((await store.get(r.id, NOW))?.data ?? {}).sort()).toEqual(["b", "c"]);
+  });
+
+  it("B9: 50 concurrent writers of different keys never grow the stored record past maxBytes; each succeeds or gets SessionTooLargeError", async () => {
+    const store = open();
+    const r = record({ data: {} });
+    await store.create(r);
+    const maxBytes = 10_000;
+    const value = "v".repeat(500);
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => store.patch(r.id, patchOf({ [`k${i}`]: { json: value } }, [], maxBytes), NOW)),
+    );
+    const ok = results.filter((result) => result.status === "fulfilled");
+    const refused = results.flatMap((result) => (result.status === "rejected" ? [result.reason as unknown] : []));
+    expect(ok.length + refused.length).toBe(50);
+    for (const reason of refused) {
+      expect(reason).toBeInstanceOf(SessionTooLargeError);
+      expect((reason as SessionTooLargeError).maxBytes).toBe(maxBytes);
+      expect((reason as SessionTooLargeError).bytes).toBeGreaterThan(maxBytes);
+    }
+    const after = await store.get(r.id, NOW);
+    expect(bytesOf(after?.data ?? {})).toBeLessThanOrEqual(maxBytes);
+    expect(Object.keys(after?.data ?? {})).toHaveLength(ok.length); // every success is there, no refusal is
+    expect(after?.rev).toBe(1 + ok.length);
+    expect(ok.length).toBe(Math.floor(maxBytes / bytesOf({ k: { json: value } }))); // filled to the limit
+    expect(refused.length).toBeGreaterThan(0);
+  });
+
+  it("B9 through sessions: 50 concurrent requests setting different keys under maxBytes 10000 never store more", async () => {
+    const keys = Array.from({ length: 50 }, (_, i) => `k${i}`);
+    const schema = z.object(Object.fromEntries(keys.map((key) => [key, z.string().optional()])));
+    const store = open();
+    const sessions = defineSession({ schema, store, maxBytes: 10_000, now: () => NOW.getTime() });
+    const first = await sessions.load(null);
+    first.set("k0", "start");
+    const cookie = cookieHeader(await first.commit());
+    const value = "v".repeat(500);
+    const results = await Promise.allSettled(
+      keys.slice(1).map(async (key) => {
+        const s = await sessions.load(cookie);
+        s.set(key as never, value as never);
+        await s.commit();
+      }),
+    );
+    const refused = results.flatMap((result) => (result.status === "rejected" ? [result.reason as unknown] : []));
+    for (const reason of refused) expect(reason).toBeInstanceOf(SessionTooLargeError);
+    const id = hashToken(cookie.split("=")[1] as string);
+    const stored = await store.get(id, NOW);
+    expect(bytesOf(stored?.data ?? {})).toBeLessThanOrEqual(10_000);
+    expect(Object.keys(stored?.data ?? {})).toHaveLength(1 + results.length - refused.length);
+    expect(refused.length).toBeGreaterThan(0);
   });
 });
 

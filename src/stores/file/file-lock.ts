@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { link, lstat, rename, unlink } from "node:fs/promises";
 import { SessionStoreError } from "../../errors.js";
+import { createFile, errnoOf, readOwnFile } from "./file-io.js";
 
 /**
  * Advisory locks that work across processes (and hosts sharing the directory): a lock is a file
@@ -28,34 +29,23 @@ export interface LockTiming {
   waitMs: number;
 }
 
-const errnoOf = (error: unknown) => (error as { code?: unknown } | null)?.code;
 const token = () => randomBytes(8).toString("hex");
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Creates the lock file exclusively; null when someone else holds it. */
+/** Creates the lock file exclusively; null when someone else holds it (or anything else has its name). */
 async function create(path: string): Promise<FileLock | null> {
   const owner = `${process.pid}\n${new Date().toISOString()}\n${token()}\n`;
-  let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(path, "wx", 0o600);
+    await createFile(path, owner);
   } catch (error) {
     if (errnoOf(error) === "EEXIST") return null;
-    throw error;
-  }
-  try {
-    await handle.writeFile(owner);
-    await handle.close();
-  } catch (error) {
-    // A lock we cannot mark as ours must not stay behind to block everyone until it is stale.
-    await handle.close().catch(() => {});
-    await unlink(path).catch(() => {});
     throw error;
   }
   return {
     async release() {
       // Read-then-unlink is not atomic: if this holder outlived `staleMs` and its lock was broken and
       // re-taken in between, the new owner's lock could go. Holders take milliseconds, the timeout seconds.
-      const current = await readFile(path, "utf8").catch(() => null);
+      const current = await readOwnFile(path).catch(() => null);
       if (current === owner) await unlink(path).catch(() => {});
     },
   };
@@ -66,9 +56,10 @@ async function create(path: string): Promise<FileLock | null> {
  * released meanwhile), so the caller should try to create it again at once.
  */
 export async function breakIfStale(path: string, staleMs: number): Promise<boolean> {
-  let judged: Awaited<ReturnType<typeof stat>>;
+  // lstat: a link in the lock's place is judged (and moved aside) itself, never its target.
+  let judged: Awaited<ReturnType<typeof lstat>>;
   try {
-    judged = await stat(path);
+    judged = await lstat(path);
   } catch (error) {
     if (errnoOf(error) === "ENOENT") return true;
     throw error;
@@ -84,7 +75,7 @@ export async function breakIfStale(path: string, staleMs: number): Promise<boole
     if (errnoOf(error) === "ENOENT") return true;
     throw error;
   }
-  const moved = await stat(aside);
+  const moved = await lstat(aside);
   if (moved.ino === judged.ino && moved.mtimeMs === judged.mtimeMs) {
     await unlink(aside).catch(() => {});
     return true;

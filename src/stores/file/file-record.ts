@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { readFile, rename, unlink, writeFile } from "node:fs/promises";
-import { SessionStoreError } from "../../errors.js";
+import { rename, unlink } from "node:fs/promises";
+import { SessionCorruptError } from "../../errors.js";
 import type { StoredData, StoredSession } from "../../store.js";
+import { createFile, readOwnFile, UnsafeFileError } from "./file-io.js";
 
 /**
  * One session file: its JSON layout, reading it and writing it atomically.
@@ -49,16 +50,17 @@ export function encodeRecord(record: StoredSession): string {
 }
 
 /**
- * The record in a file's text. Throws `SessionStoreError` (the parse error as `cause`) when the
+ * The record in a file's text. Throws `SessionCorruptError` (the parse error as `cause`) when the
  * text is not JSON, not this layout, or was written for another id (a file copied or renamed by
- * hand). The data entries are passed on unchecked: the core validates them (R41, R43).
+ * hand): a data problem, never an outage (B12). The data entries are passed on unchecked: the
+ * core validates them (R41, R43).
  */
 export function decodeRecord(text: string, id: string): StoredSession {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (cause) {
-    throw new SessionStoreError("fileStore: a session file is not valid JSON", { cause });
+    throw new SessionCorruptError("fileStore: a session file is not valid JSON", { cause });
   }
   const file = raw as Partial<Record<keyof FileRecordV1, unknown>> | null;
   const isTime = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
@@ -79,7 +81,7 @@ export function decodeRecord(text: string, id: string): StoredSession {
     !isCount(file.rev) ||
     !(file.successorId === null || isSessionId(file.successorId))
   ) {
-    throw new SessionStoreError("fileStore: a session file does not hold a session record");
+    throw new SessionCorruptError("fileStore: a session file does not hold a session record");
   }
   return {
     id,
@@ -95,39 +97,37 @@ export function decodeRecord(text: string, id: string): StoredSession {
   };
 }
 
-/** What a session file holds: a record, something that is not one, or nothing (no file). */
-export type FileRead = { record: StoredSession } | { corrupt: unknown } | null;
-
-const errnoOf = (error: unknown) => (error as { code?: unknown } | null)?.code;
-
-/** For `.catch`: a file that is already gone is what the caller wanted. */
-export const ignoreMissing = (error: unknown) => {
-  if (errnoOf(error) !== "ENOENT") throw error;
-};
+/**
+ * What a session file holds: a record, something that is not one (`corrupt`, a `SessionCorruptError`:
+ * unreadable text, or a name that is a link, FIFO, directory or another user's file), or nothing.
+ */
+export type FileRead = { record: StoredSession } | { corrupt: SessionCorruptError } | null;
 
 export async function readRecord(id: string, file: string): Promise<FileRead> {
-  let text: string;
+  let text: string | null;
   try {
-    text = await readFile(file, "utf8");
+    text = await readOwnFile(file);
   } catch (error) {
-    if (errnoOf(error) === "ENOENT") return null;
-    throw error;
+    if (!(error instanceof UnsafeFileError)) throw error;
+    return { corrupt: new SessionCorruptError(`fileStore: a session file's name holds ${error.message}`, { cause: error }) };
   }
+  if (text === null) return null;
   try {
     return { record: decodeRecord(text, id) };
   } catch (corrupt) {
-    return { corrupt };
+    return { corrupt: corrupt as SessionCorruptError };
   }
 }
 
 /**
- * Writes `record` to a temp file beside `file` (mode 0600, R55) and renames it over `file`: readers
- * see the old or the new content, never a partial one. Not fsynced (see `fileStore`).
+ * Writes `record` to a new temp file beside `file` (mode 0600, `O_EXCL | O_NOFOLLOW`, R55) and
+ * renames it over `file`: readers see the old or the new content, never a partial one, and a
+ * link planted under `file`'s name is replaced, never written through. Not fsynced (see `fileStore`).
  */
 export async function writeRecord(file: string, record: StoredSession): Promise<void> {
   const temp = `${file}.${randomBytes(8).toString("hex")}.tmp`;
+  await createFile(temp, encodeRecord(record));
   try {
-    await writeFile(temp, encodeRecord(record), { mode: 0o600, flag: "wx" });
     await rename(temp, file);
   } catch (error) {
     await unlink(temp).catch(() => {});

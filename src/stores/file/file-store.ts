@@ -1,19 +1,21 @@
-import { accessSync, constants, mkdirSync, statSync } from "node:fs";
-import { readdir, stat, unlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { SessionConfigError, SessionStoreError } from "../../errors.js";
+import { lstat, readdir, rmdir, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { SessionConfigError, SessionStoreError, SessionTooLargeError } from "../../errors.js";
 import type { SessionStore, StoredData, StoredSession, Where } from "../../store.js";
+import { defaultDir, openDir } from "./file-dir.js";
+import { errnoOf } from "./file-io.js";
 import { breakIfStale, type FileLock, type LockTiming, tryLock, withLocks } from "./file-lock.js";
-import { ignoreMissing, isSessionId, readRecord, SESSION_FILE, writeRecord } from "./file-record.js";
+import { isSessionId, readRecord, SESSION_FILE, writeRecord } from "./file-record.js";
 
 /** Options of {@link fileStore}. */
 export interface FileStoreOptions {
   /**
-   * Directory of the session files, created (mode 0700) when missing. It must be writable and must
-   * not be writable by group or others, nor owned by another user: whoever can write there can
-   * plant a session for a token of their choosing.
-   * @default join(os.tmpdir(), "tessera-sessions")
+   * Directory of the session files, created (mode 0700) when missing. Checked once, at start-up, on
+   * its real path (which every later path is built from): it must be a directory of this process's
+   * user, mode 0700 (no group or other bits), not itself a symbolic link, below folders owned by
+   * root or this user that no one else can write (unless sticky, like /tmp). Whoever could write
+   * there, or swap it, could plant a session for a token of their choosing.
+   * @default join(os.tmpdir(), `tessera-${uid}`, "sessions"), the per-user folder created 0700 and checked the same way
    */
   dir?: string;
   /**
@@ -25,8 +27,10 @@ export interface FileStoreOptions {
    */
   lockTimeout?: number;
   /**
-   * Called once for each corrupt or truncated session file, after it was removed; the session
-   * reads as absent (R43). Exceptions it throws are ignored.
+   * Called once for each corrupt or truncated session file that the store itself removed (met by a
+   * write under the lock, `purgeExpired` or `create`). `get` does not call it: it throws
+   * `SessionCorruptError`, which the core reports to `onEvent` as `corrupt` before deleting the
+   * file (B12). Exceptions it throws are ignored.
    * @default a `console.warn` that names no id or file
    */
   onCorrupt?: (id: string, error: unknown) => void;
@@ -44,7 +48,7 @@ const BATCH = 32; // files read at once by a scan: enough to overlap I/O, few en
  * Every write goes to a temp file in the same directory and is renamed over the target, so a reader
  * sees the old or the new file, never a partial one (R55); a crash mid-write leaves a temp file that
  * `purgeExpired` removes. Files are not fsynced: after a power loss a file may be lost or truncated,
- * and a truncated file reads as an absent session (R43).
+ * and a truncated file is reported as corrupt (R43, B12).
  *
  * Atomic (under a per-session lock file, `${id}.lock`, which works across processes, see
  * `file-lock.ts`): `create`, `patch`, `replace`, `touch`, `delete` and each deletion of
@@ -63,15 +67,21 @@ const BATCH = 32; // files read at once by a scan: enough to overlap I/O, few en
  * An id that is not lowercase sha256 hex never reaches a path (R54): it reads as absent, writes to it
  * return null/false, deleting it does nothing; `create` and `rotate` to such an id throw.
  *
+ * Nothing in the directory is trusted (B5): names are opened without following links and without
+ * blocking on a FIFO, and only a regular file of this process's user is read; anything else under
+ * a session file's name is corrupt (`get` throws `SessionCorruptError`). `patch` enforces
+ * `maxBytes` under the lock (B9).
+ *
  * @throws SessionConfigError when an option is invalid or `dir` cannot be created, is not a writable
- *   directory, is writable by group or others, or belongs to another user.
+ *   directory, is a symbolic link, is open to group or others, belongs to another user, or lies
+ *   below a folder someone else could swap it in (see `dir`).
  * @example
  * import { fileStore } from "tessera/file";
  * export const sessions = defineSession({ schema, store: fileStore({ dir: "/var/lib/myapp/sessions" }) });
  */
 export function fileStore(options: FileStoreOptions = {}) {
-  const { dir = join(tmpdir(), "tessera-sessions"), lockTimeout = 10_000 } = options;
-  if (typeof dir !== "string" || dir === "" || dir.includes("\0")) {
+  const { dir, lockTimeout = 10_000 } = options;
+  if (dir !== undefined && (typeof dir !== "string" || dir === "" || dir.includes("\0"))) {
     throw new SessionConfigError("fileStore: `dir` must be a non-empty path");
   }
   if (typeof lockTimeout !== "number" || !Number.isFinite(lockTimeout) || lockTimeout <= 0) {
@@ -80,7 +90,7 @@ export function fileStore(options: FileStoreOptions = {}) {
   if (options.onCorrupt !== undefined && typeof options.onCorrupt !== "function") {
     throw new SessionConfigError("fileStore: `onCorrupt` must be a function");
   }
-  const root = openDir(dir);
+  const root = openDir(dir ?? defaultDir());
   const timing: LockTiming = { staleMs: lockTimeout, waitMs: 2 * lockTimeout };
   const onCorrupt = options.onCorrupt ?? (() => console.warn("tessera fileStore: a corrupt session file was removed"));
 
@@ -106,11 +116,11 @@ export function fileStore(options: FileStoreOptions = {}) {
     const found = await readRecord(id, file);
     if (found === null) return null;
     if ("corrupt" in found) {
-      await unlink(file).catch(ignoreMissing);
+      await remove(file);
       report(id, found.corrupt);
       return null;
     }
-    if (found.record.expiresAt.getTime() <= now.getTime()) await unlink(file).catch(ignoreMissing);
+    if (found.record.expiresAt.getTime() <= now.getTime()) await remove(file);
     return live(found.record, now) ? found.record : null;
   }
 
@@ -138,7 +148,7 @@ export function fileStore(options: FileStoreOptions = {}) {
     try {
       const found = await readRecord(id, paths.file);
       if (found === null || ("record" in found && found.record.expiresAt.getTime() > now.getTime())) return false;
-      await unlink(paths.file).catch(ignoreMissing);
+      await remove(paths.file);
       if ("corrupt" in found) report(id, found.corrupt);
       return "record" in found;
     } finally {
@@ -168,10 +178,13 @@ export function fileStore(options: FileStoreOptions = {}) {
       const paths = pathsOf(id);
       if (paths === null) return null;
       const found = await readRecord(id, paths.file);
-      if (found !== null && "record" in found && found.record.expiresAt.getTime() > now.getTime()) return found.record;
-      // Expired or corrupt: remove it under its lock (re-checked there), unless someone holds it.
+      if (found === null) return null;
+      // A data problem, not an outage (B12): the core reports it as `corrupt` and deletes the file.
+      if ("corrupt" in found) throw found.corrupt;
+      if (found.record.expiresAt.getTime() > now.getTime()) return found.record;
+      // Expired: remove it under its lock (re-checked there), unless someone holds it.
       // A failure here is harmless: the record is not returned, and purgeExpired retries.
-      if (found !== null) await dropDead(id, now).catch(() => {});
+      await dropDead(id, now).catch(() => {});
       return null;
     },
 
@@ -183,8 +196,11 @@ export function fileStore(options: FileStoreOptions = {}) {
         if (found !== null && "record" in found && found.record.expiresAt.getTime() > record.updatedAt.getTime()) {
           throw new SessionStoreError("a session with this id already exists");
         }
+        if (found !== null && "corrupt" in found) {
+          await remove(paths.file); // a directory in its place would make the rename fail
+          report(record.id, found.corrupt);
+        }
         await writeRecord(paths.file, record);
-        if (found !== null && "corrupt" in found) report(record.id, found.corrupt);
       });
     },
 
@@ -204,6 +220,10 @@ export function fileStore(options: FileStoreOptions = {}) {
           // defineProperty, not assignment: a "__proto__" key must stay a key, not become a prototype (R41).
           Object.defineProperty(data, key, { value: entry, enumerable: true, writable: true, configurable: true });
         }
+        // Measured on the record as it will be stored, under the lock: concurrent patches of
+        // different keys, each within the limit on its own, cannot grow it past (B9).
+        const bytes = dataBytes(data);
+        if (bytes > patch.maxBytes) throw new SessionTooLargeError(bytes, patch.maxBytes);
         const rev = current.rev + 1;
         const { expiresAt, updatedAt, schemaVersion } = patch;
         return [{ ...current, data, expiresAt, updatedAt, schemaVersion, rev }, rev];
@@ -228,6 +248,7 @@ export function fileStore(options: FileStoreOptions = {}) {
         if (taken !== null && "record" in taken && taken.record.expiresAt.getTime() > now.getTime()) {
           throw new SessionStoreError("a session with this id already exists");
         }
+        if (taken !== null && "corrupt" in taken) await remove(to.file);
         await writeRecord(to.file, record);
         const shadow = graceUntil && { ...old, data: {}, expiresAt: graceUntil, successorId: record.id, rev: old.rev + 1 };
         try {
@@ -245,7 +266,7 @@ export function fileStore(options: FileStoreOptions = {}) {
       const paths = pathsOf(id);
       if (paths === null) return;
       // Under the lock, so that a patch that already read the record cannot write it back afterwards.
-      await withLocks([paths.lock], timing, () => unlink(paths.file).catch(ignoreMissing));
+      await withLocks([paths.lock], timing, () => remove(paths.file));
     },
 
     async find(where, now, options = {}) {
@@ -267,7 +288,7 @@ export function fileStore(options: FileStoreOptions = {}) {
         await withLocks([paths.lock], timing, async () => {
           const found = await readRecord(id, paths.file);
           if (found === null || !("record" in found) || !matches(found.record, where)) return;
-          await unlink(paths.file).catch(ignoreMissing);
+          await remove(paths.file);
           deleted.push(id);
         });
       }
@@ -280,7 +301,7 @@ export function fileStore(options: FileStoreOptions = {}) {
       for (const name of names) {
         const path = join(root, name);
         if (TEMP_FILE.test(name)) {
-          const info = await stat(path).catch(() => null);
+          const info = await lstat(path).catch(() => null);
           if (info !== null && Date.now() - info.mtimeMs > lockTimeout) await unlink(path).catch(() => {});
         } else if (LOCK_FILE.test(name)) {
           await breakIfStale(path, lockTimeout).catch(() => {});
@@ -303,24 +324,29 @@ export function fileStore(options: FileStoreOptions = {}) {
   } satisfies SessionStore;
 }
 
-/** Creates `dir` if missing and checks it is a private, writable directory; its absolute path. */
-function openDir(dir: string): string {
-  const root = resolve(dir);
-  let info: ReturnType<typeof statSync>;
+/** Σ over entries of the UTF-8 length of `JSON.stringify(entry)`: `SessionStore.entryBytes`' default, which the core measures `set()` with. */
+function dataBytes(data: StoredData): number {
+  let bytes = 0;
+  for (const entry of Object.values(data)) bytes += Buffer.byteLength(JSON.stringify(entry), "utf8");
+  return bytes;
+}
+
+/**
+ * Removes whatever has a session file's name: the file, a link (never its target), a FIFO, or an
+ * empty directory. A non-empty directory stays (it keeps reading as corrupt: a fresh session each
+ * time, never an outage); a name already gone is what the caller wanted.
+ */
+async function remove(file: string): Promise<void> {
   try {
-    mkdirSync(root, { recursive: true, mode: 0o700 });
-    accessSync(root, constants.R_OK | constants.W_OK | constants.X_OK);
-    info = statSync(root);
-  } catch (cause) {
-    throw new SessionConfigError(`fileStore: cannot use ${root} as the session directory`, { cause });
+    await unlink(file);
+  } catch (error) {
+    const code = errnoOf(error);
+    if (code === "ENOENT") return;
+    // unlink(2) of a directory: EISDIR on Linux, EPERM on macOS and the BSDs.
+    if (code !== "EISDIR" && code !== "EPERM") throw error;
+    if (!(await lstat(file)).isDirectory()) throw error;
+    await rmdir(file).catch((failure: unknown) => {
+      if (!["ENOENT", "ENOTEMPTY", "EEXIST"].includes(errnoOf(failure) as string)) throw failure;
+    });
   }
-  if (!info.isDirectory()) throw new SessionConfigError(`fileStore: ${root} is not a directory`);
-  // POSIX only (Windows has no uid and reports no group/other bits).
-  if (typeof process.getuid === "function") {
-    if ((info.mode & 0o022) !== 0) {
-      throw new SessionConfigError(`fileStore: ${root} is writable by group or others; chmod it to 700`);
-    }
-    if (info.uid !== process.getuid()) throw new SessionConfigError(`fileStore: ${root} belongs to another user`);
-  }
-  return root;
 }
