@@ -45,6 +45,8 @@ export interface RequestModel {
 }
 
 const EXPIRY = "$expiry";
+/** Rotations within one grace window an old token is followed through (src/manager.ts). */
+const MAX_GRACE_HOPS = 4;
 
 export class Model {
   readonly #records: Rec[] = [];
@@ -68,9 +70,14 @@ export class Model {
     let viaGrace = false;
     if (rec !== undefined && rec.alive) {
       if (rec.successor === null) base = rec;
-      else if (!this.clientSide && this.grace && rec.successor.alive && rec.successor.successor === null) {
-        base = rec.successor;
-        viaGrace = true;
+      else if (!this.clientSide && this.grace) {
+        // An old token follows a chain of rotations within the window (a few hops) to the current record.
+        let current: Rec = rec;
+        for (let hops = 0; current.successor !== null && current.alive && hops < MAX_GRACE_HOPS; hops++) current = current.successor;
+        if (current.alive && current.successor === null) {
+          base = current;
+          viaGrace = true;
+        }
       }
     }
     return {
@@ -184,6 +191,12 @@ export class Model {
       return { outcome: "ok", created, wrote: true };
     }
     if (!this.isModified(req)) return { outcome: "ok", created: null, wrote: false };
+    if (req.override === "past") {
+      // B14: `setExpiry(pastDate)` ends a stored session as `destroy()` does: deleted (idempotent), never rewritten.
+      rec.alive = false;
+      this.#saved(req);
+      return { outcome: "ok", created: null, wrote: false };
+    }
     if (!rec.alive || rec.successor !== null) return { outcome: "interrupted", created: null, wrote: false };
     if (req.replaceAll) {
       rec.data = new Map(req.view);
@@ -198,7 +211,6 @@ export class Model {
         else rec.data.delete(key as ModelKey);
       }
     }
-    if (rec.override === "past") rec.alive = false;
     this.#saved(req);
     return { outcome: "ok", created: null, wrote: true };
   }

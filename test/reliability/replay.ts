@@ -18,7 +18,7 @@ export const seed = envNumber("TESSERA_SEED") ?? Math.floor(Math.random() * 0x7f
 const path = process.env.TESSERA_PATH || undefined;
 
 /** Model runs per store: TESSERA_MODEL_RUNS, default sized so the suite stays well under 3 minutes on 2 cores. */
-export const modelRuns = envNumber("TESSERA_MODEL_RUNS") ?? 30;
+export const modelRuns = envNumber("TESSERA_MODEL_RUNS") ?? 40;
 /** Fuzz cases per store and per adapter: TESSERA_FUZZ_RUNS. */
 export const fuzzRuns = envNumber("TESSERA_FUZZ_RUNS") ?? 60;
 
