@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { Redis } from "ioredis";
 import postgres from "postgres";
+import { canStartPostgres } from "./postgres-server.js";
 import { canStartRedis } from "./redis-server.js";
 
 /**
@@ -42,6 +43,11 @@ export default async function setup(): Promise<void> {
   }
   if (!canStartRedis) {
     skipped.push("Redis Cluster and Redis outage tests (they start their own servers): install redis-server on the PATH");
+  }
+  if (!canStartPostgres) {
+    skipped.push(
+      "PostgreSQL restart tests (they create their own cluster): put initdb and pg_ctl on the PATH (and, as root, have a postgres user)",
+    );
   }
   if (!existsSync("/usr/bin/chromium")) {
     skipped.push("the browser e2e test: install chromium (Debian package `chromium`)");
