@@ -15,7 +15,14 @@ export {
 } from "./errors.js";
 export type { EventHandler, SessionEvent } from "./events.js";
 export type { SessionInfo, SessionManager, SessionWhere } from "./manager.js";
-export { storeUnavailableResponse, withSessionHeaders } from "./response-headers.js";
+export {
+  type SessionErrorAnswer,
+  type SessionErrorStatus,
+  sessionErrorAnswer,
+  sessionErrorResponse,
+  storeUnavailableResponse,
+  withSessionHeaders,
+} from "./response-headers.js";
 export type {
   GetResult,
   Migration,

@@ -1,8 +1,10 @@
 /**
- * The headers every Web-standard response that carries a session gets (R18), for adapters:
- * each `Set-Cookie`, `Cache-Control: no-store` whenever a cookie goes out, and `Cookie` added to
- * `Vary`. Pure functions of `Response`/`Headers`, so the policy lives here and adapters only translate.
+ * What adapters send, decided once here so that no adapter decides it (R18, B6): the headers of
+ * every Web-standard response that carries a session (each `Set-Cookie`, `Cache-Control: no-store`
+ * whenever a cookie goes out, `Cookie` added to `Vary`), and the answer to the session's own
+ * errors. Pure functions of `Response`/`Headers`; adapters only translate.
  */
+import { type ErrorCode, isTesseraError } from "./errors.js";
 
 /**
  * A copy of `response` with the session headers, because a handler's response may have
@@ -20,14 +22,73 @@ export function withSessionHeaders(response: Response, cookies: readonly string[
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
+/** The HTTP status of a session error an adapter answers itself. */
+export type SessionErrorStatus = 401 | 413 | 503;
+
+/** How an adapter answers a session error: the status and the fixed text sent for it. */
+export interface SessionErrorAnswer {
+  status: SessionErrorStatus;
+  /** The whole body (or tRPC's message): a reason phrase, never the error's message or stack. */
+  message: string;
+}
+
+/**
+ * The errors an adapter answers itself, and how (docs/adapters.md). The others (`CONFIG`,
+ * `SESSION_VALIDATION`) are the application's to handle and take the framework's error path.
+ * - `STORE_UNAVAILABLE`: the store is down or too slow; retrying later may work.
+ * - `SESSION_INTERRUPTED`: the session was revoked, destroyed or expired elsewhere while this
+ *   request held it; nothing was written. The client is logged out: retrying cannot succeed.
+ * - `SESSION_CORRUPT`: the record cannot be read; the next load deletes it and starts a fresh
+ *   session, so to the client the session ended exactly as an interrupted one did.
+ * - `SESSION_TOO_LARGE`: the write would grow the record past `maxBytes` (at commit: another
+ *   request grew it meanwhile); nothing was written. The same request would fail again.
+ */
+const answers: Partial<Record<ErrorCode, SessionErrorAnswer>> = {
+  STORE_UNAVAILABLE: { status: 503, message: "Service Unavailable" },
+  SESSION_INTERRUPTED: { status: 401, message: "Unauthorized" },
+  SESSION_CORRUPT: { status: 401, message: "Unauthorized" },
+  SESSION_TOO_LARGE: { status: 413, message: "Payload Too Large" },
+};
+
+/**
+ * The status and text an adapter answers `error` with (a Tessera error from `load` or `commit`),
+ * or null when the error is not one it answers (rethrow it). For frameworks that do not speak
+ * `Response` (tRPC maps the status to its own codes).
+ * @example const answer = sessionErrorAnswer(error); if (answer === null) throw error; res.status(answer.status);
+ */
+export function sessionErrorAnswer(error: unknown): SessionErrorAnswer | null {
+  const answer = isTesseraError(error) ? answers[error.code] : undefined;
+  return answer === undefined ? null : { ...answer };
+}
+
+/**
+ * The response to a session error from `load` or `commit` (see `sessionErrorAnswer`), or null
+ * when the application should handle `error`: a fixed text body (no message, no stack), no
+ * `Set-Cookie` (a store outage must not replace the client's cookie, R49; a cleared cookie could
+ * log out a newer cookie the browser got from a concurrent login's rotation), `Cache-Control:
+ * no-store` and `Vary: Cookie`.
+ * @example
+ * const response = sessionErrorResponse(error);
+ * if (response === null) throw error;
+ * return response;
+ */
+export function sessionErrorResponse(error: unknown): Response | null {
+  const answer = sessionErrorAnswer(error);
+  return answer === null ? null : plainResponse(answer);
+}
+
 /**
  * The default answer when the store is down (R48): a bare 503, no stack trace, not cached.
  * @example if (isTesseraError(error) && error.code === "STORE_UNAVAILABLE") return storeUnavailableResponse();
  */
 export function storeUnavailableResponse(): Response {
-  return new Response("Service Unavailable", {
-    status: 503,
-    headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" },
+  return plainResponse(answers.STORE_UNAVAILABLE as SessionErrorAnswer);
+}
+
+function plainResponse({ status, message }: SessionErrorAnswer): Response {
+  return new Response(message, {
+    status,
+    headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store", Vary: "Cookie" },
   });
 }
 

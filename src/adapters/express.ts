@@ -6,6 +6,7 @@ import {
   type SessionManager,
   type SessionSchema,
   type SessionStoreError,
+  sessionErrorResponse,
 } from "../index.js";
 
 /** Options of `expressSession`. */
@@ -30,7 +31,10 @@ export type SessionRequest<M, R extends Request = Request> = R & {
  * The first `writeHead`/`write`/`end` starts `session.commit()`; that call and those after it are
  * held, then replayed in order once it resolves (held writes return `false`; `drain` follows). From
  * then on the session is read-only: a change throws `SessionConfigError` (R20), which Express routes
- * to `next(err)`. A store outage gives a `503`; any other save error goes to `next(err)`.
+ * to `next(err)`. A session error in the load or the save is answered by the middleware itself,
+ * never by Express's error handler (which shows the stack in development): the core's answer
+ * (`sessionErrorResponse`: 503 store down, 401 session revoked or unreadable, 413 too large; no
+ * stack, no cookie). Any other save error goes to `next(err)`.
  * @example app.use(expressSession(sessions));
  */
 export function expressSession<S extends SessionSchema>(
@@ -38,8 +42,22 @@ export function expressSession<S extends SessionSchema>(
   options: ExpressSessionOptions = {},
 ): RequestHandler {
   if (typeof sessions?.load !== "function") throw new SessionConfigError("expressSession takes defineSession's manager");
-  const onStoreError = options.onStoreError ?? storeUnavailable;
-  if (typeof onStoreError !== "function") throw new SessionConfigError("onStoreError must be a function");
+  const { onStoreError } = options;
+  if (onStoreError !== undefined && typeof onStoreError !== "function") {
+    throw new SessionConfigError("onStoreError must be a function");
+  }
+
+  /** How to answer a session error (the response is the core's), or null for any other error. */
+  const answerTo = (error: unknown): ((req: Request, res: Response) => Promise<void>) | null => {
+    if (onStoreError !== undefined && isStoreDown(error)) return async (req, res) => onStoreError(error, req, res.vary("Cookie"));
+    const response = sessionErrorResponse(error);
+    if (response === null) return null;
+    return async (_req, res) => {
+      res.status(response.status);
+      for (const [name, value] of response.headers) if (name !== "vary") res.setHeader(name, value);
+      res.vary("Cookie").send(await response.text());
+    };
+  };
 
   return async (req, res, next) => {
     if ("session" in req) throw new SessionConfigError("req.session is already set (another session middleware?)");
@@ -47,8 +65,9 @@ export function expressSession<S extends SessionSchema>(
     try {
       session = await sessions.load(req.headers.cookie ?? null);
     } catch (error) {
-      if (!isStoreDown(error)) throw error;
-      return onStoreError(error, req, res.vary("Cookie"));
+      const answer = answerTo(error);
+      if (answer === null) throw error;
+      return answer(req, res);
     }
     (req as Request & { session: Session<S> }).session = session;
     const lock = () => session.lock("after the response started: its cookie is already sent");
@@ -63,11 +82,12 @@ export function expressSession<S extends SessionSchema>(
       return true;
     };
     holdUntilCommitted(res, commit, settled, (error) => {
-      if (!isStoreDown(error) || res.headersSent) return next(error);
+      const answer = answerTo(error);
+      if (answer === null || res.headersSent) return next(error);
       for (const name of ["content-type", "content-length", "content-encoding", "content-range", "etag", "location"]) {
         res.removeHeader(name); // they described the discarded response
       }
-      onStoreError(error, req, res.vary("Cookie"));
+      return answer(req, res);
     });
     next();
   };
@@ -95,7 +115,7 @@ function holdUntilCommitted(
   res: Response,
   commit: () => Promise<string[]>,
   settled: () => boolean,
-  failed: (error: unknown) => void,
+  failed: (error: unknown) => unknown,
 ): void {
   const original: Pick<Response, Held> = { writeHead: res.writeHead, write: res.write, end: res.end };
   const calls: [Held, unknown[]][] = [];
@@ -128,7 +148,7 @@ function holdUntilCommitted(
           })
           .catch((error: unknown) => {
             release();
-            failed(error);
+            return failed(error);
           })
           .catch(failed); // onStoreError itself threw: Express's error path
       }
@@ -158,7 +178,3 @@ function replay(res: Response, original: Pick<Response, Held>, calls: [Held, unk
 }
 
 const isStoreDown = (error: unknown): error is SessionStoreError => isTesseraError(error) && error.code === "STORE_UNAVAILABLE";
-
-function storeUnavailable(_error: SessionStoreError, _req: Request, res: Response): void {
-  res.status(503).set("Cache-Control", "no-store").type("text/plain").send("Service Unavailable");
-}

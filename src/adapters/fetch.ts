@@ -5,6 +5,7 @@ import {
   type SessionManager,
   type SessionSchema,
   type SessionStoreError,
+  sessionErrorResponse,
   storeUnavailableResponse,
   withSessionHeaders,
 } from "../index.js";
@@ -28,11 +29,12 @@ export type SessionFetchHandler<S extends SessionSchema> = (
 /**
  * Wraps a Web-standard handler: loads the session from the request's cookie, runs the handler,
  * saves, and returns a copy of its response with the `Set-Cookie` values, `Cache-Control: no-store`
- * when a cookie is sent and `Vary: Cookie` always (R18). A store outage in the load or the save
- * gives a `503`; any other error propagates. A handler that throws saves nothing: there is no
- * response to carry a cookie (but `rotate()`/`destroy()` act on the store when called). Once the
- * handler has returned, the session is read-only: a change then (from a streaming body, say)
- * throws `SessionConfigError` rather than being lost (R20).
+ * when a cookie is sent and `Vary: Cookie` always (R18). A session error in the load or the save
+ * gets the core's answer (`sessionErrorResponse`: 503 store down, 401 session revoked or
+ * unreadable, 413 too large; no stack, no cookie); any other error propagates. A handler that
+ * throws saves nothing: there is no response to carry a cookie (but `rotate()`/`destroy()` act on
+ * the store when called). Once the handler has returned, the session is read-only: a change then
+ * (from a streaming body, say) throws `SessionConfigError` rather than being lost (R20).
  * @example export default { fetch: withSession(sessions, (req, session) => Response.json(session.get("cart"))) };
  */
 export function withSession<S extends SessionSchema>(
@@ -45,16 +47,18 @@ export function withSession<S extends SessionSchema>(
   const onStoreError = options.onStoreError ?? storeUnavailableResponse;
   if (typeof onStoreError !== "function") throw new SessionConfigError("onStoreError must be a function");
 
-  const unavailable = async (error: unknown, request: Request) => {
-    if (!isStoreDown(error)) throw error;
-    return withSessionHeaders(await onStoreError(error, request), []);
+  const answer = async (error: unknown, request: Request) => {
+    if (isStoreDown(error)) return withSessionHeaders(await onStoreError(error, request), []);
+    const response = sessionErrorResponse(error);
+    if (response === null) throw error;
+    return response;
   };
   return async (request) => {
     let session: Session<S>;
     try {
       session = await sessions.load(request.headers.get("cookie"));
     } catch (error) {
-      return unavailable(error, request);
+      return answer(error, request);
     }
     let response: Response;
     try {
@@ -68,7 +72,7 @@ export function withSession<S extends SessionSchema>(
     } catch (error) {
       // The handler's response is dropped: release its body (a stream may hold a cursor open).
       response.body?.cancel().catch(() => undefined);
-      return unavailable(error, request);
+      return answer(error, request);
     }
     return withSessionHeaders(response, cookies);
   };

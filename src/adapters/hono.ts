@@ -6,6 +6,7 @@ import {
   type SessionManager,
   type SessionSchema,
   type SessionStoreError,
+  sessionErrorResponse,
   storeUnavailableResponse,
   withSessionHeaders,
 } from "../index.js";
@@ -27,7 +28,8 @@ export type SessionEnv<M> = { Variables: { session: Session<M extends SessionMan
  * Hono middleware: `c.get("session")` is the request's session, typed from the schema (no
  * `ContextVariableMap` augmentation). After the handler (error responses included) it saves and
  * appends the `Set-Cookie` values, `Cache-Control: no-store` when a cookie is sent and
- * `Vary: Cookie` always (R18). A store outage becomes a `503`. Once the handler has returned,
+ * `Vary: Cookie` always (R18). A session error in the load or the save gets the core's answer
+ * (`sessionErrorResponse`: 503, 401 or 413; no stack, no cookie). Once the handler has returned,
  * the session is read-only: a change then (from `streamSSE`, say) throws `SessionConfigError` (R20).
  * @example const app = new Hono().use(honoSession(sessions)).get("/", (c) => c.json(c.get("session").get("cart")));
  */
@@ -40,16 +42,17 @@ export function honoSession<S extends SessionSchema>(
   const onStoreError = options.onStoreError ?? storeUnavailableResponse;
   if (typeof onStoreError !== "function") throw new SessionConfigError("onStoreError must be a function");
 
-  const unavailable = async (error: unknown, c: Context) => {
-    if (!isStoreDown(error)) throw error;
-    replaceResponse(c, await onStoreError(error, c), []);
+  const answer = async (error: unknown, c: Context) => {
+    const response = isStoreDown(error) ? await onStoreError(error, c) : sessionErrorResponse(error);
+    if (response === null) throw error;
+    replaceResponse(c, response, []);
   };
   return async (c, next) => {
     let session: Session<S>;
     try {
       session = await sessions.load(c.req.header("Cookie") ?? null);
     } catch (error) {
-      return unavailable(error, c);
+      return answer(error, c);
     }
     c.set("session", session);
     try {
@@ -62,7 +65,7 @@ export function honoSession<S extends SessionSchema>(
       cookies = await session.commit();
     } catch (error) {
       c.res.body?.cancel().catch(() => undefined);
-      return unavailable(error, c);
+      return answer(error, c);
     }
     replaceResponse(c, c.res, cookies);
   };

@@ -1,7 +1,7 @@
 import { parseSetCookie, type SetCookie } from "cookie";
 import { cookies as nextCookies } from "next/headers.js";
 import { type NextRequest, NextResponse } from "next/server.js";
-import { type Session, SessionConfigError, type SessionManager, type SessionSchema } from "../index.js";
+import { type Session, SessionConfigError, type SessionManager, type SessionSchema, sessionErrorResponse } from "../index.js";
 
 /** A cookie's attributes as `cookies().set(name, value, attributes)` takes them. */
 export type CookieAttributes = Omit<SetCookie, "name" | "value">;
@@ -91,7 +91,10 @@ export async function saveSession<S extends SessionSchema>(session: Session<S>):
 /**
  * Next's `proxy` (or `middleware`): refreshes a due rolling expiry by re-setting the cookie on the
  * response, which Server Components cannot do. Sends `Vary: Cookie`, and `Cache-Control: no-store`
- * with a cookie (R18). Run it on the Node.js runtime when the store needs Node (Drizzle, PGlite).
+ * with a cookie (R18). A session error in its load or save is answered here, so the route never
+ * runs: the core's `sessionErrorResponse` (503 store down, 401 session revoked or unreadable, 413
+ * too large; no stack, no cookie). Run it on the Node.js runtime when the store needs Node
+ * (Drizzle, PGlite).
  * @example
  * // proxy.ts
  * export const proxy = sessionMiddleware(sessions);
@@ -106,9 +109,19 @@ export function sessionMiddleware<S extends SessionSchema>(
   const respond = options.response ?? (() => NextResponse.next());
   if (typeof respond !== "function") throw new SessionConfigError("sessionMiddleware: options.response must be a function");
   return async (request) => {
-    const session = await sessions.load(request.cookies);
+    let session: Session<S>;
+    try {
+      session = await sessions.load(request.cookies);
+    } catch (error) {
+      return answer(error);
+    }
     const response = await respond(request, session);
-    const setCookies = await session.commit();
+    let setCookies: string[];
+    try {
+      setCookies = await session.commit();
+    } catch (error) {
+      return answer(error); // the response of `options.response` is dropped with what it set
+    }
     for (const setCookie of setCookies) {
       const { name, value = "", ...attributes } = parseSetCookie(setCookie);
       response.cookies.set(name, value, attributes);
@@ -117,4 +130,39 @@ export function sessionMiddleware<S extends SessionSchema>(
     if (setCookies.length > 0) response.headers.set("Cache-Control", "no-store");
     return response;
   };
+}
+
+/**
+ * Wraps a Route Handler so that a session error thrown by `getSession`/`saveSession` inside it
+ * gets the same answer as from every adapter (`sessionErrorResponse`: 503 store down, 401 session
+ * revoked or unreadable, 413 too large; no stack, no cookie) instead of Next's 500. Other errors
+ * are rethrown. (Server Components and Server Actions have no status to set: catch there with
+ * `sessionErrorAnswer(error)`; the proxy already answers a failed load before the page renders.)
+ * @example
+ * // app/api/cart/route.ts
+ * export const POST = withSessionErrors(async (request: NextRequest) => {
+ *   const session = await getSession(sessions);
+ *   session.set("cart", await request.json());
+ *   await saveSession(session);
+ *   return Response.json({ ok: true }, { headers: { "Cache-Control": "no-store" } });
+ * });
+ */
+export function withSessionErrors<A extends unknown[]>(
+  handler: (...args: A) => Response | Promise<Response>,
+): (...args: A) => Promise<Response> {
+  if (typeof handler !== "function") throw new SessionConfigError("withSessionErrors needs a Route Handler function");
+  return async (...args) => {
+    try {
+      return await handler(...args);
+    } catch (error) {
+      return answer(error);
+    }
+  };
+}
+
+/** The core's answer to a session error, as a NextResponse; any other error is rethrown. */
+function answer(error: unknown): NextResponse {
+  const response = sessionErrorResponse(error);
+  if (response === null) throw error;
+  return new NextResponse(response.body, response);
 }

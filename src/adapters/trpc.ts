@@ -1,8 +1,8 @@
-import { initTRPC, TRPCError } from "@trpc/server";
+import { initTRPC, type TRPC_ERROR_CODE_KEY, TRPCError } from "@trpc/server";
 import type { FetchCreateContextFnOptions } from "@trpc/server/adapters/fetch";
 import { parseCookie, parseSetCookie } from "cookie";
-import type { Session, SessionManager, SessionSchema, TesseraError } from "../index.js";
-import { isTesseraError, SessionConfigError } from "../index.js";
+import type { Session, SessionErrorStatus, SessionManager, SessionSchema, TesseraError } from "../index.js";
+import { isTesseraError, SessionConfigError, sessionErrorAnswer } from "../index.js";
 
 /** What `createSessionContext` puts in tRPC's context; spread it into your own. */
 export interface SessionContext<S extends SessionSchema> {
@@ -24,7 +24,8 @@ const outboxes = new WeakMap<object, Outbox>();
 /**
  * `createContext` for `fetchRequestHandler`: loads the request's session (a bad cookie is a fresh
  * session) and remembers `resHeaders` for `sessionMiddleware`. Sends `Vary: Cookie` (R18).
- * A store outage becomes `TRPCError({ code: "SERVICE_UNAVAILABLE" })` (HTTP 503).
+ * A store outage becomes `TRPCError({ code: "SERVICE_UNAVAILABLE" })` (HTTP 503), with
+ * `Cache-Control: no-store`.
  * @example
  * const createContext = createSessionContext(sessions);
  * export type Context = Awaited<ReturnType<typeof createContext>>;
@@ -37,8 +38,8 @@ export function createSessionContext<S extends SessionSchema>(
   if (typeof sessions?.load !== "function")
     throw new SessionConfigError("createSessionContext(sessions) takes defineSession's manager");
   return async ({ req, resHeaders, info }) => {
-    const session = await translate(() => sessions.load(req));
     resHeaders.append("Vary", "Cookie");
+    const session = await translate(() => sessions.load(req), resHeaders);
     const sent = parseCookie(req.headers.get("cookie") ?? "", { decode: (value) => value })[sessions.cookieName];
     const headers = info.accept === "application/jsonl" ? null : resHeaders;
     outboxes.set(session, { name: sessions.cookieName, headers, sent, queue: Promise.resolve() });
@@ -49,8 +50,11 @@ export function createSessionContext<S extends SessionSchema>(
 /**
  * Commits `ctx.session` after the procedure (a failed one too: a rotation or destroy is already
  * in the store and its cookie must go out), puts its Set-Cookie on the response with
- * `Cache-Control: no-store` (R18), and maps `SessionStoreError` → `SERVICE_UNAVAILABLE`,
- * `SessionInterruptedError` → `UNAUTHORIZED`, `SessionValidationError` → `BAD_REQUEST`.
+ * `Cache-Control: no-store` (R18), and maps the session's errors to the statuses every adapter
+ * answers (the core's `sessionErrorAnswer`): `SessionStoreError` → `SERVICE_UNAVAILABLE` (503),
+ * `SessionInterruptedError` and `SessionCorruptError` → `UNAUTHORIZED` (401),
+ * `SessionTooLargeError` → `PAYLOAD_TOO_LARGE` (413), with `Cache-Control: no-store` and no stack
+ * in the body even when tRPC's `isDev` adds one; and `SessionValidationError` → `BAD_REQUEST`.
  * It adds nothing to the context, so `ctx.session` keeps the type your context gave it.
  *
  * With a server-side store, data writes to an existing session need no Set-Cookie, so they work
@@ -72,11 +76,11 @@ export const sessionMiddleware = initTRPC
       throw new SessionConfigError("sessionMiddleware needs a context built with createSessionContext(sessions)");
     }
     const result = await next();
-    const commit = outbox.queue.then(() => translate(() => ctx.session.commit()));
+    const commit = outbox.queue.then(() => translate(() => ctx.session.commit(), outbox.headers));
     outbox.queue = commit.catch(() => {});
     send(outbox, await commit);
     const cause = result.ok ? undefined : result.error.cause;
-    const mapped = isTesseraError(cause) ? translateError(cause) : cause;
+    const mapped = isTesseraError(cause) ? translateError(cause, outbox.headers) : cause;
     if (mapped !== cause) throw mapped;
     return result;
   });
@@ -96,24 +100,32 @@ function send(outbox: Outbox, setCookies: string[]): void {
   headers.set("Cache-Control", "no-store");
 }
 
-async function translate<T>(run: () => Promise<T>): Promise<T> {
+async function translate<T>(run: () => Promise<T>, headers: Headers | null): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    throw isTesseraError(error) ? translateError(error) : error;
+    throw isTesseraError(error) ? translateError(error, headers) : error;
   }
 }
 
-/** The store's own message and stack stay in `cause` (for `onError`): the client gets a fixed message. */
-function translateError(error: TesseraError): Error {
-  switch (error.code) {
-    case "STORE_UNAVAILABLE":
-      return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "Session store unavailable", cause: error });
-    case "SESSION_INTERRUPTED":
-      return new TRPCError({ code: "UNAUTHORIZED", message: "The session ended elsewhere", cause: error });
-    case "SESSION_VALIDATION":
-      return new TRPCError({ code: "BAD_REQUEST", message: error.message, cause: error });
-    default:
-      return error;
-  }
+/** The tRPC code whose HTTP status is the core's answer. */
+const codes = {
+  401: "UNAUTHORIZED",
+  413: "PAYLOAD_TOO_LARGE",
+  503: "SERVICE_UNAVAILABLE",
+} as const satisfies Record<SessionErrorStatus, TRPC_ERROR_CODE_KEY>;
+
+/**
+ * The client gets a fixed message and no stack: tRPC's default `isDev` (NODE_ENV not
+ * "production") copies the thrown error's stack into the response, so this envelope has none.
+ * The Tessera error, with its own stack, stays in `cause` (for `onError` and logs).
+ */
+function translateError(error: TesseraError, headers: Headers | null): Error {
+  if (error.code === "SESSION_VALIDATION") return new TRPCError({ code: "BAD_REQUEST", message: error.message, cause: error });
+  const answer = sessionErrorAnswer(error);
+  if (answer === null) return error;
+  headers?.set("Cache-Control", "no-store");
+  const translated = new TRPCError({ code: codes[answer.status], message: answer.message, cause: error });
+  Object.defineProperty(translated, "stack", { value: undefined });
+  return translated;
 }

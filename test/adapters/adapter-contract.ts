@@ -1,5 +1,16 @@
-import { expect, it } from "vitest";
-import { defineSession, type SessionKey, type SessionManager, type SessionSchema } from "../../src/index.js";
+import { afterEach, expect, it } from "vitest";
+import * as z from "zod";
+import {
+  defineSession,
+  SessionCorruptError,
+  type SessionKey,
+  type SessionManager,
+  type SessionPatch,
+  type SessionSchema,
+  type SessionStore,
+  SessionTooLargeError,
+} from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
 import { attribute, cookieHeader } from "../helpers/cookies.js";
 import { openPglite } from "../helpers/databases.js";
 
@@ -13,6 +24,7 @@ export function adapterContract(url: () => string): void {
   const get = (path: string, cookie?: string) =>
     fetch(url() + path, { redirect: "manual", headers: cookie === undefined ? {} : { Cookie: cookie } });
   const login = async () => cookieHeader((await get("/login")).headers.getSetCookie());
+  const nameOf = (cookie: string) => cookie.slice(0, cookie.indexOf("="));
 
   it("sets a value and reads it back with the returned cookie", async () => {
     const cookie = await login();
@@ -56,13 +68,14 @@ export function adapterContract(url: () => string): void {
   it("R17/R24: destroy clears the cookie and the old cookie then gives a fresh session", async () => {
     const cookie = await login();
     const [cleared = ""] = (await get("/logout", cookie)).headers.getSetCookie();
-    expect(cookieHeader([cleared])).toBe("sid=");
+    expect(cookieHeader([cleared])).toBe(`${nameOf(cookie)}=`);
     expect(attribute(cleared, "Max-Age")).toBe("0");
     expect(await (await get("/me", cookie)).json()).toMatchObject({ userId: null });
   });
 
   it("R6/R38: a malformed or unknown cookie is a fresh session, not an error, and is not echoed", async () => {
-    for (const cookie of ["sid=%%%garbage", `sid=${"A".repeat(43)}`, "sid="]) {
+    const name = nameOf(await login());
+    for (const cookie of [`${name}=%%%garbage`, `${name}=${"A".repeat(43)}`, `${name}=`]) {
       const response = await get("/me", cookie);
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ userId: null, cart: [] });
@@ -95,4 +108,158 @@ export async function expectStoreDown(url: string, cookie: string): Promise<void
     expect(response.headers.get("Vary")).toBe("Cookie");
     expect(response.headers.get("Cache-Control")).toBe("no-store");
   }
+}
+
+/** The schema every adapter's error-scenario app is built on. */
+export const contractSchema = z.object({
+  userId: z.string().optional(),
+  cart: z.array(z.object({ sku: z.string(), qty: z.number().int().positive() })).default([]),
+});
+export type ContractSessions = SessionManager<typeof contractSchema>;
+
+/** The paths of the error scenario: `/me` reads, `/login` sets userId "u1", `/pause` sets a cart then awaits `pause()`. */
+export type ScenarioPath = "/me" | "/login" | "/pause";
+
+/** One adapter's app for the error scenario, as its harness serves it. */
+export interface ScenarioServer {
+  /** One HTTP request to `path`, with `cookie` (`name=value`) when given. */
+  request(path: ScenarioPath, cookie?: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the adapter's app over `sessions`. Its `/pause` route calls `pause()` after its write
+ * and before it returns, so a test acts between the load and the commit. Anything that reaches
+ * the app's own error path is answered as a development server does: a 500 carrying the stack.
+ */
+export type ServeScenario = (sessions: ContractSessions, pause: () => Promise<void>) => Promise<ScenarioServer>;
+
+/** What a development server's error page shows for an error that reached it: its stack. */
+export function devErrorPage(error: unknown): Response {
+  return new Response(error instanceof Error ? (error.stack ?? String(error)) : String(error), { status: 500 });
+}
+
+/** A `request` over real HTTP to `url`, for the harnesses whose paths are the scenario's. */
+export function httpRequest(url: string): ScenarioServer["request"] {
+  return (path, cookie) => fetch(url + path, { redirect: "manual", headers: cookie === undefined ? {} : { Cookie: cookie } });
+}
+
+/**
+ * A store that fails one way on `patch` once armed, over a real memory store: what a store that
+ * enforces `SessionPatch.maxBytes` atomically throws when another request grew the record
+ * meanwhile (`SessionTooLargeError`), or one that finds the record unreadable (`SessionCorruptError`).
+ */
+function patchFails(fault: (patch: SessionPatch) => Error): { store: SessionStore; arm(): void } {
+  const store = memoryStore();
+  let armed = false;
+  return {
+    store: {
+      ...store,
+      patch: (id, patch, now) => (armed ? Promise.reject(fault(patch)) : store.patch(id, patch, now)),
+    },
+    arm: () => {
+      armed = true;
+    },
+  };
+}
+
+/** A one-shot pause: the handler awaits `wait()`; the test awaits `reached` and then calls `release()`. */
+function createPause() {
+  let reach = () => {};
+  let release = () => {};
+  const reached = new Promise<void>((resolve) => {
+    reach = resolve;
+  });
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return {
+    wait: async () => {
+      reach();
+      await released;
+    },
+    reached,
+    release,
+  };
+}
+
+/**
+ * The answer every adapter gives a session error it handles (B6, docs/adapters.md): the status,
+ * no stack trace or error name in the body, no `Set-Cookie` (the client's cookie stays, and a dead
+ * session is not revived), `Cache-Control: no-store` and `Vary: Cookie`.
+ */
+async function expectSessionError(response: Response, status: number): Promise<void> {
+  const body = await response.text();
+  expect({ status: response.status, body }).toMatchObject({ status });
+  expect(body).not.toMatch(/\sat\s|Error|stack/);
+  expect(response.headers.getSetCookie()).toEqual([]);
+  expect(response.headers.get("Cache-Control")).toBe("no-store");
+  expect(response.headers.get("Vary")).toMatch(/\bCookie\b/);
+}
+
+/**
+ * B6: the statuses every adapter answers the session's own errors with, from the one mapping in
+ * the core (`sessionErrorResponse`): 503 store unavailable, 401 session interrupted (revoked,
+ * destroyed or unreadable), 413 too large at commit. Each adapter's harness feeds this scenario.
+ */
+export function sessionErrorContract(serve: ServeScenario): void {
+  const servers: ScenarioServer[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.close();
+  });
+  const start = async (sessions: ContractSessions, pause: () => Promise<void> = async () => {}) => {
+    const server = await serve(sessions, pause);
+    servers.push(server);
+    return server;
+  };
+  const login = async (server: ScenarioServer) => {
+    const response = await server.request("/login");
+    expect(response.status, await response.clone().text()).toBe(200);
+    return cookieHeader(response.headers.getSetCookie());
+  };
+
+  it("B6: a store outage in the load or the save is a 503: no stack, no Set-Cookie, no-store", async () => {
+    const { sessions, cookie } = await closedStore(contractSchema);
+    const server = await start(sessions);
+    await expectSessionError(await server.request("/me", cookie), 503);
+    await expectSessionError(await server.request("/login"), 503);
+  });
+
+  for (const [how, end] of [
+    ["revoked", (sessions: ContractSessions) => sessions.revoke({ where: { userId: "u1" } })],
+    ["destroyed", (sessions: ContractSessions, cookie: string) => sessions.destroy(cookie.slice(cookie.indexOf("=") + 1))],
+  ] as const) {
+    it(`B6: a write after the session was ${how} elsewhere is a 401: no stack, no Set-Cookie, and it stays gone`, async () => {
+      const sessions = defineSession({ schema: contractSchema, store: memoryStore() });
+      const pause = createPause();
+      const server = await start(sessions, pause.wait);
+      const cookie = await login(server);
+      const paused = server.request("/pause", cookie);
+      await pause.reached; // the request holds the loaded session; its write is not committed yet
+      await end(sessions, cookie);
+      pause.release();
+      await expectSessionError(await paused, 401);
+      expect((await sessions.load(cookie)).isNew).toBe(true);
+      expect(await sessions.findMany({ where: { userId: "u1" } })).toEqual([]);
+    });
+  }
+
+  it("B6: SessionTooLargeError at commit (the store's atomic maxBytes check) is a 413, and nothing is written", async () => {
+    const { store, arm } = patchFails((patch) => new SessionTooLargeError(patch.maxBytes + 1, patch.maxBytes));
+    const sessions = defineSession({ schema: contractSchema, store });
+    const server = await start(sessions);
+    const cookie = await login(server);
+    arm();
+    await expectSessionError(await server.request("/pause", cookie), 413);
+    expect((await sessions.load(cookie)).get("cart")).toEqual([]);
+  });
+
+  it("B6: SessionCorruptError at commit (an unreadable record) is a 401 like an interrupted session", async () => {
+    const { store, arm } = patchFails(() => new SessionCorruptError("unreadable record"));
+    const sessions = defineSession({ schema: contractSchema, store });
+    const server = await start(sessions);
+    const cookie = await login(server);
+    arm();
+    await expectSessionError(await server.request("/pause", cookie), 401);
+  });
 }

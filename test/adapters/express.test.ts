@@ -4,10 +4,17 @@ import express, { type ErrorRequestHandler } from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { expressSession, sessionHandler } from "../../src/adapters/express.js";
-import { defineSession, isTesseraError, SessionConfigError, type SessionManager } from "../../src/index.js";
+import { defineSession, SessionConfigError, type SessionManager } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
-import { adapterContract, closedStore, expectStoreDown } from "./adapter-contract.js";
+import {
+  adapterContract,
+  closedStore,
+  expectStoreDown,
+  httpRequest,
+  type ServeScenario,
+  sessionErrorContract,
+} from "./adapter-contract.js";
 
 const schema = z.object({
   userId: z.string().optional(),
@@ -35,7 +42,7 @@ function app(sessions: SessionManager<Schema>, errors: unknown[] = []) {
   const recordErrors: ErrorRequestHandler = (error, _req, res, _next) => {
     errors.push(error);
     if (res.headersSent) res.end();
-    else res.status(isTesseraError(error) && error.code === "SESSION_INTERRUPTED" ? 409 : 500).json({ error: "failed" });
+    else res.status(500).json({ error: "failed" });
   };
   // A middleware mounted after expressSession that wraps the response, as compression does.
   const upper: express.RequestHandler = (_req, res, next) => {
@@ -263,12 +270,13 @@ describe("tessera/express expressSession over HTTP", () => {
     expect(await (await get("/me", cookie)).json()).toMatchObject({ userId: "u1" });
   });
 
-  it("a save error other than a store outage (SessionInterruptedError) goes to next(err)", async () => {
+  it("B6: SessionInterruptedError at commit is answered 401 by the middleware, never reaching the app's error handler", async () => {
     errors.length = 0;
     const response = await get("/revoked", await login());
-    expect(response.status).toBe(409);
-    expect(await response.json()).toEqual({ error: "failed" });
-    expect((errors[0] as { code?: string }).code).toBe("SESSION_INTERRUPTED");
+    expect(response.status).toBe(401);
+    expect(await response.text()).toBe("Unauthorized");
+    expect(response.headers.get("Content-Type")).toMatch(/^text\/plain/); // res.json's type went with its body
+    expect(errors).toEqual([]);
   });
 
   it("convention 10: bad arguments fail at creation; a missing or doubled middleware is a CONFIG error", async () => {
@@ -327,3 +335,34 @@ describe("tessera/express when the store is down", () => {
     }
   });
 });
+
+/**
+ * The error scenario's app in Express's development mode with its default error handler (which
+ * writes the error's stack into the body): what `NODE_ENV=development` or no NODE_ENV gives.
+ */
+const serveScenario: ServeScenario = async (sessions, pause) => {
+  const route = (handler: Parameters<typeof sessionHandler<Schema>>[1]) => sessionHandler(sessions, handler);
+  const scenario = express()
+    .set("env", "development")
+    .use(expressSession(sessions))
+    .get(
+      "/login",
+      route((req, res) => res.json({ ok: req.session.set("userId", "u1") ?? true })),
+    )
+    .get(
+      "/pause",
+      route(async (req, res) => {
+        req.session.set("cart", [{ sku: "p", qty: 1 }]);
+        await pause();
+        res.json({ ok: true });
+      }),
+    )
+    .get(
+      "/me",
+      route((req, res) => res.json({ userId: req.session.get("userId") ?? null })),
+    );
+  const server = await listen(scenario);
+  return { request: httpRequest(server.url), close: server.close };
+};
+
+describe("tessera/express: the shared session-error scenario", () => sessionErrorContract(serveScenario));

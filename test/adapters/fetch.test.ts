@@ -6,7 +6,15 @@ import { withSession } from "../../src/adapters/fetch.js";
 import { defineSession, type Session, SessionConfigError, type SessionManager } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
-import { adapterContract, closedStore, expectStoreDown } from "./adapter-contract.js";
+import {
+  adapterContract,
+  closedStore,
+  devErrorPage,
+  expectStoreDown,
+  httpRequest,
+  type ServeScenario,
+  sessionErrorContract,
+} from "./adapter-contract.js";
 
 const schema = z.object({
   userId: z.string().optional(),
@@ -113,3 +121,20 @@ describe("tessera/fetch when the store is down", () => {
     expect(response.headers.get("Vary")).toBe("Cookie");
   });
 });
+
+/** The error scenario's app: an error that escapes withSession reaches the server's (development) error page. */
+const serveScenario: ServeScenario = async (sessions, pause) => {
+  const handler = withSession(sessions, async (request, session) => {
+    const { pathname } = new URL(request.url);
+    if (pathname === "/login") session.set("userId", "u1");
+    if (pathname === "/pause") {
+      session.set("cart", [{ sku: "p", qty: 1 }]);
+      await pause();
+    }
+    return Response.json({ userId: session.get("userId") ?? null });
+  });
+  const server = await listen((request) => handler(request).catch(devErrorPage));
+  return { request: httpRequest(server.url), close: server.close };
+};
+
+describe("tessera/fetch: the shared session-error scenario", () => sessionErrorContract(serveScenario));

@@ -8,7 +8,15 @@ import { honoSession } from "../../src/adapters/hono.js";
 import { defineSession, SessionConfigError, type SessionManager } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
-import { adapterContract, closedStore, expectStoreDown } from "./adapter-contract.js";
+import {
+  adapterContract,
+  closedStore,
+  devErrorPage,
+  expectStoreDown,
+  httpRequest,
+  type ServeScenario,
+  sessionErrorContract,
+} from "./adapter-contract.js";
 
 const schema = z.object({
   userId: z.string().optional(),
@@ -143,3 +151,21 @@ describe("tessera/hono when the store is down", () => {
     expect(response.headers.get("Vary")).toBe("Cookie");
   });
 });
+
+/** The error scenario's app; its `onError` answers as a development error page does (with the stack). */
+const serveScenario: ServeScenario = async (sessions, pause) => {
+  const scenario = new Hono()
+    .use(honoSession(sessions))
+    .get("/login", (c) => c.json({ ok: c.get("session").set("userId", "u1") ?? true }))
+    .get("/pause", async (c) => {
+      c.get("session").set("cart", [{ sku: "p", qty: 1 }]);
+      await pause();
+      return c.json({ ok: true });
+    })
+    .get("/me", (c) => c.json({ userId: c.get("session").get("userId") ?? null }))
+    .onError((error) => devErrorPage(error));
+  const server = await listen(scenario.fetch);
+  return { request: httpRequest(server.url), close: server.close };
+};
+
+describe("tessera/hono: the shared session-error scenario", () => sessionErrorContract(serveScenario));

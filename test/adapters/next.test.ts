@@ -1,12 +1,30 @@
+import type { Server } from "node:http";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { getRequestListener } from "@hono/node-server";
 import { parseSetCookie } from "cookie";
 import { NextRequest, NextResponse } from "next/server.js";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
-import { type CookieAttributes, getSession, type NextCookies, saveSession, sessionMiddleware } from "../../src/adapters/next.js";
+import {
+  type CookieAttributes,
+  getSession,
+  type NextCookies,
+  saveSession,
+  sessionMiddleware,
+  withSessionErrors,
+} from "../../src/adapters/next.js";
 import { defineSession, SessionConfigError, type SessionOptions } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { hashToken } from "../../src/token.js";
 import { testClock } from "../helpers/clock.js";
+import {
+  type ContractSessions,
+  devErrorPage,
+  httpRequest,
+  type ServeScenario,
+  sessionErrorContract,
+} from "./adapter-contract.js";
 
 const schema = z.object({
   userId: z.string().optional(),
@@ -185,16 +203,16 @@ describe("tessera/next sessionMiddleware (proxy)", () => {
     const cookie = await login();
     const proxy = sessionMiddleware(sessions);
 
-    const fresh = await proxy(new NextRequest(url, { headers: { cookie: `sid=${cookie}` } }));
+    const fresh = await proxy(new NextRequest(url, { headers: { cookie: `${sessions.cookieName}=${cookie}` } }));
     expect(fresh.headers.getSetCookie()).toEqual([]);
     expect(fresh.headers.get("cache-control")).toBeNull();
     expect(fresh.headers.get("vary")).toMatch(/\bCookie\b/);
 
     clock.advance(600);
-    const due = await proxy(new NextRequest(url, { headers: { cookie: `sid=${cookie}` } }));
+    const due = await proxy(new NextRequest(url, { headers: { cookie: `${sessions.cookieName}=${cookie}` } }));
     const [setCookie] = due.headers.getSetCookie();
     expect(parseSetCookie(setCookie as string)).toMatchObject({
-      name: "sid",
+      name: sessions.cookieName,
       value: cookie,
       maxAge: 3600,
       httpOnly: true,
@@ -221,7 +239,7 @@ describe("tessera/next sessionMiddleware (proxy)", () => {
       response: (request, session) =>
         session.get("userId") === undefined ? NextResponse.redirect(new URL("/login", request.url)) : NextResponse.next(),
     });
-    const response = await proxy(new NextRequest(url, { headers: { cookie: `sid=${cookie}` } }));
+    const response = await proxy(new NextRequest(url, { headers: { cookie: `${sessions.cookieName}=${cookie}` } }));
     expect(response.status).toBe(307);
     expect(response.headers.get("location")).toBe("https://shop.example/login");
     expect(parseSetCookie(response.headers.getSetCookie()[0] as string).value).toBe(cookie);
@@ -239,3 +257,62 @@ describe("tessera/next sessionMiddleware (proxy)", () => {
     await expect(getSession(sessions)).rejects.toBeInstanceOf(Error);
   });
 });
+
+/**
+ * A Route Handler as Next runs it: `cookies()` reads the request's cookies and what is set on it
+ * goes out on the handler's response. This is the handler of the error scenario, written as the
+ * docs say (getSession, change, saveSession, `Cache-Control: no-store` when a cookie was written).
+ */
+function scenarioRoute(sessions: ContractSessions, pause: () => Promise<void>) {
+  return async (request: NextRequest): Promise<Response> => {
+    const outgoing = NextResponse.next(); // only its cookie store is used, as Next's mutable cookies()
+    const jar: NextCookies = {
+      get: (name) => outgoing.cookies.get(name) ?? request.cookies.get(name),
+      set: (name, value, attributes) => outgoing.cookies.set(name, value, attributes),
+    };
+    const session = await getSession(sessions, { cookies: () => jar });
+    if (request.nextUrl.pathname === "/login") session.set("userId", "u1");
+    if (request.nextUrl.pathname === "/pause") {
+      session.set("cart", [{ sku: "p", qty: 1 }]);
+      await pause();
+    }
+    const written = await saveSession(session);
+    const response = Response.json({ userId: session.get("userId") ?? null });
+    for (const setCookie of outgoing.headers.getSetCookie()) response.headers.append("Set-Cookie", setCookie);
+    if (written) response.headers.set("Cache-Control", "no-store");
+    return response;
+  };
+}
+
+/**
+ * The error scenario through Next's request pipeline: the proxy (`sessionMiddleware`) first; when
+ * it passes the request on, the Route Handler, whose response gets the proxy's headers as Next
+ * merges them. An error that escapes is a development error page (with the stack).
+ */
+const serveScenario: ServeScenario = async (sessions, pause) => {
+  const proxy = sessionMiddleware(sessions);
+  const route = withSessionErrors(scenarioRoute(sessions, pause)); // as docs/adapters.md recommends
+  const handle = async (incoming: Request): Promise<Response> => {
+    const request = new NextRequest(incoming.url, { method: incoming.method, headers: incoming.headers });
+    const proxied = await proxy(request);
+    if (proxied.headers.get("x-middleware-next") !== "1") return proxied;
+    const response = await route(request);
+    for (const [name, value] of proxied.headers) {
+      if (name.startsWith("x-middleware-") || name === "set-cookie") continue;
+      if (name === "vary") {
+        if (!/\bcookie\b/i.test(response.headers.get("vary") ?? "")) response.headers.append("Vary", value);
+      } else response.headers.set(name, value);
+    }
+    for (const setCookie of proxied.headers.getSetCookie()) response.headers.append("Set-Cookie", setCookie);
+    return response;
+  };
+  const server: Server = createServer(getRequestListener((request) => handle(request).catch(devErrorPage)));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    request: httpRequest(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve()) && server.closeAllConnections()),
+  };
+};
+
+describe("tessera/next (proxy, then getSession/saveSession in a Route Handler): the shared session-error scenario", () =>
+  sessionErrorContract(serveScenario));

@@ -11,6 +11,7 @@ import { createSessionContext, sessionMiddleware } from "../../src/adapters/trpc
 import { defineSession, SessionConfigError, type SessionManager, SessionStoreError } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { openPglite } from "../helpers/databases.js";
+import { type ContractSessions, devErrorPage, type ServeScenario, sessionErrorContract } from "./adapter-contract.js";
 
 const schema = z.object({
   userId: z.string().optional(),
@@ -101,8 +102,13 @@ describe("tessera/trpc over HTTP", () => {
     expect(await client.add.mutate("apple")).toBe(1);
     const setCookies = last().headers.getSetCookie();
     expect(setCookies).toHaveLength(1);
-    expect(parseSetCookie(setCookies[0] as string)).toMatchObject({ name: "sid", httpOnly: true, secure: true, sameSite: "lax" });
-    expect(state.cookie).toMatch(/^sid=[\w-]{43}$/);
+    expect(parseSetCookie(setCookies[0] as string)).toMatchObject({
+      name: "__Host-sid",
+      httpOnly: true,
+      secure: true,
+      sameSite: "lax",
+    });
+    expect(state.cookie).toMatch(/^__Host-sid=[\w-]{43}$/);
     const cookie = state.cookie;
     expect(await client.state.query()).toEqual({ cart: [{ sku: "apple", qty: 1 }], theme: "light", userId: null, isNew: false });
     // Reading and changing data of a stored session need no new cookie.
@@ -149,7 +155,7 @@ describe("tessera/trpc over HTTP", () => {
     const before = state.cookie;
     await client.logout.mutate();
     const cleared = parseSetCookie(last().headers.getSetCookie()[0] as string);
-    expect(cleared).toMatchObject({ name: "sid", value: "", maxAge: 0, path: "/" });
+    expect(cleared).toMatchObject({ name: "__Host-sid", value: "", maxAge: 0, path: "/" });
     expect(state.cookie).toBeUndefined();
     state.cookie = before;
     expect(await client.state.query()).toMatchObject({ userId: null, isNew: true });
@@ -157,7 +163,7 @@ describe("tessera/trpc over HTTP", () => {
 
   it("a malformed or unknown cookie is a fresh session, not an error", async () => {
     const { client, state } = browser(await serve(memorySessions()));
-    for (const cookie of ["sid=garbage", `sid=${"A".repeat(43)}`, "sid=%ZZ"]) {
+    for (const cookie of ["__Host-sid=garbage", `__Host-sid=${"A".repeat(43)}`, "__Host-sid=%ZZ"]) {
       state.cookie = cookie;
       expect(await client.state.query()).toEqual({ cart: [], theme: "light", userId: null, isNew: true });
     }
@@ -185,7 +191,7 @@ describe("tessera/trpc over HTTP", () => {
       const { data, message } = error as TRPCClientError<AppRouter>;
       expect(data?.code).toBe("SERVICE_UNAVAILABLE");
       expect(data?.httpStatus).toBe(503);
-      expect(message).toBe("Session store unavailable");
+      expect(message).toBe("Service Unavailable");
       expect(last().status).toBe(503);
       expect(JSON.stringify(data)).not.toMatch(/pglite|closed/i);
       expect(state.cookie).toBe(cookie);
@@ -217,3 +223,37 @@ describe("tessera/trpc over HTTP", () => {
     expect((await streaming.client.state.query()).cart).toHaveLength(2);
   });
 });
+
+/**
+ * The error scenario through tRPC: `/me` is a query (GET), `/login` and `/pause` mutations (POST),
+ * served by fetchRequestHandler. tRPC's default `isDev` (NODE_ENV is not "production") puts an
+ * error's stack into the JSON body, as a development server does.
+ */
+const serveScenario: ServeScenario = async (sessions: ContractSessions, pause) => {
+  const createContext = createSessionContext(sessions);
+  const t = initTRPC.context<Awaited<ReturnType<typeof createContext>>>().create();
+  const procedure = t.procedure.use(sessionMiddleware);
+  const router = t.router({
+    me: procedure.query(({ ctx }) => ({ userId: ctx.session.get("userId") ?? null })),
+    login: procedure.mutation(({ ctx }) => ctx.session.set("userId", "u1")),
+    pause: procedure.mutation(async ({ ctx }) => {
+      ctx.session.set("cart", [{ sku: "p", qty: 1 }]);
+      await pause();
+    }),
+  });
+  const server = createServer(
+    getRequestListener((req) => fetchRequestHandler({ endpoint: "/trpc", req, router, createContext }).catch(devErrorPage)),
+  );
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/trpc`;
+  return {
+    request: (path, cookie) =>
+      fetch(url + path, {
+        method: path === "/me" ? "GET" : "POST",
+        headers: { "Content-Type": "application/json", ...(cookie === undefined ? {} : { Cookie: cookie }) },
+      }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve()) && server.closeAllConnections()),
+  };
+};
+
+describe("tessera/trpc: the shared session-error scenario", () => sessionErrorContract(serveScenario));
