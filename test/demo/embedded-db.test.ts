@@ -55,5 +55,5 @@ describe("the demo shop's embedded database", () => {
 
     // A second start: the same folder, the migration a no-op, the row still there.
     expect(await count(where)).toBe(1);
-  }, 60_000);
+  }, 120_000);
 });
