@@ -13,6 +13,7 @@ import {
   rm,
   stat,
   symlink,
+  truncate,
   writeFile,
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -361,5 +362,15 @@ describe("fileStore: hostile names and sizes", () => {
     const garbage = newId();
     await writeFile(join(dir, `${garbage}.json`), `{"v":1,"data":"${big}`, { mode: 0o600 });
     await expect(store.get(garbage, NOW)).rejects.toBeInstanceOf(SessionCorruptError);
+  });
+
+  it("a 600 MiB session file (sparse, past V8's string limit) is corrupt without being read, not a store outage", async () => {
+    const store = fileStore({ dir, onCorrupt: () => {} });
+    const r = record();
+    await store.create(r);
+    await truncate(join(dir, `${r.id}.json`), 600 * 1024 * 1024); // a hole: no disk used
+    await expect(store.get(r.id, NOW)).rejects.toBeInstanceOf(SessionCorruptError);
+    expect(await store.patch(r.id, patchOf({ a: { json: 1 } }), NOW)).toBeNull();
+    expect(await readdir(dir)).toEqual([]);
   });
 });

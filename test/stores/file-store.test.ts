@@ -310,6 +310,26 @@ describe("fileStore: corrupt files (R43, B12)", () => {
     expect(events).toEqual(["corrupt", "unknown"]);
   });
 
+  it("B12: 20 concurrent requests with the cookie of a torn file all get a fresh session, none an error; the file goes", async () => {
+    const store = open();
+    const events: string[] = [];
+    const sessions = defineSession({
+      schema: z.object({ userId: z.string().optional() }),
+      store,
+      now: () => NOW.getTime(),
+      onEvent: (event) => events.push(event.type),
+    });
+    const token = createToken();
+    const id = hashToken(token);
+    await writeFile(fileOf(id), `{"v":1,"id":"${id}","data":{"userId":{"json":"u`, { mode: 0o600 });
+    const loads = await Promise.all(Array.from({ length: 20 }, () => sessions.load(`${sessions.cookieName}=${token}`)));
+    expect(loads.every((s) => s.isNew && s.get("userId") === undefined)).toBe(true);
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((type) => type === "corrupt" || type === "unknown")).toBe(true); // later ones find it gone
+    expect(events[0]).toBe("corrupt");
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it("R43: a corrupt file met by a write under the lock is removed and reported once; the write writes nothing", async () => {
     const reports: string[] = [];
     const store = open({ onCorrupt: (id) => reports.push(id) });

@@ -16,6 +16,13 @@ const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
 const READ = constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW;
 
+/**
+ * Larger files are not read (corrupt): no session is near this (`maxBytes` defaults to 64 KiB),
+ * and reading one would hold that much memory per request, or fail past V8's string limit
+ * (~512 MiB) with an error that is not a data problem.
+ */
+export const MAX_FILE_BYTES = 256 * 1024 * 1024;
+
 /** The user every file and the directory must belong to; undefined where there are no uids (Windows). */
 export const ownUid: number | undefined = process.geteuid?.();
 
@@ -46,6 +53,7 @@ export async function readOwnFile(path: string): Promise<string | null> {
     const info = await handle.stat();
     if (!info.isFile()) throw new UnsafeFileError("not a regular file");
     if (ownUid !== undefined && info.uid !== ownUid) throw new UnsafeFileError("a file of another user");
+    if (info.size > MAX_FILE_BYTES) throw new UnsafeFileError("a file over 256 MiB");
     return await handle.readFile("utf8");
   } finally {
     await handle.close();
