@@ -67,7 +67,8 @@ export interface SessionPatch {
    * The record's data must stay within this many bytes after the patch, measured as the sum of
    * `entryBytes` over its entries. The store checks it atomically with the write (so concurrent
    * patches of different keys cannot grow a record past it) and, when the result would be larger,
-   * writes nothing and throws `SessionTooLargeError`.
+   * writes nothing and throws `SessionTooLargeError`. A patch that does not grow the record is
+   * always applied, so a record already past the limit (a lowered `maxBytes`) can still shrink.
    */
   maxBytes: number;
 }
@@ -197,16 +198,27 @@ export interface SessionCache {
  * A store that keeps the whole record in the cookie itself (Django's `signed_cookies`): sealed
  * (signed, optionally compressed and encrypted) by `seal`, verified by `open`. There is no
  * server state, so nothing can be revoked or listed before a cookie expires.
+ *
+ * Every method takes the cookie's `name` (the manager's `cookie.name`): a seal is bound to it,
+ * so a value sealed for one cookie name never opens under another, even with the same secret (B11).
  */
 export interface CookieSessionStore {
   readonly kind: "cookie";
   /**
-   * The record a cookie value carries, or null when the value is not a valid seal by one of
-   * the secrets (tampered, truncated, wrong secret, unknown format) or the record inside has
-   * expired at `now`. `resign` is true when a previous secret verified it, so the core seals it
-   * again with the current one. Never throws for bad input.
+   * The record a cookie value carries, or null when the value is not a valid seal for the cookie
+   * `name` by one of the secrets (tampered, truncated, wrong secret, another cookie's name, an
+   * unknown or retired format) or the record inside has expired at `now`. `resign` is true when a
+   * previous secret verified it, so the core seals it again with the current one. Never throws
+   * for bad input.
    */
-  open(value: string, now: Date): Promise<{ record: StoredSession; resign: boolean } | null>;
-  /** The cookie value carrying `record`, signed (and encrypted, if configured) with the current secret. */
-  seal(record: StoredSession): Promise<string>;
+  open(value: string, now: Date, name: string): Promise<{ record: StoredSession; resign: boolean } | null>;
+  /** The cookie value carrying `record` for the cookie `name`, signed (and encrypted, if configured) with the current secret. */
+  seal(record: StoredSession, name: string): Promise<string>;
+  /**
+   * Synchronously, the length in characters of the value `seal(record, name)` would give, for
+   * `record` or any record that differs from it only in its dates: exact where the runtime
+   * can deflate synchronously, else an upper bound. Lets the core refuse a write at `set()`
+   * whose cookie would not fit, instead of failing at commit (B8).
+   */
+  sealedLength(record: StoredSession, name: string): number;
 }

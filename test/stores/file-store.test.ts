@@ -393,6 +393,17 @@ describe("fileStore: maxBytes under the lock (B9)", () => {
     expect(Object.keys((await store.get(r.id, NOW))?.data ?? {}).sort()).toEqual(["b", "c"]);
   });
 
+  it("B9: a record already past maxBytes (the limit was lowered) can still shrink; only growth is refused", async () => {
+    const store = open();
+    const r = record({ data: { a: { json: "é".repeat(40) }, b: { json: "x" }, c: { json: "y".repeat(30) } } });
+    await store.create(r);
+    const grow = await store.patch(r.id, patchOf({ d: { json: "z" } }, [], 50), NOW).catch((e: unknown) => e);
+    expect(grow).toBeInstanceOf(SessionTooLargeError);
+    expect(await store.patch(r.id, patchOf({ a: { json: "é".repeat(20) } }, [], 50), NOW)).toBe(2); // smaller, still over
+    expect(await store.patch(r.id, patchOf({}, ["c"], 50), NOW)).toBe(3);
+    expect(Object.keys((await store.get(r.id, NOW))?.data ?? {}).sort()).toEqual(["a", "b"]);
+  });
+
   it("B9: 50 concurrent writers of different keys never grow the stored record past maxBytes; each succeeds or gets SessionTooLargeError", async () => {
     const store = open();
     const r = record({ data: {} });

@@ -215,15 +215,17 @@ export function fileStore(options: FileStoreOptions = {}) {
       return update(id, now, (current) => {
         // `current.data` was just parsed from the file: ours to change.
         const data: StoredData = current.data;
+        const before = dataBytes(data);
         for (const key of patch.deleted) delete data[key];
         for (const [key, entry] of Object.entries(patch.set)) {
           // defineProperty, not assignment: a "__proto__" key must stay a key, not become a prototype (R41).
           Object.defineProperty(data, key, { value: entry, enumerable: true, writable: true, configurable: true });
         }
         // Measured on the record as it will be stored, under the lock: concurrent patches of
-        // different keys, each within the limit on its own, cannot grow it past (B9).
+        // different keys, each within the limit on its own, cannot grow it past (B9). A patch that
+        // does not grow a record already past it (a lowered maxBytes) still applies, so it can shrink.
         const bytes = dataBytes(data);
-        if (bytes > patch.maxBytes) throw new SessionTooLargeError(bytes, patch.maxBytes);
+        if (bytes > patch.maxBytes && bytes > before) throw new SessionTooLargeError(bytes, patch.maxBytes);
         const rev = current.rev + 1;
         const { expiresAt, updatedAt, schemaVersion } = patch;
         return [{ ...current, data, expiresAt, updatedAt, schemaVersion, rev }, rev];
