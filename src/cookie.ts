@@ -1,9 +1,14 @@
 import { parseCookie, stringifySetCookie } from "cookie";
 import { SessionConfigError } from "./errors.js";
+import { utf8Length } from "./utf8.js";
 
 /** The session cookie's attributes. Defaults follow OWASP: only `secure` is worth turning off, and only in development. */
 export interface CookieOptions {
-  /** Cookie name. A `__Host-` name forces `Secure`, `Path=/` and no `Domain`. @default "sid" */
+  /**
+   * Cookie name. A `__Host-` name forces `Secure`, `Path=/` and no `Domain`.
+   * @default "__Host-sid" when `secure` is on, `path` is "/" and there is no `domain` (B15: a sibling
+   * sub-domain cannot set or shadow a `__Host-` cookie); else "sid"
+   */
   name?: string;
   /** Send only over HTTPS. Turn off only for plain-HTTP development. @default true */
   secure?: boolean;
@@ -40,12 +45,14 @@ const ATTRIBUTE_CHARS = /^[\u0021-\u003A\u003C-\u007E]+$/;
 
 /** Applies defaults and enforces the rules browsers and OWASP set; throws `SessionConfigError`. */
 export function resolveCookie(options: CookieOptions = {}): ResolvedCookie {
+  const secure = options.secure ?? true;
+  const path = options.path ?? "/";
   const resolved: ResolvedCookie = {
     name: options.name ?? "sid",
-    secure: options.secure ?? true,
+    secure,
     httpOnly: options.httpOnly ?? true,
     sameSite: options.sameSite ?? "lax",
-    path: options.path ?? "/",
+    path,
     domain: options.domain,
     partitioned: options.partitioned ?? false,
   };
@@ -71,6 +78,32 @@ export function resolveCookie(options: CookieOptions = {}): ResolvedCookie {
 }
 
 /**
+ * B15 (cookie tossing): a plain `sid` can be set for our host by any sibling sub-domain (with
+ * `Domain=` the parent) or, without `Secure`, by a plain-HTTP response, and the browser sends
+ * both; a `__Host-` cookie can only be set by this very host over HTTPS, with `Path=/`. So the
+ * default takes the prefix whenever the other attributes allow it (DESIGN §1).
+ */
+function defaultName(secure: boolean, path: string, domain: string | undefined): string {
+  return secure && path === "/" && domain === undefined ? "__Host-sid" : "sid";
+}
+
+/**
+ * An upper bound, in bytes, of the Set-Cookie value `serializeSessionCookie` gives for a value
+ * of `valueChars` ASCII characters, at any instant with a four-digit year: with `persistent`,
+ * counted with the longest `Max-Age` (400 days) and an `Expires` date; without, neither is sent.
+ * Lets the core refuse at `set()` a cookie that would not fit at commit (B8).
+ */
+export function sessionCookieBytesBound(cookie: ResolvedCookie, valueChars: number, persistent: boolean): number {
+  const empty = persistent
+    ? serialize(cookie, "", MAX_COOKIE_AGE_SECONDS, SAMPLE_EXPIRES)
+    : serialize(cookie, "", undefined, undefined);
+  return utf8Length(empty) + valueChars;
+}
+
+/** Any date with a four-digit year: `Expires` is then always 29 characters (an RFC 7231 IMF-fixdate). */
+const SAMPLE_EXPIRES = new Date(Date.UTC(2026, 0, 1));
+
+/**
  * The Set-Cookie value carrying a token. `maxAgeSeconds` null makes a browser-session cookie
  * (no Max-Age, no Expires: Django's `set_expiry(0)`).
  */
@@ -86,7 +119,11 @@ export function serializeClearCookie(cookie: ResolvedCookie): string {
   return serialize(cookie, "", 0, new Date(0));
 }
 
-/** The value of cookie `name` in a Cookie header, or undefined. */
+/**
+ * The value of cookie `name` in a Cookie header, or undefined. When the header carries the name
+ * more than once, the first occurrence wins (B15, docs/security.md): browsers list cookies with
+ * longer paths first, then older ones first (RFC 6265 §5.4).
+ */
 export function readCookie(header: string, name: string): string | undefined {
   // Identity decode: tokens are base64url, so a %-sequence can only be junk, and junk must not become a valid-looking token.
   return parseCookie(header, { decode: (value) => value })[name];

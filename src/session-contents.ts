@@ -18,6 +18,8 @@ export class SessionContents {
   readonly #maxBytes: number;
   /** The store's size of an entry (`SessionStore.entryBytes`), so `set()` is checked by the measure the store enforces. */
   readonly #measure: EntryMeasure | undefined;
+  /** Called with the whole data a write would leave, before it changes anything; throws to refuse it (B8, cookie stores). */
+  readonly #fits: ((data: StoredData) => void) | undefined;
   readonly #values: Map<string, unknown>;
   readonly #entries: Map<string, StoredEntry>;
   /** Encoded sizes of entries, measured when first needed (a write replacing that key). */
@@ -31,7 +33,15 @@ export class SessionContents {
   /** The next save must replace the whole record (`clear()`, migrated data). */
   #replaceAll: boolean;
 
-  constructor(runtime: SchemaRuntime, nowMs: () => number, maxBytes: number, hydrated: Hydrated | null, measure?: EntryMeasure) {
+  constructor(
+    runtime: SchemaRuntime,
+    nowMs: () => number,
+    maxBytes: number,
+    hydrated: Hydrated | null,
+    measure?: EntryMeasure,
+    fits?: (data: StoredData) => void,
+  ) {
+    this.#fits = fits;
     this.#runtime = runtime;
     this.#nowMs = nowMs;
     this.#maxBytes = maxBytes;
@@ -63,6 +73,7 @@ export class SessionContents {
     const parsed = parseField(this.#runtime, key, value);
     const encoded = this.#encode(key, parsed, extra);
     this.#checkSize([[key, encoded.bytes]]);
+    this.#checkFits([[key, encoded.entry]]);
     this.#commit(key, parsed, encoded.entry, encoded.bytes);
   }
 
@@ -73,17 +84,21 @@ export class SessionContents {
       return [key, parsed, this.#encode(key, parsed, {})] as const;
     });
     this.#checkSize(encoded.map(([key, , e]) => [key, e.bytes]));
+    this.#checkFits(encoded.map(([key, , e]) => [key, e.entry]));
     for (const [key, parsed, e] of encoded) this.#commit(key, parsed, e.entry, e.bytes);
   }
 
   /** Stores an entry the core keeps beside the user's data (`$expiry`). */
   writeEntry(key: string, entry: StoredEntry): void {
+    this.#checkFits([[key, entry]]);
     this.#commit(key, undefined, entry, this.#bytesOf(key, entry));
   }
 
   /** Removes `key`; with `stored`, the next save deletes it from the record. */
   remove(key: string, stored: boolean): void {
     if (!this.#values.has(key) && !this.#entries.has(key)) return;
+    // `$expiry` back to the policy lengthens a browser-session cookie by its Max-Age and Expires.
+    if (key === EXPIRY_KEY && this.#entries.has(key)) this.#checkFits([], key);
     if (this.#total !== null && this.#entries.has(key)) this.#total -= this.#sizeOf(key);
     this.#values.delete(key);
     this.#entries.delete(key);
@@ -155,6 +170,17 @@ export class SessionContents {
     let total = this.#totalBytes();
     for (const [key, bytes] of changes) total += bytes - this.#storedSize(key);
     if (total > this.#maxBytes) throw new SessionTooLargeError(total, this.#maxBytes);
+  }
+
+  /** Runs the `fits` check on the data as `toStoredData` would give it after `changes` (same keys, same order). */
+  #checkFits(changes: ReadonlyArray<readonly [string, StoredEntry]>, removed?: string): void {
+    if (this.#fits === undefined) return;
+    const next = new Map(this.#entries);
+    for (const [key, entry] of changes) next.set(key, entry);
+    if (removed !== undefined) next.delete(removed);
+    const data: StoredData = {};
+    for (const [key, entry] of next) data[key] = entry;
+    this.#fits(data);
   }
 
   // A loaded session whose store did not report its size is measured once, at its first write.

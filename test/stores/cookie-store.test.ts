@@ -16,9 +16,12 @@ const A = "secret-A-secret-A-secret-A-secret-A-0001";
 const B = "secret-B-secret-B-secret-B-secret-B-0002";
 const schema = z.object({ userId: z.string().optional(), note: z.string().optional(), visits: z.number().default(0) });
 
-function sessionsWith(secrets: string[], options: Partial<SessionOptions<typeof schema>> & { encrypt?: boolean } = {}) {
-  const { encrypt = false, ...rest } = options;
-  return defineSession({ schema, store: cookieStore({ secrets, encrypt }), ...rest });
+function sessionsWith(
+  secrets: string[],
+  options: Partial<SessionOptions<typeof schema>> & { encrypt?: boolean; compress?: boolean } = {},
+) {
+  const { encrypt = false, compress = true, ...rest } = options;
+  return defineSession({ schema, store: cookieStore({ secrets, encrypt, compress }), ...rest });
 }
 
 async function loggedIn(sessions: ReturnType<typeof sessionsWith>, userId = "u1"): Promise<string> {
@@ -57,19 +60,51 @@ describe("cookie store through defineSession", () => {
     expect(await again.commit()).toEqual([]); // already under the current secret
   });
 
-  it("R19: a record whose cookie would pass 4096 bytes throws SessionTooLargeError at commit, naming the size, and sends nothing", async () => {
-    const sessions = sessionsWith([A], { maxBytes: 65536 });
+  it("B8: a value within maxBytes whose sealed cookie would pass 4096 bytes is refused at set(), naming the size; nothing changes and commit sends the last state that fit", async () => {
+    const sessions = sessionsWith([A], { encrypt: true, compress: false });
     const s = await sessions.load(undefined);
-    // Random text does not compress: about 5 KB of it cannot fit a cookie.
-    const noise = Array.from(crypto.getRandomValues(new Uint8Array(3800)), (b) => b.toString(36)).join("");
-    s.set("note", noise);
-    const error = await s.commit().catch((e: unknown) => e);
+    s.set("userId", "u1");
+    // 3,500 bytes of data is within the default maxBytes (4096), but base64 of it alone is ~4,700 characters.
+    const noise = Array.from(crypto.getRandomValues(new Uint8Array(3500)), (b) => String.fromCharCode(97 + (b % 26))).join("");
+    let error: unknown;
+    try {
+      s.set("note", noise);
+    } catch (e) {
+      error = e;
+    }
     expect(error).toBeInstanceOf(SessionTooLargeError);
     expect((error as SessionTooLargeError).bytes).toBeGreaterThan(4096);
     expect((error as SessionTooLargeError).maxBytes).toBe(4096);
-    s.set("note", "short again");
+    expect(s.has("note")).toBe(false);
+    expect(() => s.update({ note: noise, visits: 2 })).toThrow(SessionTooLargeError);
+    expect(() => s.flash("note", noise)).toThrow(SessionTooLargeError);
+    expect(() => s.setdefault("note", noise)).toThrow(SessionTooLargeError);
+    expect(s.all()).toEqual({ userId: "u1", visits: 0 });
     const [setCookie] = await s.commit();
-    expect(setCookie?.length).toBeLessThanOrEqual(4096);
+    expect(Buffer.byteLength(setCookie as string)).toBeLessThanOrEqual(4096);
+    expect((await sessions.load(cookieHeader([setCookie as string]))).all()).toEqual({ userId: "u1", visits: 0 });
+  });
+
+  it("B8: setExpiry that would push the cookie past 4096 bytes (browser-session back to a Max-Age) is refused at the call", async () => {
+    const sessions = sessionsWith([A], { compress: false });
+    const s = await sessions.load(undefined);
+    s.setExpiry(0); // no Max-Age, no Expires: the value may use those bytes
+    let size = 2000;
+    // Grow the note until the next character would not fit, then ask for the longer, persistent cookie.
+    for (let step = 1024; step >= 1; step >>= 1) {
+      try {
+        s.set("note", "n".repeat(size + step));
+        size += step;
+      } catch (error) {
+        expect(error).toBeInstanceOf(SessionTooLargeError);
+      }
+    }
+    expect(() => s.setExpiry(null)).toThrow(SessionTooLargeError);
+    expect(() => s.setExpiry({ days: 1 })).toThrow(SessionTooLargeError);
+    const [setCookie] = await s.commit();
+    expect(setCookie).not.toMatch(/Max-Age/);
+    expect(Buffer.byteLength(setCookie as string)).toBeLessThanOrEqual(4096);
+    expect(Buffer.byteLength(setCookie as string)).toBeGreaterThan(4096 - 80);
   });
 
   it("maxBytes defaults to 4096 for a cookie store: a 5 KB value is refused at set()", async () => {

@@ -1,7 +1,17 @@
 import { SessionConfigError, SessionTooLargeError } from "../../errors.js";
 import type { CookieSessionStore, JsonValue, StoredData, StoredEntry, StoredSession } from "../../store.js";
 import { deriveKeyRing, type KeyRing, normalizeSecrets } from "./keys.js";
-import { MAX_PLAINTEXT_BYTES, MAX_VALUE_CHARS, openSealed, type SealMode, sealPlaintext } from "./seal.js";
+import {
+  type Bytes,
+  MAX_PLAINTEXT_BYTES,
+  MAX_VALUE_CHARS,
+  nodeDeflate,
+  openSealed,
+  type SealMode,
+  type SyncDeflate,
+  sealedLength,
+  sealParts,
+} from "./seal.js";
 
 /** Options of `cookieStore`. */
 export interface CookieStoreOptions {
@@ -32,11 +42,14 @@ export interface CookieStoreOptions {
 
 /**
  * Sessions kept in the cookie itself (Django's `signed_cookies`, iron-session): the record is
- * serialized, optionally deflated and AES-256-GCM encrypted, and signed with HMAC-SHA256 under
- * keys derived once per store by HKDF from `secrets` (format in `seal.ts`). No server state:
- * a session cannot be revoked or listed before its cookie expires, and an old cookie replays
- * until its `expiresAt`, which is under the MAC and checked against `now` (R37). The value is
- * at most 4096 characters; a larger record makes `seal` throw `SessionTooLargeError`.
+ * serialized, its data optionally deflated, the whole optionally AES-256-GCM encrypted, and
+ * signed with HMAC-SHA256 under keys derived once per store by HKDF from `secrets` (format in
+ * `seal.ts`). Every seal is bound to the cookie's name (B11): a value sealed for `admin_sid`
+ * does not open as `sid`, even under the same secret. No server state: a session cannot be
+ * revoked or listed before its cookie expires, and an old cookie replays until its `expiresAt`,
+ * which is under the MAC and checked against `now` (R37). The value is at most 4096
+ * characters; a larger record makes `seal` throw `SessionTooLargeError`, and `sealedLength`
+ * lets the core refuse it earlier, at `set()` (B8).
  *
  * `open` returns null (a fresh session for the core) for every value it cannot verify; it
  * only rejects if Web Crypto itself fails. Both methods are pure apart from Web Crypto, so the
@@ -46,9 +59,22 @@ export interface CookieStoreOptions {
  * const sessions = defineSession({ schema, store });
  */
 export function cookieStore(options: CookieStoreOptions) {
+  return createCookieStore(options, nodeDeflate);
+}
+
+/**
+ * @internal `cookieStore` with the synchronous deflate chosen by the caller: node:zlib's in
+ * `cookieStore`, null in tests of the path runtimes without node:zlib take (streams, and an
+ * upper bound from `sealedLength`).
+ */
+export function createCookieStore(options: CookieStoreOptions, deflate: SyncDeflate | null) {
   if (typeof options !== "object" || options === null) throw new SessionConfigError("cookieStore: options are required");
   const secrets = normalizeSecrets(options.secrets);
-  const mode: SealMode = { encrypt: flag(options.encrypt, "encrypt", false), compress: flag(options.compress, "compress", true) };
+  const mode: SealMode = {
+    encrypt: flag(options.encrypt, "encrypt", false),
+    compress: flag(options.compress, "compress", true),
+    deflate,
+  };
   if (typeof globalThis.crypto?.subtle?.sign !== "function") {
     throw new SessionConfigError("cookieStore: Web Crypto (globalThis.crypto.subtle) is not available in this runtime");
   }
@@ -68,10 +94,11 @@ export function cookieStore(options: CookieStoreOptions) {
 
   return {
     kind: "cookie",
-    async open(value, now) {
-      const opened = await openSealed(value, await keys(), mode.encrypt);
+    async open(value, now, name) {
+      checkName(name);
+      const opened = await openSealed(value, name, await keys(), mode.encrypt, mode.deflate);
       if (opened === null) return null;
-      const record = decodeRecord(opened.plaintext);
+      const record = decodeRecord(opened.meta, opened.data);
       if (record === null) return null;
       // Expiry lives under the MAC; the cookie's own Max-Age is never trusted (R28, R37).
       const nowMs = now.getTime();
@@ -79,15 +106,40 @@ export function cookieStore(options: CookieStoreOptions) {
       if (record.absoluteExpiresAt !== null && record.absoluteExpiresAt.getTime() <= nowMs) return null;
       return { record, resign: opened.key.index !== 0 };
     },
-    async seal(record) {
-      const plaintext = encoder.encode(JSON.stringify(encodeRecord(record)));
+    async seal(record, name) {
+      checkName(name);
+      const meta = encoder.encode(JSON.stringify(encodeMeta(record)));
+      const data = encoder.encode(JSON.stringify(record.data));
       // `open` refuses plaintexts over this size, so sealing one would lose the session silently.
-      if (plaintext.byteLength > MAX_PLAINTEXT_BYTES) throw new SessionTooLargeError(plaintext.byteLength, MAX_PLAINTEXT_BYTES);
-      const value = await sealPlaintext((await keys()).current, plaintext, mode);
+      const plain = meta.byteLength + 1 + data.byteLength;
+      if (plain > MAX_PLAINTEXT_BYTES) throw new SessionTooLargeError(plain, MAX_PLAINTEXT_BYTES);
+      const value = await sealParts((await keys()).current, name, meta, data, mode);
       if (value.length > MAX_VALUE_CHARS) throw new SessionTooLargeError(value.length, MAX_VALUE_CHARS);
       return value;
     },
+    sealedLength(record, name) {
+      checkName(name);
+      // The timestamps are the only fields that change between a `set()` and the commit that
+      // seals it; counted at the widest a Date allows, the result holds for any later instant.
+      const meta = encoder.encode(JSON.stringify(encodeMeta(record, WIDEST_EPOCH_MS))).byteLength;
+      const data = encoder.encode(JSON.stringify(record.data));
+      // Past the plaintext cap `seal` refuses anyway: no need to deflate a large record to say so.
+      if (meta + 1 + data.byteLength > MAX_PLAINTEXT_BYTES) return sealedLength(meta, data, { ...mode, compress: false });
+      return sealedLength(meta, data, mode);
+    },
   } satisfies CookieSessionStore;
+}
+
+const NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * The cookie name a seal is bound to must be an RFC 6265 token, as `defineSession` already
+ * requires: without `=` in it, `<name>=<value>` under the MAC has one reading only.
+ */
+function checkName(name: string): void {
+  if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
+    throw new SessionConfigError("cookieStore: the cookie name to bind the seal to is not a valid cookie name");
+  }
 }
 
 function flag(value: unknown, name: string, fallback: boolean): boolean {
@@ -100,55 +152,50 @@ const encoder = new TextEncoder();
 // fatal: invalid UTF-8 throws instead of becoming U+FFFD, so a corrupt body is refused, not repaired.
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/**
- * The record inside a seal: short keys (a cookie has 4096 bytes), dates as epoch ms.
- * `i` id, `d` data, `e` expiresAt, `a` absoluteExpiresAt, `c` createdAt, `u` updatedAt,
- * `v` schemaVersion, `r` rev, `s` successorId.
- */
-interface WireRecord {
-  i: string;
-  d: StoredData;
-  e: number;
-  a: number | null;
-  c: number;
-  u: number;
-  v: number;
-  r: number;
-  s: string | null;
-}
+/** The widest JSON number a `Date` can hold: -8.64e15 is 17 characters. */
+const WIDEST_EPOCH_MS = -8.64e15;
 
-function encodeRecord(record: StoredSession): WireRecord {
-  return {
-    i: record.id,
-    d: record.data,
-    e: record.expiresAt.getTime(),
-    a: record.absoluteExpiresAt === null ? null : record.absoluteExpiresAt.getTime(),
-    c: record.createdAt.getTime(),
-    u: record.updatedAt.getTime(),
-    v: record.schemaVersion,
-    r: record.rev,
-    s: record.successorId,
-  };
+/**
+ * The record's metadata inside a seal, as a JSON array (a cookie has 4096 bytes): id,
+ * expiresAt, absoluteExpiresAt, createdAt, updatedAt (epoch ms), schemaVersion, rev,
+ * successorId. With `widest`, every timestamp is that number instead, for `sealedLength`.
+ */
+type WireMeta = [string, number, number | null, number, number, number, number, string | null];
+
+function encodeMeta(record: StoredSession, widest?: number): WireMeta {
+  const ms = (date: Date) => widest ?? date.getTime();
+  return [
+    record.id,
+    ms(record.expiresAt),
+    record.absoluteExpiresAt === null ? null : ms(record.absoluteExpiresAt),
+    ms(record.createdAt),
+    ms(record.updatedAt),
+    record.schemaVersion,
+    record.rev,
+    record.successorId,
+  ];
 }
 
 /**
- * The record in a verified plaintext, or null when it does not have the shape `encodeRecord`
- * writes. The MAC already vouches for the bytes; this guards against a leaked secret or a bug
- * turning into a crash or a malformed record deeper in the core.
+ * The record in a verified plaintext, or null when it does not have the shape `seal` writes.
+ * The MAC already vouches for the bytes; this guards against a leaked secret or a bug turning
+ * into a crash or a malformed record deeper in the core.
  */
-function decodeRecord(plaintext: Uint8Array): StoredSession | null {
-  let raw: unknown;
+function decodeRecord(metaBytes: Bytes, dataBytes: Bytes): StoredSession | null {
+  let meta: unknown;
+  let rawData: unknown;
   try {
-    raw = JSON.parse(decoder.decode(plaintext));
+    meta = JSON.parse(decoder.decode(metaBytes));
+    rawData = JSON.parse(decoder.decode(dataBytes));
   } catch {
     return null;
   }
-  if (!isObject(raw)) return null;
-  const { i, d, e, a, c, u, v, r, s } = raw;
+  if (!Array.isArray(meta) || meta.length !== 8) return null;
+  const [i, e, a, c, u, v, r, s] = meta as unknown[];
   if (!isId(i) || !(s === null || isId(s))) return null;
   if (!isEpochMs(e) || !isEpochMs(c) || !isEpochMs(u) || !(a === null || isEpochMs(a))) return null;
   if (!Number.isSafeInteger(v) || !Number.isSafeInteger(r)) return null;
-  const data = decodeData(d);
+  const data = decodeData(rawData);
   if (data === null) return null;
   return {
     id: i,

@@ -14,7 +14,8 @@ export const MIN_SECRET_CHARS = 32;
  * Key separation (R33): every key is HKDF-SHA256 of the secret under this salt and a
  * per-use `info`, so the same secret used by another purpose, another library or a raw
  * `HMAC(secret, …)` signer yields unrelated keys, and a value it signed never verifies here.
- * Changing any of these strings invalidates every cookie: they are part of format v1.
+ * Changing any of these strings invalidates every cookie: they are part of the format (the
+ * `v1` in them names the key schedule, unchanged by format v2).
  */
 const HKDF_SALT = "tessera.cookie-session";
 const INFO_MAC = "tessera.cookie-session.v1.mac";

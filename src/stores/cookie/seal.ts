@@ -1,21 +1,34 @@
 /**
- * The sealed-value format of the cookie store, version 1, and the crypto behind it. The format
+ * The sealed-value format of the cookie store, version 2, and the crypto behind it. The format
  * is fixed: there is no algorithm field to negotiate (JWT's `alg: none` lesson), only two flags,
  * and both are under the MAC.
  *
- *     v1.<flags>.<key-id>.<payload>.<mac>
+ *     v2.<flags>.<key-id>.<payload>.<mac>
  *
- * - `v1`: the format version. Any other text is refused.
- * - `<flags>`: one digit, `0`–`3`, a bit set: 1 = the body is deflate-raw compressed, 2 = it is
- *   AES-256-GCM encrypted (3 = both). The store refuses a value whose encryption flag differs from its
- *   own `encrypt` option, so an attacker cannot downgrade an encrypting store to plaintext.
+ * - `v2`: the format version. Any other text is refused, `v1` included (B11: v1 seals were not
+ *   bound to the cookie's name; see docs/decisions.md).
+ * - `<flags>`: one digit, `0`–`3`, a bit set: 1 = the data section is deflate-raw compressed,
+ *   2 = the body is AES-256-GCM encrypted (3 = both). The store refuses a value whose encryption
+ *   flag differs from its own `encrypt` option, so an attacker cannot downgrade an encrypting
+ *   store to plaintext.
  * - `<key-id>`: 8 base64url characters naming the secret that sealed it (HKDF output, see
  *   keys.ts), so `open` picks one key instead of trying all of them.
- * - `<payload>`: base64url (no padding) of the body: the record's JSON as UTF-8, deflated when
- *   that made it smaller; when encrypted, `iv (12 bytes) ‖ ciphertext ‖ tag (16 bytes)` with the
- *   header `v1.<flags>.<key-id>` as additional authenticated data.
- * - `<mac>`: base64url of HMAC-SHA256, under the secret's MAC key, over the ASCII text of
- *   everything before the last dot. 43 characters, canonical (the 2 spare bits are zero).
+ * - `<payload>`: base64url (no padding) of the body: `meta ‖ 0x0A ‖ data`, where `meta` is the
+ *   record's metadata as JSON (never compressed; it holds no raw newline) and `data` is the
+ *   record's data as JSON, deflated when that made it smaller. When encrypted, the payload is
+ *   `iv (12 bytes) ‖ ciphertext ‖ tag (16 bytes)` with `<name>=v2.<flags>.<key-id>` as
+ *   additional authenticated data.
+ * - `<mac>`: base64url of HMAC-SHA256, under the secret's MAC key, over the ASCII text
+ *   `<name>=` followed by everything before the last dot: exactly the `name=value` pair a
+ *   browser sends, minus the MAC. 43 characters, canonical (the 2 spare bits are zero).
+ *
+ * Binding the cookie's name (B11): a value sealed for `admin_sid` does not verify as `sid`,
+ * even between two managers that share a secret. A cookie name is an RFC 6265 token, which
+ * has no `=`, so `<name>=` cannot be re-split into another name and value.
+ *
+ * Compressing only the data, not the metadata, is what lets `sealedLength` know the value's
+ * length ahead of `seal` (B8): the data does not change between `set()` and the commit that
+ * seals it, while the timestamps in the metadata do; their JSON width is bounded instead.
  *
  * `openSealed` checks the whole shape with one anchored pattern (exact part count, charset,
  * lengths, no trailing junk) and verifies the MAC before it decodes, decrypts or inflates the
@@ -25,93 +38,172 @@
 import type { KeyRing, SealKey } from "./keys.js";
 
 /** The only format version this code writes and reads. */
-const VERSION = "v1";
-const FLAG_COMPRESSED = 1;
-const FLAG_ENCRYPTED = 2;
+const VERSION = "v2";
+export const FLAG_COMPRESSED = 1;
+export const FLAG_ENCRYPTED = 2;
 
 /** Longest value `openSealed` looks at, in characters: browsers keep at most 4096 bytes per cookie. */
 export const MAX_VALUE_CHARS = 4096;
 /**
- * Largest plaintext (the record's JSON), in bytes, that `seal` writes and `open` inflates. The
- * cap bounds the memory a forged or buggy compressed body can cost: a 4 KB deflate stream can
- * expand to ~4 MB, and inflation stops as soon as the output passes this size.
+ * Largest plaintext (metadata, separator and the data's JSON), in bytes, that `seal` writes and
+ * `open` inflates. The cap bounds the memory a forged or buggy compressed body can cost: a 4 KB
+ * deflate stream can expand to ~4 MB, and inflation stops as soon as the output passes this size.
  */
 export const MAX_PLAINTEXT_BYTES = 64 * 1024;
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** Between the metadata and the data section; JSON text never holds a raw newline. */
+const SEPARATOR = 0x0a;
+/** Characters of a value around its payload: `v2.F.` (5), the key id (8), two dots, the MAC (43). */
+const FIXED_CHARS = 5 + 8 + 2 + 43;
 
 /**
  * The whole value, anchored: exactly five parts, base64url charset, an 8-character key id and
  * a 43-character canonical MAC (32 bytes leave 2 spare bits, so the last character is one of the
  * 16 with those bits zero; otherwise two spellings would decode to the same MAC).
  */
-const VALUE_PATTERN = /^v1\.([0-3])\.([A-Za-z0-9_-]{8})\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/;
+const VALUE_PATTERN = /^v2\.([0-3])\.([A-Za-z0-9_-]{8})\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/;
 
-type Bytes = Uint8Array<ArrayBuffer>;
+export type Bytes = Uint8Array<ArrayBuffer>;
 
 const encoder = new TextEncoder();
 
-/** What `seal` should do to the plaintext besides signing it. */
+/**
+ * Synchronous deflate-raw, where the runtime has one (node:zlib, also in Deno and Bun). With it,
+ * `sealedLength` is exact and sealing skips the streams; without it, `seal` uses
+ * `CompressionStream` and `sealedLength` counts the data uncompressed (an upper bound, since a
+ * deflated body is kept only when smaller).
+ */
+export interface SyncDeflate {
+  deflate(bytes: Uint8Array): Bytes;
+  /** The inflated bytes, or null when they would pass `maxBytes` or the input is not deflate-raw. */
+  inflate(bytes: Uint8Array, maxBytes: number): Bytes | null;
+}
+
+interface NodeZlib {
+  deflateRawSync(bytes: Uint8Array): Uint8Array;
+  inflateRawSync(bytes: Uint8Array, options: { maxOutputLength: number }): Uint8Array;
+}
+
+// getBuiltinModule, not an import: the store must load on runtimes that have no node:zlib.
+const zlib = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
+  "node:zlib",
+) as NodeZlib | undefined;
+
+/** node:zlib's deflate-raw, or null on runtimes without it. */
+export const nodeDeflate: SyncDeflate | null =
+  zlib === undefined
+    ? null
+    : {
+        deflate: (bytes) => asBytes(zlib.deflateRawSync(bytes)),
+        inflate(bytes, maxBytes) {
+          if (maxBytes < 1) return null;
+          try {
+            // maxOutputLength stops inflation as soon as the output passes it (a RangeError).
+            return asBytes(zlib.inflateRawSync(bytes, { maxOutputLength: maxBytes }));
+          } catch {
+            return null;
+          }
+        },
+      };
+
+function asBytes(buffer: Uint8Array): Bytes {
+  return new Uint8Array(buffer.buffer as ArrayBuffer, buffer.byteOffset, buffer.byteLength);
+}
+
+/** What `seal` should do besides signing. */
 export interface SealMode {
   compress: boolean;
   encrypt: boolean;
+  /** The synchronous deflate to use, or null for the streams (`nodeDeflate` where there is one). */
+  deflate: SyncDeflate | null;
 }
 
 /**
- * Seals `plaintext` with `key` (always the ring's current key, R34): deflates it when `compress`
- * is on and the result is strictly smaller, encrypts it when `encrypt` is on, then signs.
+ * Seals `meta` and `data` with `key` (always the ring's current key, R34) for the cookie `name`:
+ * deflates the data when `compress` is on and the result is strictly smaller, encrypts when
+ * `encrypt` is on, then signs.
  */
-export async function sealPlaintext(key: SealKey, plaintext: Bytes, mode: SealMode): Promise<string> {
+export async function sealParts(key: SealKey, name: string, meta: Uint8Array, data: Bytes, mode: SealMode): Promise<string> {
   let flags = 0;
-  let body = plaintext;
+  let section: Uint8Array = data;
   if (mode.compress) {
-    const deflated = await pump(new CompressionStream("deflate-raw"), plaintext, Number.POSITIVE_INFINITY);
-    if (deflated !== null && deflated.byteLength < plaintext.byteLength) {
-      body = deflated;
+    const deflated =
+      mode.deflate === null
+        ? await pump(new CompressionStream("deflate-raw"), data, Number.POSITIVE_INFINITY)
+        : mode.deflate.deflate(data);
+    if (deflated !== null && deflated.byteLength < data.byteLength) {
+      section = deflated;
       flags |= FLAG_COMPRESSED;
     }
   }
   if (mode.encrypt) flags |= FLAG_ENCRYPTED;
-  return sealBody(key, flags, body);
+  const body = new Uint8Array(meta.byteLength + 1 + section.byteLength);
+  body.set(meta);
+  body[meta.byteLength] = SEPARATOR;
+  body.set(section, meta.byteLength + 1);
+  return sealBody(key, name, flags, body);
 }
 
 /**
- * Seals `body` exactly as given under `flags` (encrypting when the flag says so). Internal;
- * exported so that tests can MAC a crafted body, such as a deflate bomb, the way `sealPlaintext` does.
+ * The length of the value `sealParts` makes of `metaBytes` bytes of metadata and `data`, computed
+ * without sealing: exact with a synchronous deflate (or without compression), otherwise an upper
+ * bound that counts the data uncompressed.
  */
-export async function sealBody(key: SealKey, flags: number, body: Bytes): Promise<string> {
+export function sealedLength(metaBytes: number, data: Uint8Array, mode: SealMode): number {
+  let section = data.byteLength;
+  if (mode.compress && mode.deflate !== null) section = Math.min(section, mode.deflate.deflate(data).byteLength);
+  const payload = metaBytes + 1 + section + (mode.encrypt ? IV_BYTES + TAG_BYTES : 0);
+  return FIXED_CHARS + Math.ceil((payload * 4) / 3);
+}
+
+/**
+ * Seals `body` exactly as given under `flags` (encrypting when the flag says so) for the cookie
+ * `name`. Internal; exported so that tests can MAC a crafted body, such as a deflate bomb, the
+ * way `sealParts` does.
+ */
+export async function sealBody(key: SealKey, name: string, flags: number, body: Uint8Array): Promise<string> {
   const header = `${VERSION}.${flags}.${key.id}`;
-  let payload = body;
+  let payload: Uint8Array = body;
   if ((flags & FLAG_ENCRYPTED) !== 0) {
     const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-    const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(header) }, key.enc, body);
+    const additionalData = encoder.encode(`${name}=${header}`);
+    const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData }, key.enc, body as Bytes);
     payload = new Uint8Array(IV_BYTES + sealed.byteLength);
     payload.set(iv);
     payload.set(new Uint8Array(sealed), IV_BYTES);
   }
   const signed = `${header}.${toBase64Url(payload)}`;
-  const mac = await crypto.subtle.sign("HMAC", key.mac, encoder.encode(signed));
+  const mac = await crypto.subtle.sign("HMAC", key.mac, encoder.encode(`${name}=${signed}`));
   return `${signed}.${toBase64Url(new Uint8Array(mac))}`;
 }
 
-/** A verified value: its plaintext and the key that verified it. */
+/** A verified value: its metadata and data (inflated) and the key that verified it. */
 export interface Opened {
-  plaintext: Bytes;
+  meta: Bytes;
+  data: Bytes;
   key: SealKey;
 }
 
 /**
- * The plaintext of a value sealed by one of the ring's keys, or null for anything else:
- * wrong shape, unknown key id, bad MAC, an encryption flag that differs from `encrypt`, a
- * failed decryption or inflation, or a plaintext over `MAX_PLAINTEXT_BYTES`. Never throws.
+ * The metadata and data of a value sealed by one of the ring's keys for the cookie `name`, or
+ * null for anything else: wrong shape, unknown key id, bad MAC (another name, another secret),
+ * an encryption flag that differs from `encrypt`, a failed decryption or inflation, no
+ * separator, or a plaintext over `MAX_PLAINTEXT_BYTES`. Never throws.
  */
-export async function openSealed(value: string, ring: KeyRing, encrypt: boolean): Promise<Opened | null> {
+export async function openSealed(
+  value: string,
+  name: string,
+  ring: KeyRing,
+  encrypt: boolean,
+  deflate: SyncDeflate | null,
+): Promise<Opened | null> {
   // Shape first: cheap, and nothing else runs on a value that could not have come from `seal`.
   if (typeof value !== "string" || value.length > MAX_VALUE_CHARS) return null;
   const match = VALUE_PATTERN.exec(value);
   if (match === null) return null;
-  // The pattern admits only the flag values v1 defines (0-3); a bit it does not know is refused.
+  // The pattern admits only the flag values v2 defines (0-3); a bit it does not know is refused.
   const flags = Number(match[1]);
   if (((flags & FLAG_ENCRYPTED) !== 0) !== encrypt) return null;
   const key = ring.byId.get(match[2]!);
@@ -121,27 +213,31 @@ export async function openSealed(value: string, ring: KeyRing, encrypt: boolean)
   const signed = value.slice(0, value.length - match[4]!.length - 1);
   try {
     // `subtle.verify` compares in constant time, and the pattern fixed the MAC's length (R5).
-    if (!(await crypto.subtle.verify("HMAC", key.mac, mac, encoder.encode(signed)))) return null;
+    if (!(await crypto.subtle.verify("HMAC", key.mac, mac, encoder.encode(`${name}=${signed}`)))) return null;
     // Verified: from here on the bytes are ours, but every step still fails closed.
     let body = fromBase64Url(match[3]!);
     if (body === null) return null;
     if ((flags & FLAG_ENCRYPTED) !== 0) {
       if (body.byteLength < IV_BYTES + TAG_BYTES) return null;
-      const header = `${VERSION}.${flags}.${key.id}`;
+      const additionalData = encoder.encode(`${name}=${VERSION}.${flags}.${key.id}`);
       body = new Uint8Array(
         await crypto.subtle.decrypt(
-          { name: "AES-GCM", iv: body.subarray(0, IV_BYTES), additionalData: encoder.encode(header) },
+          { name: "AES-GCM", iv: body.subarray(0, IV_BYTES), additionalData },
           key.enc,
           body.subarray(IV_BYTES),
         ),
       );
     }
+    const at = body.indexOf(SEPARATOR);
+    if (at < 0) return null;
+    const meta = body.subarray(0, at);
+    let data: Bytes | null = body.subarray(at + 1);
+    const room = MAX_PLAINTEXT_BYTES - at - 1;
     if ((flags & FLAG_COMPRESSED) !== 0) {
-      const inflated = await pump(new DecompressionStream("deflate-raw"), body, MAX_PLAINTEXT_BYTES);
-      if (inflated === null) return null;
-      body = inflated;
+      data = deflate === null ? await pump(new DecompressionStream("deflate-raw"), data, room) : deflate.inflate(data, room);
+      if (data === null) return null;
     }
-    return body.byteLength > MAX_PLAINTEXT_BYTES ? null : { plaintext: body, key };
+    return data.byteLength > room ? null : { meta, data, key };
   } catch {
     return null;
   }
