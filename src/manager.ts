@@ -112,7 +112,10 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
     resign = false,
     viaGrace = false,
   ): Promise<Session<S> | null> {
-    const result = hydrate(ctx.runtime, record.data, record.schemaVersion, ctx.nowMs(), record.dataBytes);
+    // dataBytes is in the default measure: a store with its own (Postgres' jsonb text, B9) is
+    // measured by it, even when the record came from a cache in front of it.
+    const dataBytes = store.entryBytes === undefined ? record.dataBytes : undefined;
+    const result = hydrate(ctx.runtime, record.data, record.schemaVersion, ctx.nowMs(), dataBytes);
     if (!result.ok) {
       if (result.error) throw result.error;
       // Corrupt or (with onInvalid "reset") invalid data: the row goes and the request starts afresh (R43).

@@ -11,5 +11,22 @@ export function drizzleHarness(database: TestDatabase): StoreHarness {
       await database.query("delete from sessions");
     },
     close: () => database.close(),
+    // B12: what the typed columns accept but a session cannot be read from.
+    garbage: Object.fromEntries(
+      Object.entries({
+        "expires_at 'infinity'": "expires_at = 'infinity'",
+        "created_at '-infinity'": "created_at = '-infinity'",
+        "absolute_expires_at 'infinity'": "absolute_expires_at = 'infinity'",
+        "updated_at past the Date range": "updated_at = '290000-01-01T00:00:00Z'",
+        "data a JSON array": "data = '[]'::jsonb",
+        "data JSON null": "data = 'null'::jsonb",
+        "data a JSON string": `data = '"{}"'::jsonb`,
+      }).map(([kind, set]) => [
+        kind,
+        async (id: string) => {
+          await database.query(`update sessions set ${set} where id = $1`, [id]);
+        },
+      ]),
+    ),
   };
 }

@@ -34,12 +34,13 @@ function record(data: StoredData = {}, overrides: Partial<StoredSession> = {}): 
   };
 }
 
-const patchAt = (seconds: number, set: StoredData, deleted: string[] = []) => ({
+const patchAt = (seconds: number, set: StoredData, deleted: string[] = [], maxBytes = 65536) => ({
   set,
   deleted,
   expiresAt: at(seconds + 3600),
   updatedAt: at(seconds),
   schemaVersion: 1,
+  maxBytes,
 });
 
 type Open = (options?: OpenOptions) => Promise<TestDatabase>;

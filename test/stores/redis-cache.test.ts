@@ -28,7 +28,7 @@ function record(overrides: Partial<StoredSession> = {}): StoredSession {
 }
 
 function patchOf(set: SessionPatch["set"], deleted: string[] = [], expiresAt = at(3600)): SessionPatch {
-  return { set, deleted, expiresAt, updatedAt: at(1), schemaVersion: 2 };
+  return { set, deleted, expiresAt, updatedAt: at(1), schemaVersion: 2, maxBytes: 65536 };
 }
 
 describe("redisCache options", () => {

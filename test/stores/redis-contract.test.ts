@@ -36,6 +36,37 @@ describeStore(
   { skip: !canStartRedis },
 );
 
+/** B12: garbage in each field of a session hash, written with plain HSET/HDEL (`hash-codec.ts`). */
+function garbageOf(redis: Redis | Cluster, prefix: string): Record<string, (id: string) => Promise<void>> {
+  const key = (id: string) => `${prefix}s:{${id}}`;
+  const field = (name: string, value: string) => async (id: string) => {
+    await redis.hset(key(id), name, value);
+  };
+  return {
+    "exp not a number": field("exp", "not-a-time"),
+    "exp empty": field("exp", ""),
+    "exp past the Date range": field("exp", "9".repeat(16)),
+    "exp with a NUL": field("exp", "1\u00009999999999999"),
+    "rev not a number": field("rev", "x"),
+    "rev fractional": field("rev", "1.5"),
+    "created not a number": field("created", "yesterday"),
+    "updated empty": field("updated", ""),
+    "ver not a number": field("ver", "v2"),
+    "abs not a number": field("abs", "never"),
+    "an entry that is not JSON": field("d:userId", "{not json"),
+    "an entry holding a raw NUL": field("d:userId", '{"json":"a\u0000b"}'),
+    "an entry of invalid UTF-8": async (id) => {
+      await redis.hset(key(id), "d:userId", Buffer.from([0x7b, 0xff, 0xfe, 0x7d]));
+    },
+    "rev missing": async (id) => {
+      await redis.hdel(key(id), "rev");
+    },
+    "created missing": async (id) => {
+      await redis.hdel(key(id), "created");
+    },
+  };
+}
+
 /**
  * The conformance harness on a Redis client: raw views of every key under `prefix`. In a
  * Cluster every master holds a share of the keys, so each one is scanned.
@@ -59,11 +90,11 @@ function redisHarness(redis: Redis | Cluster, nodes: Redis[] | (() => Redis[]), 
   return {
     store: redisStore({ redis, prefix, indexes: ["userId"] }),
     expiresByItself: true,
-    // A hash whose metadata does not parse: the store deletes it and reports no session.
+    // A hash whose metadata does not parse: corrupt (B12), deleted, a fresh session.
     async plantCorrupt(id) {
       await redis.hset(`${prefix}s:{${id}}`, { rev: "1", exp: "not-a-time", "d:userId": "{not json" });
     },
-    corruptEvent: "unknown",
+    garbage: garbageOf(redis, prefix),
     async dump() {
       const keys = await everyKey(`${prefix}*`);
       const values = await Promise.all(

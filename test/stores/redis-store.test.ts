@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SessionConfigError, SessionStoreError } from "../../src/errors.js";
+import { SessionConfigError, SessionCorruptError, SessionStoreError, SessionTooLargeError } from "../../src/errors.js";
 import { guardStore } from "../../src/guarded-store.js";
 import type { SessionPatch, StoredData, StoredSession } from "../../src/store.js";
 import { redisStore } from "../../src/stores/redis/redis-store.js";
@@ -36,6 +36,7 @@ const patchOf = (set: StoredData, deleted: string[] = [], expiresAt = at(7200), 
   expiresAt,
   updatedAt,
   schemaVersion: 2,
+  maxBytes: 65536,
 });
 
 /** PTTL is the remaining life by the store's clock, give or take the time the test took. */
@@ -148,11 +149,15 @@ describe.skipIf(!redisUrl)("redisStore on Redis", () => {
     expect(await store.get(hashToken(createToken()), t0)).toBeNull();
   });
 
-  it("R43: a record whose expiry does not parse is never returned, and is deleted", async () => {
+  it("R43/B12: a record whose expiry does not parse is never returned: get throws SessionCorruptError, and writes refuse it", async () => {
     const r = record({ a: { json: 1 } });
     await store.create(r);
     await redis.hset(sKey(r.id), "exp", "soon");
-    expect(await store.get(r.id, t0)).toBeNull();
+    await expect(store.get(r.id, t0)).rejects.toBeInstanceOf(SessionCorruptError);
+    expect(await store.patch(r.id, patchOf({ a: { json: 2 } }), at(60))).toBeNull();
+    expect(await store.touch(r.id, at(7200), at(60))).toBe(false);
+    // The manager deletes what get reported corrupt.
+    await store.delete(r.id);
     expect(await redis.exists(sKey(r.id))).toBe(0);
   });
 
@@ -355,6 +360,98 @@ describe.skipIf(!redisUrl)("redisStore on Redis", () => {
     await store.create(r);
     expect(await store.purgeExpired(at(10 * 3600), 1000)).toBe(0);
     expect(await redis.exists(sKey(r.id))).toBe(1);
+  });
+
+  // B9: Σ of the d: fields' byte lengths, which the patch script keeps in `bytes`.
+  const storedBytes = async (id: string) => {
+    const hash = await redis.hgetallBuffer(sKey(id));
+    let bytes = 0;
+    for (const [field, value] of Object.entries(hash)) if (field.startsWith("d:")) bytes += value.length;
+    return bytes;
+  };
+  const kb = (i: number) => ({ json: `${i}:`.padEnd(1000, "é") });
+  const limited = (set: StoredData, deleted: string[] = [], maxBytes = 10_000) => ({ ...patchOf(set, deleted), maxBytes });
+
+  it("B9: 50 concurrent patches of different keys never grow a record past maxBytes; each is applied or refused whole", async () => {
+    const r = record({ userId: { json: "b9" } });
+    await store.create(r);
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => store.patch(r.id, limited({ [`k${i}`]: kb(i) }), at(60))),
+    );
+    const applied = results.flatMap((result, i) => (result.status === "fulfilled" ? [i] : []));
+    for (const result of results) {
+      if (result.status === "rejected") {
+        expect(result.reason).toBeInstanceOf(SessionTooLargeError);
+        expect((result.reason as SessionTooLargeError).bytes).toBeGreaterThan(10_000);
+        expect((result.reason as SessionTooLargeError).maxBytes).toBe(10_000);
+      }
+    }
+    expect(applied.length).toBeGreaterThan(0);
+    expect(applied.length).toBeLessThan(50);
+    const bytes = await storedBytes(r.id);
+    expect(bytes).toBeLessThanOrEqual(10_000);
+    expect(Number(await redis.hget(sKey(r.id), "bytes"))).toBe(bytes);
+    const got = await store.get(r.id, at(60));
+    expect(Object.keys(got?.data ?? {}).sort()).toEqual(["userId", ...applied.map((i) => `k${i}`)].sort());
+    expect(got?.dataBytes).toBe(bytes);
+    // A write replacing an existing key with a smaller value still goes through.
+    expect(await store.patch(r.id, limited({ [`k${applied[0]}`]: { json: "small" } }), at(60))).toBe(applied.length + 2);
+    expect(Number(await redis.hget(sKey(r.id), "bytes"))).toBe(await storedBytes(r.id));
+  });
+
+  it("B9: too large is told apart from gone: a patch of a deleted record returns null, whatever its size", async () => {
+    const r = record({});
+    await store.create(r);
+    await expect(store.patch(r.id, limited({ big: kb(0) }, [], 500), at(60))).rejects.toBeInstanceOf(SessionTooLargeError);
+    expect(await redis.hget(sKey(r.id), "rev")).toBe("1"); // nothing written
+    await store.delete(r.id);
+    expect(await store.patch(r.id, limited({ big: kb(0) }, [], 500), at(60))).toBeNull();
+    expect(await redis.exists(sKey(r.id))).toBe(0);
+  });
+
+  it("B9: a record without a valid size (written before, or tampered with) is measured in full once", async () => {
+    for (const broken of [null, "abc", "-5", "1.5"]) {
+      const r = record({ a: kb(1), b: kb(2) });
+      await store.create(r);
+      if (broken === null) await redis.hdel(sKey(r.id), "bytes");
+      else await redis.hset(sKey(r.id), "bytes", broken);
+      const before = await storedBytes(r.id);
+      await expect(store.patch(r.id, limited({ c: kb(3) }, [], before + 100), at(60))).rejects.toBeInstanceOf(
+        SessionTooLargeError,
+      );
+      expect(await store.patch(r.id, limited({ c: kb(3) }, ["a"], before + 100), at(60))).toBe(2);
+      expect(Number(await redis.hget(sKey(r.id), "bytes"))).toBe(await storedBytes(r.id));
+    }
+  });
+
+  it("B9: create, replace and rotation's shadow keep the size; a patch that does not grow a record over the limit goes through", async () => {
+    const r = record({ a: kb(1), b: kb(2), c: kb(3) });
+    await store.create(r);
+    expect(Number(await redis.hget(sKey(r.id), "bytes"))).toBe(await storedBytes(r.id));
+    expect(await store.replace({ ...r, data: { a: kb(4), b: kb(5) } }, at(10))).toBe(2);
+    expect(Number(await redis.hget(sKey(r.id), "bytes"))).toBe(await storedBytes(r.id));
+    // Over a lowered limit: growing is refused, deleting and shrinking are not, so the record can recover.
+    await expect(store.patch(r.id, limited({ c: kb(6) }, [], 1000), at(20))).rejects.toBeInstanceOf(SessionTooLargeError);
+    expect(await store.patch(r.id, limited({ a: { json: "x" } }, [], 1000), at(20))).toBe(3);
+    expect(await store.patch(r.id, limited({}, ["b"], 1000), at(20))).toBe(4);
+    expect(await storedBytes(r.id)).toBeLessThanOrEqual(1000);
+    const next = record({ a: kb(7) });
+    expect(await store.rotate(r.id, next, at(90), at(30))).toBe(true);
+    expect(await redis.hget(sKey(r.id), "bytes")).toBe("0");
+    expect(Number(await redis.hget(sKey(next.id), "bytes"))).toBe(await storedBytes(next.id));
+  });
+
+  it("B12: a non-JSON entry or unparsable metadata is SessionCorruptError from get; find skips it", async () => {
+    const a = record({ userId: { json: "b12" } });
+    const b = record({ userId: { json: "b12" } });
+    await store.create(a);
+    await store.create(b);
+    await redis.hset(sKey(a.id), "d:userId", "{not json");
+    await expect(store.get(a.id, t0)).rejects.toBeInstanceOf(SessionCorruptError);
+    expect((await store.find({ userId: "b12" }, t0)).map((found) => found.id)).toEqual([b.id]);
+    // A JSON entry that is not an entry is the core's (onInvalid), not corruption.
+    await redis.hset(sKey(b.id), "d:other", "5");
+    expect((await store.get(b.id, t0))?.data.other).toBe(5);
   });
 });
 

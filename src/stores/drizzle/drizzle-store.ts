@@ -2,12 +2,27 @@ import type { Placeholder, SQL } from "drizzle-orm";
 import { and, desc, eq, is, isNull, lte, ne, sql } from "drizzle-orm";
 import type { PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { PgDatabase } from "drizzle-orm/pg-core";
-import { SessionConfigError } from "../../errors.js";
+import { SessionConfigError, SessionCorruptError, SessionStoreError, SessionTooLargeError } from "../../errors.js";
 import type { SessionStore, StoredSession, Where } from "../../store.js";
 import { sessions } from "./default-table.js";
+import { jsonbEntryBytes } from "./jsonb-size.js";
 import { operatorQueries } from "./operator-queries.js";
 import type { SessionsTable } from "./sessions-table.js";
 import { checkTable, rowsOf, whereConditions } from "./sql-helpers.js";
+
+/**
+ * B12: the columns are typed, so Postgres itself keeps most garbage out; what it does accept and
+ * a Date cannot hold (`'infinity'`, years past 275760) makes the record unreadable: corrupt. So
+ * does `data` that is not a JSON object (checked in SQL, see `get`). Entries inside it are the
+ * core's to judge (`onInvalid`, per key).
+ */
+function checkTimes(row: Pick<StoredSession, "expiresAt" | "createdAt" | "updatedAt" | "absoluteExpiresAt">): void {
+  for (const time of [row.expiresAt, row.createdAt, row.updatedAt, row.absoluteExpiresAt]) {
+    if (time !== null && !(time instanceof Date && Number.isFinite(time.getTime()))) {
+      throw new SessionCorruptError("drizzleStore: a time column of the session row is not a valid date");
+    }
+  }
+}
 
 /** Options of {@link drizzleStore}. */
 export interface DrizzleStoreOptions {
@@ -73,7 +88,9 @@ export function drizzleStore(options: DrizzleStoreOptions) {
   const live = liveRow(placeholder("id"), placeholder("now"));
 
   const getQuery = db
-    .select(selection)
+    // jsonb_typeof: the drivers hand a jsonb string that holds JSON text to Drizzle, which parses
+    // it again; only Postgres still knows the column did not hold an object.
+    .select({ ...selection, dataType: sql<string>`jsonb_typeof(${t.data})` })
     .from(t)
     .where(eq(t.id, placeholder("id")))
     .prepare(prepared("get"));
@@ -95,18 +112,36 @@ export function drizzleStore(options: DrizzleStoreOptions) {
       successorId: sql`${placeholder("successorId")}::text`,
     })
     .prepare(prepared("create"));
+  // B9: the size check sits in the UPDATE's own WHERE, over the merged value written inline, so
+  // it is evaluated on the row being updated: after a concurrent patch commits, Postgres
+  // re-checks WHERE on the newer row (EvalPlanQual), where a FROM subquery would keep the
+  // statement's stale snapshot and let two patches together grow the row past the limit.
+  // Sizes are of jsonb's text form (`jsonbEntryBytes`). An empty record is `{}` (2 bytes) and a
+  // patch that does not grow a record already over the limit goes through (see `patch`).
+  const merged = sql`((${t.data} - ${placeholder("deleted")}::text[]) || ${json("set")})`;
+  const fits = sql`(octet_length(${merged}::text) <= greatest(${int("maxBytes")}, 2) or octet_length(${merged}::text) <= octet_length(${t.data}::text))`;
   const patchQuery = db
     .update(t)
     .set({
-      data: sql`(${t.data} - ${placeholder("deleted")}::text[]) || ${json("set")}`,
+      data: merged,
       expiresAt: ts("expiresAt"),
       updatedAt: ts("updatedAt"),
       schemaVersion: int("schemaVersion"),
       rev: sql`${t.rev} + 1`,
     })
-    .where(live)
+    .where(and(live, fits))
     .returning({ rev: t.rev })
     .prepare(prepared("patch"));
+  // Only when the patch matched no row: was the row gone, or would the patch have grown it too large?
+  const patchMissQuery = db
+    .select({
+      live: sql<boolean>`${t.expiresAt} > ${ts("now")} and ${t.successorId} is null`,
+      fits: sql<boolean>`${fits}`,
+      bytes: sql<number>`octet_length(${merged}::text)`,
+    })
+    .from(t)
+    .where(eq(t.id, placeholder("id")))
+    .prepare(prepared("patch_miss"));
   const replaceQuery = db
     .update(t)
     .set({ ...wholeRecord, rev: sql`${t.rev} + 1` })
@@ -159,8 +194,11 @@ export function drizzleStore(options: DrizzleStoreOptions) {
 
   return {
     async get(id, now) {
-      const [row] = await getQuery.execute({ id });
-      if (row === undefined) return null;
+      const [found] = await getQuery.execute({ id });
+      if (found === undefined) return null;
+      const { dataType, ...row } = found;
+      if (dataType !== "object") throw new SessionCorruptError("drizzleStore: the session row's data is not a JSON object");
+      checkTimes(row);
       if (row.expiresAt.getTime() > now.getTime()) return row;
       // Lazy delete, guarded on expiry so a row refreshed meanwhile survives. Failing it is
       // harmless (the row is never returned and purgeExpired gets it), so the load goes on.
@@ -182,7 +220,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
     },
 
     async patch(id, patch, now) {
-      const [row] = await patchQuery.execute({
+      const params = {
         id,
         now: now.toISOString(),
         deleted: patch.deleted,
@@ -190,9 +228,20 @@ export function drizzleStore(options: DrizzleStoreOptions) {
         expiresAt: patch.expiresAt.toISOString(),
         updatedAt: patch.updatedAt.toISOString(),
         schemaVersion: patch.schemaVersion,
-      });
-      return row?.rev ?? null;
+        maxBytes: patch.maxBytes,
+      };
+      // A concurrent patch can shrink the row between the miss and its explanation; then try again.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const [row] = await patchQuery.execute(params);
+        if (row !== undefined) return row.rev;
+        const [miss] = await patchMissQuery.execute(params);
+        if (miss === undefined || !miss.live) return null;
+        if (!miss.fits) throw new SessionTooLargeError(Number(miss.bytes), patch.maxBytes);
+      }
+      throw new SessionStoreError("drizzleStore: a patch kept losing races with concurrent patches");
     },
+
+    entryBytes: jsonbEntryBytes,
 
     async touch(id, expiresAt, now) {
       const rows = await touchQuery.execute({ id, expiresAt: expiresAt.toISOString(), now: now.toISOString() });

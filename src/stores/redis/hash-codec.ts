@@ -1,3 +1,4 @@
+import { SessionCorruptError } from "../../errors.js";
 import type { StoredData, StoredEntry, StoredSession } from "../../store.js";
 import { utf8Length } from "../../utf8.js";
 
@@ -41,11 +42,17 @@ export function dataFields(data: StoredData): string[] {
 }
 
 /**
- * The record a hash holds, or null when it holds none (absent, or only a cache mark). An
- * unparsable entry is kept as `null` so the core's validation drops it (`onInvalid`).
+ * The record a hash holds, or null when it holds none (absent, or only a cache mark).
+ *
+ * Throws `SessionCorruptError` (B12) for a hash that is neither: a metadata field missing or not
+ * what the scripts write (integers: `rev`, `ver`, epoch ms in `exp`, `created`, `updated`, `abs`
+ * or empty), or an entry field whose text is not JSON. No Tessera write produces those (each
+ * is one script), so they are corruption, not an outage and not an unknown token. An entry that
+ * is JSON but not a valid entry is left to the core, which applies `onInvalid` to that key alone,
+ * as it does for the same entry in Postgres' `jsonb`.
  */
 export function fromHash(id: string, hash: Record<string, string>): StoredSession | null {
-  if (hash.rev === undefined || hash.exp === undefined) return null;
+  if (hash.rev === undefined && (isMark(hash) || isEmpty(hash))) return null;
   const data: StoredData = {};
   // Each entry's text is JSON.stringify(entry) as dataFields wrote it: its size is the core's measure.
   let dataBytes = 0;
@@ -62,21 +69,45 @@ export function fromHash(id: string, hash: Record<string, string>): StoredSessio
   return {
     id,
     data,
-    expiresAt: new Date(Number(hash.exp)),
-    absoluteExpiresAt: hash.abs ? new Date(Number(hash.abs)) : null,
-    createdAt: new Date(Number(hash.created)),
-    updatedAt: new Date(Number(hash.updated)),
-    schemaVersion: Number(hash.ver),
-    rev: Number(hash.rev),
+    expiresAt: time(hash.exp, "exp"),
+    absoluteExpiresAt: hash.abs === "" ? null : time(hash.abs, "abs"),
+    createdAt: time(hash.created, "created"),
+    updatedAt: time(hash.updated, "updated"),
+    schemaVersion: integer(hash.ver, "ver"),
+    rev: integer(hash.rev, "rev"),
     successorId: hash.succ ? hash.succ : null,
     dataBytes,
   };
+}
+
+function isEmpty(hash: Record<string, string>): boolean {
+  for (const _ in hash) return false;
+  return true;
+}
+
+/** A cache's floor mark or tombstone (`cache-scripts.ts`): not a record. */
+const isMark = (hash: Record<string, string>) => hash.floor !== undefined || hash.dead !== undefined;
+
+const INTEGER = /^-?\d{1,16}$/;
+// The Date range: ±8.64e15 ms around the epoch.
+const MAX_TIME_MS = 8.64e15;
+
+function integer(text: string | undefined, field: string): number {
+  const value = text !== undefined && INTEGER.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value)) throw new SessionCorruptError(`redis: the session's "${field}" field is not an integer`);
+  return value;
+}
+
+function time(text: string | undefined, field: string): Date {
+  const ms = integer(text, field);
+  if (Math.abs(ms) > MAX_TIME_MS) throw new SessionCorruptError(`redis: the session's "${field}" field is not a time`);
+  return new Date(ms);
 }
 
 function parseEntry(json: string): StoredEntry {
   try {
     return JSON.parse(json) as StoredEntry;
   } catch {
-    return null as unknown as StoredEntry;
+    throw new SessionCorruptError("redis: a session entry is not JSON");
   }
 }

@@ -1,7 +1,8 @@
 import type { Cluster, Redis } from "ioredis";
-import { SessionConfigError, SessionStoreError } from "../../errors.js";
+import { isTesseraError, SessionConfigError, SessionStoreError, SessionTooLargeError } from "../../errors.js";
 import type { JsonValue, SessionStore, StoredData, StoredSession, Where } from "../../store.js";
-import { DATA_FIELD_PREFIX, dataFields, fromHash, toHashFields } from "./hash-codec.js";
+import { utf8Length } from "../../utf8.js";
+import { DATA_FIELD_PREFIX, dataFields, fromHash, metaFields } from "./hash-codec.js";
 import { defineStoreCommands } from "./store-scripts.js";
 
 /** Options of {@link redisStore}. */
@@ -129,7 +130,7 @@ export function redisStore(options: RedisStoreOptions) {
 
   async function create(record: StoredSession, nowMs: number) {
     const ttlMs = record.expiresAt.getTime() - nowMs;
-    if ((await commands.tesseraStoreCreate(sessionKey(record.id), ttlMs, ...toHashFields(record))) === 0) {
+    if ((await commands.tesseraStoreCreate(sessionKey(record.id), ttlMs, ...wholeRecord(record))) === 0) {
       throw new SessionStoreError("a session with this id already exists");
     }
     await reindex(record.id, none, valuesOf(record.data), record.expiresAt.getTime(), nowMs);
@@ -170,7 +171,7 @@ export function redisStore(options: RedisStoreOptions) {
     async replace(record, now) {
       const nowMs = now.getTime();
       const expMs = record.expiresAt.getTime();
-      const args = [...indexArgs, nowMs, expMs - nowMs, ...toHashFields(record)];
+      const args = [...indexArgs, nowMs, expMs - nowMs, ...wholeRecord(record)];
       const reply = await commands.tesseraStoreReplace(sessionKey(record.id), ...args);
       if (reply === null) return null;
       const [rev, oldExp, ...before] = reply;
@@ -190,12 +191,14 @@ export function redisStore(options: RedisStoreOptions) {
         patch.schemaVersion,
         expMs - nowMs,
         set.length,
+        patch.maxBytes,
         ...set,
         ...patch.deleted.map((key) => DATA_FIELD_PREFIX + key),
       ];
       const reply = await commands.tesseraStorePatch(sessionKey(id), ...args);
       if (reply === null) return null;
-      const [rev, oldExp, ...entries] = reply;
+      if (reply[0] === -1) throw new SessionTooLargeError(Number(reply[1]), patch.maxBytes);
+      const [rev, oldExp, ...entries] = reply as Exclude<typeof reply, [-1, number]>;
       const before = entries.map(jsonOf);
       const after = fields.map((field, i) =>
         Object.hasOwn(patch.set, field) ? patch.set[field]?.json : patch.deleted.includes(field) ? undefined : before[i],
@@ -241,7 +244,8 @@ export function redisStore(options: RedisStoreOptions) {
       const found: StoredSession[] = [];
       const dead: string[] = [];
       ids.forEach((id, i) => {
-        const record = fromHash(id, hashes[i] ?? {});
+        const record = readable(id, hashes[i] ?? {});
+        if (record === undefined) return;
         // Gone, expired or a shadow: none of these ever becomes a live record again.
         if (record === null || !(record.expiresAt.getTime() > now.getTime()) || record.successorId !== null) dead.push(id);
         else if (entries.every(([key, wanted]) => record.data[key]?.json === wanted)) found.push(record);
@@ -292,6 +296,27 @@ export function redisStore(options: RedisStoreOptions) {
       return 0;
     },
   } satisfies SessionStore;
+}
+
+/**
+ * A whole record's hash fields plus `bytes`, the size of its data that the patch script keeps up
+ * to date (B9): Σ of the UTF-8 lengths of its entries' JSON, as Redis' HSTRLEN counts them.
+ */
+function wholeRecord(record: StoredSession): (string | number)[] {
+  const data = dataFields(record.data);
+  let bytes = 0;
+  for (let i = 1; i < data.length; i += 2) bytes += utf8Length(data[i] as string);
+  return [...metaFields(record), ...data, "bytes", bytes];
+}
+
+/** `fromHash` for listings: a corrupt record is not listed (its own `get` reports it). */
+function readable(id: string, hash: Record<string, string>): StoredSession | null | undefined {
+  try {
+    return fromHash(id, hash);
+  } catch (error) {
+    if (isTesseraError(error) && error.code === "SESSION_CORRUPT") return undefined;
+    throw error;
+  }
 }
 
 /** The `json` of a stored entry's raw text, or undefined when absent or unparsable. */

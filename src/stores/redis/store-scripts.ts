@@ -19,13 +19,13 @@ import { defineScripts, LUA_SLICES } from "./lua.js";
 const prelude = `
 local nIdx = tonumber(ARGV[1])
 local function arg(i) return ARGV[nIdx + 1 + i] end
--- One read for what every script needs: rev, exp, succ, then the indexed entries (false when absent).
+-- One read for what every script needs: rev, exp, succ, bytes, then the indexed entries (false when absent).
 local function read(key)
-  return redis.call('HMGET', key, 'rev', 'exp', 'succ', unpack(ARGV, 2, nIdx + 1))
+  return redis.call('HMGET', key, 'rev', 'exp', 'succ', 'bytes', unpack(ARGV, 2, nIdx + 1))
 end
 local function answer(first, exp, m)
   local out = { first, exp }
-  for i = 1, nIdx do out[2 + i] = m[3 + i] end
+  for i = 1, nIdx do out[2 + i] = m[4 + i] end
   return out
 end
 -- Whether the record read is live at now and not a grace shadow. A record whose exp does not
@@ -33,6 +33,15 @@ end
 local function live(m, now)
   local exp = tonumber(m[2])
   return m[1] and exp and exp > now and not (m[3] and m[3] ~= '')
+end
+-- The size of the record's data in full: Σ of the lengths of its d: fields.
+local function dataBytes(key)
+  local all = redis.call('HGETALL', key)
+  local n = 0
+  for i = 1, #all, 2 do
+    if string.sub(all[i], 1, ${DATA_FIELD_PREFIX.length}) == '${DATA_FIELD_PREFIX}' then n = n + #all[i + 1] end
+  end
+  return n
 end
 -- R46: the TTL is the remaining life by the caller's clock; a non-positive one deletes.
 local function expireIn(key, ttl)
@@ -50,21 +59,46 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `;
 
-/** arg: now, exp, updated, ver, ttl, count of set values, the set pairs, then the fields to delete. */
+/**
+ * arg: now, exp, updated, ver, ttl, count of set values, maxBytes, the set pairs, then the fields
+ * to delete. Answers { -1, size } (writing nothing) when the patch would grow the record's data
+ * past maxBytes (B9). The size of the data, Σ of its `d:` fields' lengths (each is
+ * JSON.stringify(entry): the core's measure), is kept in `bytes` and moved by each patch by the
+ * lengths of what it replaces and writes; a record without a valid one is measured in full once.
+ */
 const patch = `${prelude}${LUA_SLICES}
 local m = read(KEYS[1])
 if not live(m, tonumber(arg(1))) then return false end
-local first = nIdx + 8
+local first = nIdx + 9
 local last = first + tonumber(arg(6)) - 1
+local before = tonumber(m[4])
+if not before or before < 0 or before % 1 ~= 0 then before = dataBytes(KEYS[1]) end
+local bytes = before
+for i = first, last, 2 do
+  bytes = bytes - redis.call('HSTRLEN', KEYS[1], ARGV[i]) + #ARGV[i + 1]
+end
+if last < #ARGV then
+  local seen = {}
+  for i = last + 1, #ARGV do
+    if not seen[ARGV[i]] then
+      seen[ARGV[i]] = true
+      bytes = bytes - redis.call('HSTRLEN', KEYS[1], ARGV[i])
+    end
+  end
+end
+-- Never grow a record past maxBytes; a patch that does not grow one already over it (written
+-- under a larger limit) goes through, so deleting keys can bring it back under.
+local limit = tonumber(arg(7))
+if limit and bytes > limit and bytes > before then return { -1, bytes } end
 hdelFrom(KEYS[1], last + 1, #ARGV)
 local rev = tonumber(m[1]) + 1
 -- The changed entries and the metadata in one HSET: each redis.call costs a few µs of the
 -- server's single thread. Slices only for a patch too long for one unpack.
 if last - first < 990 then
-  redis.call('HSET', KEYS[1], 'exp', arg(2), 'updated', arg(3), 'ver', arg(4), 'rev', rev, unpack(ARGV, first, last))
+  redis.call('HSET', KEYS[1], 'exp', arg(2), 'updated', arg(3), 'ver', arg(4), 'rev', rev, 'bytes', bytes, unpack(ARGV, first, last))
 else
   hsetFrom(KEYS[1], first, last)
-  redis.call('HSET', KEYS[1], 'exp', arg(2), 'updated', arg(3), 'ver', arg(4), 'rev', rev)
+  redis.call('HSET', KEYS[1], 'exp', arg(2), 'updated', arg(3), 'ver', arg(4), 'rev', rev, 'bytes', bytes)
 end
 -- An unchanged exp keeps the TTL the write that set it gave: it already ends at that instant.
 if arg(2) ~= m[2] then expireIn(KEYS[1], tonumber(arg(5))) end
@@ -107,7 +141,7 @@ else
   for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
     if string.sub(field, 1, ${DATA_FIELD_PREFIX.length}) == '${DATA_FIELD_PREFIX}' then redis.call('HDEL', KEYS[1], field) end
   end
-  redis.call('HSET', KEYS[1], 'succ', arg(2), 'exp', arg(3))
+  redis.call('HSET', KEYS[1], 'succ', arg(2), 'exp', arg(3), 'bytes', 0)
   rev = redis.call('HINCRBY', KEYS[1], 'rev', 1)
   expireIn(KEYS[1], tonumber(arg(4)))
 end
@@ -159,10 +193,13 @@ type Arg = string | number;
 /** `null` when the record was not live; else the rev, the exp before, then the indexed entries. */
 export type RecordReply = [number, string | null, ...(string | null)[]] | null;
 
+/** What the patch script answers: a `RecordReply`, or [-1, the data's size] when it was too large. */
+export type PatchReply = RecordReply | [-1, number];
+
 /** The store scripts as methods of the client they were defined on. */
 export interface StoreCommands {
-  tesseraStoreCreate(key: string, ttlMs: number, ...fields: string[]): Promise<0 | 1>;
-  tesseraStorePatch(key: string, ...args: Arg[]): Promise<RecordReply>;
+  tesseraStoreCreate(key: string, ttlMs: number, ...fields: Arg[]): Promise<0 | 1>;
+  tesseraStorePatch(key: string, ...args: Arg[]): Promise<PatchReply>;
   tesseraStoreReplace(key: string, ...args: Arg[]): Promise<RecordReply>;
   tesseraStoreTouch(key: string, ...args: Arg[]): Promise<RecordReply>;
   tesseraStoreRetire(key: string, ...args: Arg[]): Promise<RecordReply>;

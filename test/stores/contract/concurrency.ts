@@ -1,7 +1,9 @@
 import { expect } from "vitest";
 import * as z from "zod";
-import { cookieHeader } from "../../helpers/cookies.js";
-import { type ContractScope, makeSessions, type StoreHarness, serverOnly, signedIn } from "./setup.js";
+import { SessionTooLargeError } from "../../../src/index.js";
+import { hashToken } from "../../../src/token.js";
+import { cookieHeader, tokenOf } from "../../helpers/cookies.js";
+import { type ContractScope, entryMeasure, makeSessions, type StoreHarness, serverOnly, serverStore, signedIn } from "./setup.js";
 
 /** Saves are patches: concurrent requests of one session keep each other's writes (R52, R53). */
 export function concurrencyContract(harness: () => StoreHarness, scope: ContractScope): void {
@@ -70,5 +72,51 @@ export function concurrencyContract(harness: () => StoreHarness, scope: Contract
     expect(await reader.commit()).toEqual([]);
     expect(calls.patch + calls.replace + calls.touch).toBe(0);
     expect((await sessions.load(cookie)).get("visits")).toBe(2);
+  });
+
+  it("B9: 50 concurrent writers of different keys cannot grow the stored record past maxBytes", async () => {
+    const h = harness();
+    const shape: Record<string, z.ZodOptional<z.ZodString>> = {};
+    for (let i = 0; i < 50; i++) shape[`k${i}`] = z.string().optional();
+    const { sessions, clock } = makeSessions(h, { schema: z.object(shape), maxBytes: 10_000 });
+    const s = await sessions.load(undefined);
+    s.set("k0", "seed");
+    const setCookies = await s.commit();
+    const cookie = cookieHeader(setCookies);
+
+    // Every request loads the small record, so each one's own set() check passes: only the
+    // store, at save, sees what the others wrote meanwhile.
+    const loaded = await Promise.all(Array.from({ length: 50 }, () => sessions.load(cookie)));
+    const results = await Promise.allSettled(
+      loaded.map((session, i) => {
+        session.set(`k${i}`, `${i}:`.padEnd(1000, "x"));
+        return session.commit();
+      }),
+    );
+    const committed: number[] = [];
+    results.forEach((result, i) => {
+      if (result.status === "fulfilled") committed.push(i);
+      else expect(result.reason).toBeInstanceOf(SessionTooLargeError);
+    });
+    expect(committed.length).toBeGreaterThan(0);
+    expect(committed.length).toBeLessThan(50);
+
+    const stored = await serverStore(h).get(hashToken(tokenOf(setCookies)), new Date(clock.now()));
+    const measure = entryMeasure(h);
+    const bytes = Object.entries(stored?.data ?? {}).reduce((sum, [key, entry]) => sum + measure(key, entry), 0);
+    expect(bytes).toBeLessThanOrEqual(10_000);
+    // No committed write was lost, and no refused one landed.
+    const after = (await sessions.load(cookie)).all() as Record<string, string | undefined>;
+    for (let i = 0; i < 50; i++) {
+      if (committed.includes(i)) expect(after[`k${i}`]).toBe(`${i}:`.padEnd(1000, "x"));
+      else if (i > 0) expect(after[`k${i}`]).toBeUndefined();
+    }
+
+    // Near the limit, a small write replacing an existing key still goes through.
+    const next = await sessions.load(cookie);
+    const key = `k${committed[0]}`;
+    next.set(key, "small");
+    await next.commit();
+    expect((await sessions.load(cookie)).get(key)).toBe("small");
   });
 }

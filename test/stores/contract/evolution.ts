@@ -1,10 +1,11 @@
 import { expect, it } from "vitest";
 import * as z from "zod";
-import { SessionValidationError } from "../../../src/index.js";
+import { type SessionEvent, SessionValidationError } from "../../../src/index.js";
+import { Session } from "../../../src/session.js";
 import type { StoredSession } from "../../../src/store.js";
 import { cookieHeader } from "../../helpers/cookies.js";
 import { craftedRecord } from "../../helpers/records.js";
-import { type ContractScope, follow, makeSessions, type StoreHarness, serverOnly, serverStore } from "./setup.js";
+import { type appSchema, type ContractScope, follow, makeSessions, type StoreHarness, serverOnly, serverStore } from "./setup.js";
 
 const v1 = z.object({ name: z.string().optional(), age: z.number().optional(), theme: z.string().optional() });
 
@@ -92,6 +93,34 @@ export function evolutionContract(harness: () => StoreHarness, scope: ContractSc
     expect(await h.count()).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(events).toContain(h.corruptEvent ?? "corrupt");
+  });
+
+  serverIt("B12: garbage written into the backend loads as corrupt (not unknown), a fresh session, and is deleted", async () => {
+    const h = harness();
+    // A backend that declares no garbage of its own form gets data that is not an object.
+    const kinds = Object.entries(h.garbage ?? { "data that is not an object": null });
+    for (const [kind, plant] of kinds) {
+      const { token, record } = await craftedRecord(
+        plant === null ? ([] as unknown as StoredSession["data"]) : { userId: { json: "u1" } },
+      );
+      await serverStore(h).create(record);
+      await plant?.(record.id);
+      const events: SessionEvent[] = [];
+      const { sessions } = makeSessions(h, { onEvent: (e) => events.push(e) });
+      const s = await sessions.load(`sid=${token}`).catch((error: unknown) => error);
+      expect(s, kind).toBeInstanceOf(Session);
+      expect((s as Session<typeof appSchema>).isNew, kind).toBe(true);
+      expect(await h.count(), kind).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(
+        events.map((e) => e.type),
+        kind,
+      ).toContain("corrupt");
+      expect(
+        events.map((e) => e.type),
+        kind,
+      ).not.toContain("unknown");
+    }
   });
 
   serverIt(

@@ -2,7 +2,7 @@ import { it } from "vitest";
 import * as z from "zod";
 import { defineSession, type SessionManager, type SessionOptions } from "../../../src/index.js";
 import type { SessionSchema } from "../../../src/schema.js";
-import type { CookieSessionStore, SessionStore } from "../../../src/store.js";
+import type { CookieSessionStore, SessionStore, StoredEntry } from "../../../src/store.js";
 import { type TestClock, testClock } from "../../helpers/clock.js";
 import { cookieHeader } from "../../helpers/cookies.js";
 import { countingStore } from "../../helpers/counting-store.js";
@@ -29,6 +29,12 @@ export interface StoreHarness {
   plantCorrupt?(id: string): Promise<void>;
   /** The event a corrupt record raises on this backend. @default "corrupt" */
   corruptEvent?: "corrupt" | "unknown";
+  /**
+   * B12: ways to put garbage the store cannot read under `id`, each written straight into the
+   * backend in its own form (a metadata field that does not parse, an entry that is not JSON…),
+   * by name. Each must load as a fresh session with a `corrupt` event and be deleted.
+   */
+  garbage?: Record<string, (id: string) => Promise<void>>;
 }
 
 export type OpenStore = () => Promise<StoreHarness>;
@@ -56,7 +62,8 @@ export function makeSessions<S extends SessionSchema = typeof appSchema>(
   const counted = countingStore(h.store);
   const sessions = defineSession({
     schema: appSchema as unknown as S,
-    cookie: { secure: true },
+    // The suite's requests carry `sid=…`: named here, so the default name (B15) does not matter.
+    cookie: { secure: true, name: "sid" },
     now: clock.now,
     ...options,
     store: counted.store,
@@ -88,6 +95,12 @@ export function serverOnly(scope: ContractScope): (name: string, test: () => Pro
 /** The cookie a browser sends next: the one just set, else the one it had (stores that never change it). */
 export function follow(cookie: string, setCookies: readonly string[]): string {
   return setCookies.length > 0 ? cookieHeader(setCookies) : cookie;
+}
+
+/** The harness store's size measure of one entry for `maxBytes` (`SessionStore.entryBytes`, else the default). */
+export function entryMeasure(h: StoreHarness): (key: string, entry: StoredEntry) => number {
+  const store = h.store as Partial<SessionStore>;
+  return store.entryBytes ? store.entryBytes.bind(store) : (_key, entry) => Buffer.byteLength(JSON.stringify(entry));
 }
 
 /** The harness's store as a server-side store (for tests that plant records directly). */
