@@ -36,7 +36,7 @@ const text = fc.oneof(
 );
 
 /** Values for each key: mostly valid, some failing the schema (an unknown theme, a fraction, qty -1), some unstorable (B3). */
-const valueOf: { [K in ModelKey]: fc.Arbitrary<unknown> } = {
+const valuesFor: { [K in ModelKey]: fc.Arbitrary<unknown> } = {
   userId: fc.oneof({ weight: 4, arbitrary: fc.constantFrom("u1", "u2") }, { weight: 1, arbitrary: text }),
   theme: fc.constantFrom("light", "dark", "purple"),
   visits: fc.oneof({ weight: 5, arbitrary: fc.integer() }, { weight: 1, arbitrary: fc.constant(1.5) }),
@@ -47,7 +47,7 @@ const valueOf: { [K in ModelKey]: fc.Arbitrary<unknown> } = {
 };
 
 /** A key and a value for it. */
-export const keyValue = fc.oneof(...modelKeys.map((key) => fc.tuple(fc.constant(key), valueOf[key])));
+export const keyValue = fc.oneof(...modelKeys.map((key) => fc.tuple(fc.constant(key), valuesFor[key])));
 const key = fc.constantFrom(...modelKeys);
 
 /** What `setExpiry` is given: null, 0, an idle duration, a future or past instant, or one past `Date`'s range (B7). */
@@ -75,7 +75,10 @@ export const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
       arg: fc.constantFrom<ExpiryArg>("null", "browser", "idle", "future", "past", "huge"),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ op: fc.constantFrom("clear" as const, "rotate" as const, "destroy" as const, "all" as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constantFrom("clear" as const, "rotate" as const, "destroy" as const, "all" as const) }),
+  },
 );
 
 /** Which of the concurrent requests (0–2) a step acts on. */

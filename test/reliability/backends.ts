@@ -117,7 +117,17 @@ async function plantRow(database: TestDatabase, id: string, raw: RawRecord): Pro
   await database.query(
     `insert into sessions (id, data, expires_at, absolute_expires_at, created_at, updated_at, schema_version, rev, successor_id)
      values ($1, $2::jsonb, $3::timestamptz, $4::timestamptz, $5::timestamptz, $6::timestamptz, $7, $8, $9)`,
-    [id, row.data, row.expiresAt, row.absoluteExpiresAt, row.createdAt, row.updatedAt, row.schemaVersion, row.rev, row.successorId],
+    [
+      id,
+      row.data,
+      row.expiresAt,
+      row.absoluteExpiresAt,
+      row.createdAt,
+      row.updatedAt,
+      row.schemaVersion,
+      row.rev,
+      row.successorId,
+    ],
   );
 }
 

@@ -15,7 +15,8 @@ interface OpenRequest {
 
 type Settled = { ok: true; value: string[] } | { ok: false; error: unknown };
 
-const codeOf = (error: unknown) => (isTesseraError(error) ? error.code : `${(error as Error)?.name}: ${(error as Error)?.message}`);
+const codeOf = (error: unknown) =>
+  isTesseraError(error) ? error.code : `${(error as Error)?.name}: ${(error as Error)?.message}`;
 const show = (value: unknown) =>
   JSON.stringify(value, (_, v) => (v instanceof Set ? { Set: [...v] } : typeof v === "bigint" ? `${v}n` : v));
 
@@ -52,7 +53,9 @@ export async function runProgram(backend: Backend, program: Program): Promise<vo
   const open: (OpenRequest | undefined)[] = [];
   const trace: string[] = [];
   const fail = (message: string): never => {
-    throw new Error(`${message}\n--- trace (store ${backend.name}, rotationGrace ${program.grace ? "60s" : "off"}) ---\n${trace.join("\n")}`);
+    throw new Error(
+      `${message}\n--- trace (store ${backend.name}, rotationGrace ${program.grace ? "60s" : "off"}) ---\n${trace.join("\n")}`,
+    );
   };
   const same = (actual: unknown, expected: unknown, what: string) => {
     try {
@@ -115,7 +118,9 @@ export async function runProgram(backend: Backend, program: Program): Promise<vo
       case "setdefault": {
         const present = m.view.get(o.key);
         const write = present === undefined ? expectedWrite(o.key, o.value) : ({ ok: true, value: present.value } as const);
-        const got = await outcome(label, write.ok ? null : "SESSION_VALIDATION", () => session.setdefault(o.key, o.value as never));
+        const got = await outcome(label, write.ok ? null : "SESSION_VALIDATION", () =>
+          session.setdefault(o.key, o.value as never),
+        );
         if (!write.ok) return;
         if (present === undefined) model.write(m, o.key, write.value, false);
         return same(got, write.value, label);
@@ -171,17 +176,22 @@ export async function runProgram(backend: Backend, program: Program): Promise<vo
     const label = `r${r} commit`;
     if (!result.ok) {
       trace.push(`${label} → threw ${codeOf(result.error)}`);
-      if (expected.outcome === "interrupted" && isTesseraError(result.error) && result.error.code === "SESSION_INTERRUPTED") return;
-      fail(`${label}: threw ${codeOf(result.error)}, the model expects ${expected.outcome === "ok" ? "success" : "SESSION_INTERRUPTED"}`);
+      if (expected.outcome === "interrupted" && isTesseraError(result.error) && result.error.code === "SESSION_INTERRUPTED")
+        return;
+      fail(
+        `${label}: threw ${codeOf(result.error)}, the model expects ${expected.outcome === "ok" ? "success" : "SESSION_INTERRUPTED"}`,
+      );
     }
     const setCookies = result.ok ? result.value : [];
     trace.push(`${label} → ${setCookies.length === 0 ? "no cookie" : setCookies.map((c) => c.split(";")[0]).join(", ")}`);
     if (expected.outcome === "interrupted") {
-      fail(`${label}: succeeded, but the session was destroyed, revoked or rotated elsewhere: the save must throw SessionInterruptedError`);
+      fail(
+        `${label}: succeeded, but the session was destroyed, revoked or rotated elsewhere: the save must throw SessionInterruptedError`,
+      );
     }
     let issued = false;
     for (const setCookie of setCookies) {
-      const { name: cookieName, value, maxAge } = parseSetCookie(setCookie, { decode: (v) => v });
+      const { name: cookieName, value = "", maxAge } = parseSetCookie(setCookie, { decode: (v) => v });
       if (cookieName !== name) fail(`${label}: a Set-Cookie for another name (${cookieName})`);
       if (value !== "" && maxAge !== 0) {
         issued = true;
@@ -189,7 +199,8 @@ export async function runProgram(backend: Backend, program: Program): Promise<vo
         const target = backend.clientSide ? (expected.created ?? m.base) : m.base;
         if (target === null || !target.alive) fail(`${label}: a cookie was issued for a session the model says is gone`);
         const known = tokens.get(value);
-        if (!backend.clientSide && known !== undefined && known !== target) fail(`${label}: a token already naming another record`);
+        if (!backend.clientSide && known !== undefined && known !== target)
+          fail(`${label}: a token already naming another record`);
         tokens.set(value, target as Rec);
         if (m.client === "browser") {
           jar = value;
@@ -197,11 +208,12 @@ export async function runProgram(backend: Backend, program: Program): Promise<vo
         }
       } else if (m.client === "browser") jar = undefined;
     }
-    const mustIssue = (expected.created?.alive ?? false) || (request.rotated && m.base !== null && m.base.alive);
+    const mustIssue = (expected.created?.alive ?? false) || (request.rotated && (m.base?.alive ?? false));
     if (mustIssue && !issued) fail(`${label}: the session was ${request.rotated ? "rotated" : "created"} but no cookie was sent`);
     if (countBefore !== undefined && !expected.wrote) {
       const after = await backend.count();
-      if (after !== countBefore) fail(`${label}: B14: the model says nothing is written, but the store went from ${countBefore} to ${after} records`);
+      if (after !== countBefore)
+        fail(`${label}: B14: the model says nothing is written, but the store went from ${countBefore} to ${after} records`);
     }
   }
 

@@ -68,12 +68,13 @@ export class Model {
   load(rec: Rec | undefined, client: RequestModel["client"]): RequestModel {
     let base: Rec | null = null;
     let viaGrace = false;
-    if (rec !== undefined && rec.alive) {
+    if (rec?.alive) {
       if (rec.successor === null) base = rec;
       else if (!this.clientSide && this.grace) {
         // An old token follows a chain of rotations within the window (a few hops) to the current record.
         let current: Rec = rec;
-        for (let hops = 0; current.successor !== null && current.alive && hops < MAX_GRACE_HOPS; hops++) current = current.successor;
+        for (let hops = 0; current.successor !== null && current.alive && hops < MAX_GRACE_HOPS; hops++)
+          current = current.successor;
         if (current.alive && current.successor === null) {
           base = current;
           viaGrace = true;
