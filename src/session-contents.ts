@@ -167,9 +167,12 @@ export class SessionContents {
   }
 
   #checkSize(changes: ReadonlyArray<readonly [string, number]>): void {
-    let total = this.#totalBytes();
+    const before = this.#totalBytes();
+    let total = before;
     for (const [key, bytes] of changes) total += bytes - this.#storedSize(key);
-    if (total > this.#maxBytes) throw new SessionTooLargeError(total, this.#maxBytes);
+    // Growth past the limit is refused; a write that does not grow data already past it (a
+    // lowered maxBytes) is not, so such a session can still shrink (as the stores' own check).
+    if (total > this.#maxBytes && total > before) throw new SessionTooLargeError(total, this.#maxBytes);
   }
 
   /** Runs the `fits` check on the data as `toStoredData` would give it after `changes` (same keys, same order). */

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { SessionConfigError, SessionInterruptedError, SessionValidationError } from "../../../src/index.js";
+import { SessionConfigError, SessionInterruptedError, SessionTooLargeError, SessionValidationError } from "../../../src/index.js";
 import { cookieHeader } from "../../helpers/cookies.js";
 import { writes } from "../../helpers/counting-store.js";
 import { type ContractScope, follow, makeSessions, type StoreHarness, serverOnly, signedIn } from "./setup.js";
@@ -160,6 +160,28 @@ export function trustContract(harness: () => StoreHarness, scope: ContractScope)
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatch(/Max-Age=0/i);
     expect(calls.create ?? 0).toBe(0);
+  });
+
+  it("B9: after maxBytes is lowered, a session already past it can still shrink (a smaller value, a delete) but not grow", async () => {
+    const h = harness();
+    const { sessions } = makeSessions(h, { maxBytes: 4000 });
+    const first = await sessions.load(undefined);
+    first.set("notice", "n".repeat(1500));
+    first.set("otp", "o".repeat(300));
+    const cookie = follow("", await first.commit());
+    const { sessions: lowered } = makeSessions(h, { maxBytes: 1000 });
+    const session = await lowered.load(cookie);
+    expect(session.get("notice")).toHaveLength(1500);
+    expect(() => session.set("userId", "u1")).toThrow(SessionTooLargeError);
+    session.set("notice", "n".repeat(1200));
+    const next = follow(cookie, await session.commit());
+    const again = await lowered.load(next);
+    expect(again.get("notice")).toHaveLength(1200);
+    again.delete("otp");
+    const last = follow(next, await again.commit());
+    const loaded = await lowered.load(last);
+    expect(loaded.has("otp")).toBe(false);
+    expect(loaded.get("notice")).toHaveLength(1200);
   });
 
   serverIt(
