@@ -38,6 +38,17 @@ describeStore(
         return JSON.stringify({ rows: await database.query("select * from sessions"), cached });
       },
       count: async () => Number((await database.query("select count(*)::int as n from sessions"))[0]?.n),
+      // B12: the row and its cached copy both spoiled (a spoiled copy alone is dropped and the row read).
+      garbage: {
+        "a corrupt copy of a corrupt row": async (id) => {
+          await database.query("update sessions set expires_at = 'infinity' where id = $1", [id]);
+          await redis.hset(cacheKey(prefix, id), "exp", "soon");
+        },
+        "no copy, data not an object": async (id) => {
+          await database.query(`update sessions set data = '[1]'::jsonb where id = $1`, [id]);
+          await redis.del(cacheKey(prefix, id));
+        },
+      },
       reset: async () => {
         await database.query("delete from sessions");
         await dropKeys(redis, prefix);
@@ -164,6 +175,37 @@ describe.skipIf(skip)("cached_db: drizzle on PostgreSQL + redisCache", () => {
     expect(await watcher.take()).toHaveLength(1);
     expect((await sessions.load(cookie)).get("theme")).toBe("dark");
     expect(sqlStatements()).toBe(1);
+  });
+
+  it("B12: a corrupt cached copy is dropped and the session read from PostgreSQL: no cache-down, data intact", async () => {
+    const events: SessionEvent["type"][] = [];
+    const sessions = defineSession({
+      schema: appSchema,
+      cookie: { secure: true },
+      store: database.store,
+      cache: redisCache({ redis, prefix }),
+      onEvent: (event) => events.push(event.type),
+    });
+    for (const [field, value] of [
+      ["exp", "soon"],
+      ["d:userId", "{not json"],
+    ] as const) {
+      const s = await sessions.load(undefined);
+      s.set("userId", "u1");
+      const setCookie = await s.commit();
+      const id = idOf(setCookie);
+      expect(await redis.hget(cacheKey(prefix, id), "rev"), field).toBe("1"); // cached
+      await redis.hset(cacheKey(prefix, id), field, value);
+      const again = await sessions.load(cookieHeader(setCookie));
+      expect(again.isNew, field).toBe(false);
+      expect(again.get("userId"), field).toBe("u1");
+      // The spoiled copy was dropped (the core leaves a tombstone) and the row is intact.
+      expect(await redis.hget(cacheKey(prefix, id), "rev"), field).toBeNull();
+      expect((await database.store.get(id, new Date()))?.data, field).toEqual({ userId: { json: "u1" } });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(events).not.toContain("cache-down");
+    expect(events).not.toContain("corrupt");
   });
 
   it("R52: a read-only request with rolling: false writes nothing to PostgreSQL or Redis", async () => {

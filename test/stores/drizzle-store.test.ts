@@ -2,6 +2,7 @@ import { integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePostgresJs } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { SessionCorruptError, SessionTooLargeError } from "../../src/errors.js";
 import type { StoredData, StoredSession } from "../../src/store.js";
 import { drizzleStore, migrate, sessionsTable } from "../../src/stores/drizzle/index.js";
 import {
@@ -260,6 +261,92 @@ for (const [driver, open, enabled] of drivers) {
       expect(await otherStore.get(r.id, t0)).toEqual(r);
       expect(await database.store.get(r.id, t0)).toBeNull();
       expect(await otherStore.patch(r.id, patchAt(1, { b: { json: 2 } }), at(1))).toBe(2);
+    });
+
+    // B9: Postgres' own size of the data, which the patch's WHERE enforces.
+    const textBytes = async (id: string) =>
+      Number((await database.query("select octet_length(data::text) as n from sessions where id = $1", [id]))[0]?.n);
+    const kb = (i: number) => ({ json: `${i}:`.padEnd(1000, "é") });
+    const measure = (data: StoredData) =>
+      Object.entries(data).reduce((sum, [key, entry]) => sum + database.store.entryBytes(key, entry), 0);
+
+    it("B9: entryBytes summed over a record is Postgres' octet_length(data::text), numbers, escapes and Unicode included", async () => {
+      const data: StoredData = {
+        a: { json: 1e21 },
+        "ключ 😀": { json: [1.5e-7, -0, 0.1, 12345678901234567890, true, null, { "\"q\"": "tab\tnl\nctl\u0001/\u2028" }] },
+        c: { json: "x", meta: { values: ["Date"] }, exp: 1_767_225_600_000, flash: true },
+      };
+      // An own "__proto__" key, as JSON.parse makes one.
+      Object.defineProperty(data, "__proto__", { value: { json: { nested: { deeper: [[], {}] } } }, enumerable: true });
+      const r = record(JSON.parse(JSON.stringify(data)) as StoredData);
+      expect(Object.keys(r.data)).toContain("__proto__");
+      await database.store.create(r);
+      expect(measure(r.data)).toBe(await textBytes(r.id));
+    });
+
+    it("B9: 50 concurrent patches of different keys never grow a row past maxBytes; each is applied or refused whole", async () => {
+      const r = record({ userId: { json: "b9" } });
+      await database.store.create(r);
+      const results = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) =>
+          database.store.patch(r.id, patchAt(1, { [`k${i}`]: kb(i) }, [], 10_000), at(1)),
+        ),
+      );
+      const applied = results.flatMap((result, i) => (result.status === "fulfilled" ? [i] : []));
+      for (const result of results) {
+        if (result.status === "rejected") {
+          expect(result.reason).toBeInstanceOf(SessionTooLargeError);
+          expect((result.reason as SessionTooLargeError).bytes).toBeGreaterThan(10_000);
+        }
+      }
+      expect(applied.length).toBeGreaterThan(0);
+      expect(applied.length).toBeLessThan(50);
+      const bytes = await textBytes(r.id);
+      expect(bytes).toBeLessThanOrEqual(10_000);
+      const got = await database.store.get(r.id, at(1));
+      expect(Object.keys(got?.data ?? {}).sort()).toEqual(["userId", ...applied.map((i) => `k${i}`)].sort());
+      expect(got?.rev).toBe(1 + applied.length);
+      expect(measure(got?.data ?? {})).toBe(bytes);
+      // Near the limit, a write replacing an existing key with less still goes through.
+      const key = `k${applied[0]}`;
+      expect(await database.store.patch(r.id, patchAt(2, { [key]: { json: "small" } }, [], 10_000), at(2))).toBe(
+        2 + applied.length,
+      );
+    });
+
+    it("B9: too large is told apart from gone: a refused patch writes nothing, a patch of a deleted row returns null", async () => {
+      const r = record({ a: { json: 1 } });
+      await database.store.create(r);
+      const error = await database.store.patch(r.id, patchAt(1, { big: kb(0) }, [], 500), at(1)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SessionTooLargeError);
+      expect((error as SessionTooLargeError).bytes).toBe(measure({ a: { json: 1 }, big: kb(0) }));
+      expect(await database.store.get(r.id, at(1))).toEqual(r);
+      await database.store.delete(r.id);
+      expect(await database.store.patch(r.id, patchAt(1, { big: kb(0) }, [], 500), at(1))).toBeNull();
+      expect(await count()).toBe(0);
+    });
+
+    it("B9: over a lowered limit a growing patch is refused, one that deletes or shrinks goes through", async () => {
+      const r = record({ a: kb(1), b: kb(2), c: kb(3) });
+      await database.store.create(r);
+      await expect(database.store.patch(r.id, patchAt(1, { d: { json: 1 } }, [], 1000), at(1))).rejects.toBeInstanceOf(
+        SessionTooLargeError,
+      );
+      expect(await database.store.patch(r.id, patchAt(1, { a: { json: "x" } }, [], 1000), at(1))).toBe(2);
+      expect(await database.store.patch(r.id, patchAt(1, {}, ["b", "c"], 1000), at(1))).toBe(3);
+      expect(await database.store.patch(r.id, patchAt(1, { e: { json: "y" } }, [], 1000), at(1))).toBe(4);
+      expect(await textBytes(r.id)).toBeLessThanOrEqual(1000);
+      // An empty record is "{}", 2 bytes: allowed under any limit.
+      expect(await database.store.patch(r.id, patchAt(1, {}, ["a", "e"], 1), at(1))).toBe(5);
+    });
+
+    it("B12: a row with a time a Date cannot hold, or data that is not an object, is SessionCorruptError from get", async () => {
+      for (const set of ["expires_at = 'infinity'", "updated_at = '290000-01-01T00:00:00Z'", `data = '"{}"'::jsonb`]) {
+        const r = record({ a: { json: 1 } });
+        await database.store.create(r);
+        await database.query(`update sessions set ${set} where id = $1`, [r.id]);
+        await expect(database.store.get(r.id, t0), set).rejects.toBeInstanceOf(SessionCorruptError);
+      }
     });
   });
 

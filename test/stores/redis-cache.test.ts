@@ -1,6 +1,6 @@
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SessionConfigError } from "../../src/errors.js";
+import { SessionConfigError, SessionCorruptError } from "../../src/errors.js";
 import type { SessionPatch, StoredSession } from "../../src/store.js";
 import { redisCache } from "../../src/stores/redis/redis-cache.js";
 import { createToken, hashToken } from "../../src/token.js";
@@ -86,6 +86,28 @@ describe.skipIf(!redisUrl)("redisCache on a real Redis", () => {
 
   it("get of an id never cached is null", async () => {
     expect(await cache.get(hashToken(createToken()))).toBeNull();
+  });
+
+  it("B12: a corrupt copy is SessionCorruptError from get (a data problem, not an outage); marks are not copies", async () => {
+    for (const [field, value] of [
+      ["exp", "soon"],
+      ["rev", ""],
+      ["updated", "1e3"],
+      ["d:userId", "{not json"],
+    ] as const) {
+      const r = record();
+      await cache.put(r, now);
+      await redis.hset(key(r.id), field, value);
+      await expect(cache.get(r.id), field).rejects.toBeInstanceOf(SessionCorruptError);
+    }
+    const r = record();
+    await cache.put(r, now);
+    await cache.invalidate([r.id]); // a tombstone
+    expect(await cache.get(r.id)).toBeNull();
+    const other = record();
+    await cache.patch(other.id, patchOf({ a: { json: 1 } }), 9, now); // no copy: a floor mark
+    expect(await redis.hget(key(other.id), "floor")).toBe("9");
+    expect(await cache.get(other.id)).toBeNull();
   });
 
   it("a put with an older or equal rev than the cached copy is refused; a newer one replaces the whole copy", async () => {
