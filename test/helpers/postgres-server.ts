@@ -58,7 +58,7 @@ export async function startPostgres(base = 25_432): Promise<PrivatePostgres> {
   const log = join(dir, "server.log");
   if (owner !== null) await chown(dir, owner.uid, owner.gid);
   // HOME/PG* of the test run must not leak into the cluster's tools (a PGPORT of the shared server).
-  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8", LC_ALL: "C.UTF-8" };
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
   const as = owner === null ? { env } : { env, uid: owner.uid, gid: owner.gid };
   const tool = (command: string, args: string[]) => run(command, args, { ...as, timeout: 60_000 });
 
@@ -90,7 +90,7 @@ export async function startPostgres(base = 25_432): Promise<PrivatePostgres> {
   };
 
   try {
-    await tool("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]);
+    await tool("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"]);
     port = await freePort(base);
     await start();
   } catch (error) {
