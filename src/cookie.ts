@@ -48,7 +48,7 @@ export function resolveCookie(options: CookieOptions = {}): ResolvedCookie {
   const secure = options.secure ?? true;
   const path = options.path ?? "/";
   const resolved: ResolvedCookie = {
-    name: options.name ?? "sid",
+    name: options.name ?? defaultName(secure, path, options.domain),
     secure,
     httpOnly: options.httpOnly ?? true,
     sameSite: options.sameSite ?? "lax",

@@ -26,7 +26,7 @@ export interface SessionOptions<S extends SessionSchema> {
   cache?: SessionCache;
   /** Upper bound on each cache call; a slower cache counts as down. @default 0.25 (250 ms) */
   cacheTimeout?: Duration;
-  /** Cookie attributes. @default { name: "sid", secure: true, httpOnly: true, sameSite: "lax", path: "/" } */
+  /** Cookie attributes. @default { name: "__Host-sid" (with secure, path "/" and no domain; else "sid"), secure: true, httpOnly: true, sameSite: "lax", path: "/" } */
   cookie?: CookieOptions;
   /** Idle lifetime (Django's `SESSION_COOKIE_AGE`). @default "14d" (1209600 s) */
   maxAge?: Duration;

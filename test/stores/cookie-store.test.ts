@@ -107,6 +107,28 @@ describe("cookie store through defineSession", () => {
     expect(Buffer.byteLength(setCookie as string)).toBeGreaterThan(4096 - 80);
   });
 
+  it("B11: two managers sharing a secret (sid and admin_sid) do not accept each other's cookies: a fresh session and a tampered event", async () => {
+    const events: SessionEvent["type"][] = [];
+    const onEvent = (e: SessionEvent) => events.push(e.type);
+    const store = cookieStore({ secrets: [A] });
+    const users = defineSession({ schema, store, cookie: { name: "sid" }, onEvent });
+    const admins = defineSession({ schema, store: cookieStore({ secrets: [A] }), cookie: { name: "admin_sid" }, onEvent });
+    const sameStore = defineSession({ schema, store, cookie: { name: "admin_sid" }, onEvent });
+    const userValue = (await loggedIn(users, "mallory")).split("=")[1] as string;
+    const adminValue = (await loggedIn(admins, "root")).split("=")[1] as string;
+    for (const manager of [admins, sameStore]) {
+      const forged = await manager.load(`admin_sid=${userValue}`);
+      expect(forged.isNew).toBe(true);
+      expect(forged.get("userId")).toBeUndefined();
+      expect(await manager.get(userValue)).toBeNull();
+    }
+    expect((await users.load(`sid=${adminValue}`)).isNew).toBe(true);
+    expect(events.filter((type) => type === "tampered")).toHaveLength(5);
+    expect((await admins.load(`admin_sid=${adminValue}`)).get("userId")).toBe("root");
+    expect((await sameStore.load(`admin_sid=${adminValue}`)).get("userId")).toBe("root");
+    expect((await users.load(`sid=${userValue}`)).get("userId")).toBe("mallory");
+  });
+
   it("maxBytes defaults to 4096 for a cookie store: a 5 KB value is refused at set()", async () => {
     const s = await sessionsWith([A]).load(undefined);
     expect(() => s.set("note", "x".repeat(5000))).toThrow(SessionTooLargeError);
@@ -134,7 +156,7 @@ describe("cookie store through defineSession", () => {
     expect(tampered.isNew).toBe(true);
     expect(await tampered.commit()).toEqual([]);
     expect(events).toContain("tampered");
-    expect((await sessions.load(`sid=${"x".repeat(5000)}`)).isNew).toBe(true);
+    expect((await sessions.load(`__Host-sid=${"x".repeat(5000)}`)).isNew).toBe(true);
   });
 
   it("findMany, revoke and destroy(token) say clearly that a cookie store cannot; purgeExpired has nothing to do", async () => {

@@ -35,7 +35,7 @@ describe("drizzle store when the database misbehaves", () => {
     const client = postgres("postgres://postgres@127.0.0.1:1/test", { max: 1, connect_timeout: 30 });
     const sessions = defineSession({ schema, store: drizzleStore({ db: drizzlePostgresJs({ client }) }), storeTimeout: 1 });
     const started = Date.now();
-    const error = await sessions.load(`sid=${"A".repeat(43)}`).catch((e: unknown) => e);
+    const error = await sessions.load(`${sessions.cookieName}=${"A".repeat(43)}`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SessionStoreError);
     expect(Date.now() - started).toBeLessThan(5000);
     await client.end({ timeout: 0 });

@@ -14,7 +14,7 @@ describe("session cookie", () => {
     const session = await sessions.load(undefined);
     session.set("userId", "u1");
     const [setCookie] = await session.commit();
-    expect(setCookie).toMatch(/^sid=[A-Za-z0-9_-]{43};/);
+    expect(setCookie).toMatch(/^__Host-sid=[A-Za-z0-9_-]{43};/);
     expect(attribute(setCookie as string, "HttpOnly")).toBe("");
     expect(attribute(setCookie as string, "Secure")).toBe("");
     expect(attribute(setCookie as string, "SameSite")).toBe("Lax");
@@ -68,6 +68,64 @@ describe("session cookie", () => {
     expect(attribute(clear, "Max-Age")).toBe("0");
     expect(attribute(clear, "Expires")).toBe("Thu, 01 Jan 1970 00:00:00 GMT");
     expect(attribute(clear, "Domain")).toBe("example.com");
+  });
+
+  it("B15: the default name is __Host-sid when secure, Path=/ and no Domain allow it, else sid; an explicit name wins", () => {
+    expect(resolveCookie().name).toBe("__Host-sid");
+    expect(resolveCookie({ secure: true, path: "/", partitioned: true }).name).toBe("__Host-sid");
+    expect(resolveCookie({ secure: false }).name).toBe("sid");
+    expect(resolveCookie({ domain: "example.com" }).name).toBe("sid");
+    expect(resolveCookie({ path: "/app" }).name).toBe("sid");
+    expect(resolveCookie({ name: "app" }).name).toBe("app");
+    expect(defineSession({ schema, store: memoryStore() }).cookieName).toBe("__Host-sid");
+    expect(defineSession({ schema, store: memoryStore(), cookie: { secure: false } }).cookieName).toBe("sid");
+  });
+
+  it("B15: a sid cookie tossed by a sibling sub-domain (listed first) does not shadow the default __Host-sid session", async () => {
+    const sessions = defineSession({ schema, store: memoryStore() });
+    const login = async (userId: string) => {
+      const session = await sessions.load(undefined);
+      session.set("userId", userId);
+      return ((await session.commit())[0] as string).split(";")[0]!.split("=")[1]!;
+    };
+    const victim = await login("victim");
+    const attacker = await login("attacker"); // the attacker's own valid session, planted as Domain=.example.com
+    const loaded = await sessions.load(`sid=${attacker}; __Host-sid=${victim}`);
+    expect(loaded.get("userId")).toBe("victim");
+    expect((await sessions.load(`sid=${attacker}`)).isNew).toBe(true);
+  });
+
+  it("B15: with duplicates of the session cookie, the first in the header wins (RFC 6265 §5.4 order), even when it does not open", async () => {
+    const sessions = defineSession({ schema, store: memoryStore() });
+    const session = await sessions.load(undefined);
+    session.set("userId", "u1");
+    const token = ((await session.commit())[0] as string).split(";")[0]!.split("=")[1]!;
+    expect(readCookie(`__Host-sid=${token}; __Host-sid=other`, "__Host-sid")).toBe(token);
+    expect((await sessions.load(`__Host-sid=${token}; __Host-sid=garbage`)).get("userId")).toBe("u1");
+    expect((await sessions.load(`__Host-sid=garbage; __Host-sid=${token}`)).isNew).toBe(true);
+    expect((await sessions.load(new Headers({ cookie: `a=1; __Host-sid=${token}; __Host-sid=x` }))).get("userId")).toBe("u1");
+  });
+
+  it("hostile Cookie headers (10 KB, 10 MB, NUL, lone surrogates, only separators) give a fresh session, never a throw", async () => {
+    const sessions = defineSession({ schema, store: memoryStore() });
+    const name = sessions.cookieName;
+    const headers = [
+      `${name}=${"A".repeat(10 * 1024)}`,
+      `${"x=1; ".repeat(2 * 1024 * 1024)}${name}=${"A".repeat(43)}`,
+      `${name}=${"A".repeat(10 * 1024 * 1024)}`,
+      `${name}=\u0000${"A".repeat(42)}`,
+      `${name}=${"A".repeat(42)}\uD800`,
+      `${name}=\uDC00`,
+      `\uD800=${"A".repeat(43)}; ${name}=\uD800\uDC00`,
+      ";;;;====;;;;",
+      `${name}`,
+      `${name}==`,
+    ];
+    for (const header of headers) {
+      const session = await sessions.load(header);
+      expect(session.isNew).toBe(true);
+      expect(await session.commit()).toEqual([]);
+    }
   });
 
   it("R10: the token is read from the Cookie header only; a %-encoded value is not decoded into a token", () => {

@@ -41,7 +41,7 @@ describe("store failures", () => {
   it("R48/R56: a store call that does not answer fails with SessionStoreError within storeTimeout", async () => {
     const sessions = defineSession({ schema, store: stalledStore(), storeTimeout: 0.05 });
     const started = Date.now();
-    const error = await sessions.load(`sid=${createToken()}`).catch((e: unknown) => e);
+    const error = await sessions.load(`${sessions.cookieName}=${createToken()}`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SessionStoreError);
     expect((error as SessionStoreError).code).toBe("STORE_UNAVAILABLE");
     expect(Date.now() - started).toBeLessThan(2000);
@@ -52,7 +52,7 @@ describe("store failures", () => {
     const store = { ...memoryStore(), get: async () => Promise.reject(cause) };
     const token = createToken();
     const error = (await defineSession({ schema, store })
-      .load(`sid=${token}`)
+      .load(`__Host-sid=${token}`)
       .catch((e: unknown) => e)) as SessionStoreError;
     expect(isTesseraError(error)).toBe(true);
     expect((error.cause as Error).message).toBe(cause.message); // a redacted copy of the driver's error

@@ -15,9 +15,9 @@ describe("security events", () => {
       store: memoryStore(),
       onEvent: (event) => events.push(event),
     });
-    await sessions.load("sid=<script>");
+    await sessions.load(`${sessions.cookieName}=<script>`);
     const unknown = createToken();
-    await sessions.load(`sid=${unknown}`);
+    await sessions.load(`${sessions.cookieName}=${unknown}`);
     const s = await sessions.load(undefined);
     s.set("userId", "u1");
     const first = await s.commit();
