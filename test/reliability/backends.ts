@@ -42,7 +42,9 @@ export type RawRecord =
   | { kind: "object"; value: unknown }
   | { kind: "row"; row: RawRow }
   | { kind: "hash"; fields: Record<string, string> }
-  | { kind: "bytes"; bytes: Uint8Array };
+  | { kind: "bytes"; bytes: Uint8Array }
+  /** cached_db: a row in Postgres and, in front of it, a hash in the cache. */
+  | { kind: "cached"; row: RawRow; fields: Record<string, string> };
 
 /** One sessions row as SQL literals (cast by Postgres), so that any shape the columns allow can be planted. */
 export interface RawRow {
@@ -224,8 +226,12 @@ async function openCachedDb(): Promise<Backend> {
       await redis.quit();
       await database.close();
     },
-    // A row goes to Postgres; a hash is a hostile cached copy, in front of a valid row or none.
-    plant: (id, raw) => (raw.kind === "hash" ? views.plantHash(`${prefix}c:{${id}}`, raw) : plantRow(database, id, raw)),
+    // A row goes to Postgres; with `cached`, a hostile cached copy goes in front of it.
+    async plant(id, raw) {
+      if (raw.kind !== "cached") return plantRow(database, id, raw);
+      await plantRow(database, id, { kind: "row", row: raw.row });
+      await views.plantHash(`${prefix}c:{${id}}`, { kind: "hash", fields: raw.fields });
+    },
   };
 }
 

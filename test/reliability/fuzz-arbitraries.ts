@@ -110,8 +110,11 @@ export const isPlainObject = (value: unknown): value is Record<string, unknown> 
 /** A metadata field's value class: what the store writes, an expired time, garbage (corrupt), or odd (no strong claim). */
 export type Grade = "ok" | "expired" | "corrupt" | "odd";
 
-/** How a planted record must load: as a session, fresh with `corrupt` reported (B12), fresh, or anything typed. */
-export type Expect = "session" | "corrupt" | "fresh" | "any";
+/**
+ * How a planted record must load: as a session, fresh with `corrupt` reported (B12), fresh,
+ * anything typed, or (cached_db) as the row's session whatever the cache held.
+ */
+export type Expect = "session" | "corrupt" | "fresh" | "any" | "row";
 
 /** The expectation for a record with these metadata grades and data. */
 export function expectation(grades: Grade[], data: unknown): Expect {

@@ -80,9 +80,10 @@ function rowRecords(): fc.Arbitrary<(id: string) => Planted> {
   return fc
     .record({
       data: recordData,
-      exp: field({ ok: [iso(LIVE)], expired: [iso(PAST), "-infinity"], odd: ["infinity"] }),
-      abs: field<string | null>({ ok: [null, iso(FAR)], odd: ["infinity", "-infinity"] }),
-      created: field({ ok: [iso(PAST)], odd: ["-infinity", "infinity", "0001-01-01 00:00:00 BC"] }),
+      // Infinite times are no instant (B12: corrupt); 1 BC is one, odd but readable.
+      exp: field({ ok: [iso(LIVE)], expired: [iso(PAST)], corrupt: ["infinity", "-infinity"] }),
+      abs: field<string | null>({ ok: [null, iso(FAR)], corrupt: ["infinity", "-infinity"] }),
+      created: field({ ok: [iso(PAST)], corrupt: ["-infinity", "infinity"], odd: ["0001-01-01 00:00:00 BC"] }),
       ver: field({ ok: [1], odd: [0, -1, 2, 2_147_483_647] }),
       rev: field({ ok: [1, 9], odd: [0, -1] }),
       succ: field<string | null>({ ok: [null], odd: ["garbage", HEX, ""] }),
@@ -104,7 +105,7 @@ function rowRecords(): fc.Arbitrary<(id: string) => Planted> {
               successorId: r.succ.value,
             },
           },
-          expect: expectation(all, r.data),
+          expect: settle(expectation(all, r.data), all),
         };
       }),
     );
@@ -238,13 +239,48 @@ function sealedRecords(): fc.Arbitrary<(id: string) => Planted> {
   );
 }
 
+/**
+ * cached_db: a readable row behind a spoiled cached copy (garbage metadata, non-JSON entries):
+ * the copy is dropped and the row loads, as the store is the source of truth.
+ */
+function cachedRecords(): fc.Arbitrary<(id: string) => Planted> {
+  const spoiled = fc.dictionary(
+    fc.constantFrom("exp", "abs", "created", "updated", "ver", "rev", "succ", "d:userId", "d:x"),
+    fc.oneof(fc.constantFrom("not-a-time", "", "NaN", "1.5", "{not json", "1"), fc.string({ maxLength: 6 })),
+    { minKeys: 1, maxKeys: 6 },
+  );
+  const overRow = spoiled.map((fields) =>
+    described(
+      { cached: fields },
+      (): Planted => ({
+        raw: {
+          kind: "cached",
+          row: {
+            data: JSON.stringify({ userId: { json: "row" } }),
+            expiresAt: new Date(LIVE).toISOString(),
+            absoluteExpiresAt: null,
+            createdAt: new Date(PAST).toISOString(),
+            updatedAt: new Date(PAST).toISOString(),
+            schemaVersion: 1,
+            rev: 1,
+            successorId: null,
+          },
+          fields,
+        },
+        expect: "row",
+      }),
+    ),
+  );
+  return fc.oneof(rowRecords(), overRow);
+}
+
 const generators: Record<BackendName, () => fc.Arbitrary<(id: string) => Planted>> = {
   memory: memoryRecords,
   pglite: rowRecords,
   postgres: rowRecords,
   redis: hashRecords,
   "redis-cluster": hashRecords,
-  "cached-db": rowRecords,
+  "cached-db": cachedRecords,
   file: fileRecords,
   cookie: sealedRecords,
 };
@@ -305,6 +341,7 @@ async function loadPlanted(backend: Backend, make: (id: string) => Planted): Pro
   const corrupt = events.some((event) => event.type === "corrupt");
   const unknown = events.some((event) => event.type === "unknown");
   if (planted.expect === "session" && session.isNew) fail("a readable record gave a fresh session");
+  if (planted.expect === "row" && session.get("userId") !== "row") fail("a spoiled cached copy hid the row behind it");
   if (planted.expect === "corrupt") {
     if (!session.isNew) fail("a corrupt record loaded as a session");
     if (!corrupt) fail(`B12: a corrupt record must be reported as corrupt${unknown ? ", not unknown" : ""}`);
