@@ -61,6 +61,7 @@ export function expressSession<S extends SessionSchema>(
 
   return async (req, res, next) => {
     if ("session" in req) throw new SessionConfigError("req.session is already set (another session middleware?)");
+    answerers.set(req, answerTo);
     let session: Session<S>;
     try {
       session = await sessions.load(req.headers.cookie ?? null);
@@ -95,7 +96,8 @@ export function expressSession<S extends SessionSchema>(
 
 /**
  * A route handler whose `req.session` is typed from `sessions`; fails with `SessionConfigError`
- * when `expressSession` is not mounted before it.
+ * when `expressSession` is not mounted before it. A session error it throws before the response
+ * started (from `rotate()`, say) gets the same answer as one from the commit (503, 401 or 413).
  * @example app.get("/cart", sessionHandler(sessions, (req, res) => res.json(req.session.get("cart"))));
  */
 export function sessionHandler<S extends SessionSchema, R extends Request = Request>(
@@ -103,11 +105,22 @@ export function sessionHandler<S extends SessionSchema, R extends Request = Requ
   handler: (req: SessionRequest<SessionManager<S>, R>, res: Response, next: NextFunction) => unknown,
 ): (req: R, res: Response, next: NextFunction) => unknown {
   if (typeof handler !== "function") throw new SessionConfigError("sessionHandler needs a handler function");
-  return (req, res, next) => {
+  return async (req, res, next) => {
     if (!("session" in req)) throw new SessionConfigError("req.session is missing: mount expressSession(sessions) first");
-    return handler(req as SessionRequest<SessionManager<S>, R>, res, next);
+    try {
+      return await handler(req as SessionRequest<SessionManager<S>, R>, res, next);
+    } catch (error) {
+      // A session call (rotate, destroy) found the store down or the session gone: the same answer
+      // as from the commit, rather than Express's error handler (a stack in development).
+      const answer = answerers.get(req)?.(error) ?? null;
+      if (answer === null || res.headersSent) throw error;
+      return answer(req, res);
+    }
   };
 }
+
+/** Each request's way to answer a session error, for `sessionHandler` (set by `expressSession`). */
+const answerers = new WeakMap<object, (error: unknown) => ((req: Request, res: Response) => Promise<void>) | null>();
 
 type Held = "writeHead" | "write" | "end";
 

@@ -5,6 +5,7 @@ import {
   type SessionManager,
   type SessionSchema,
   type SessionStoreError,
+  sessionErrorAnswer,
   sessionErrorResponse,
   storeUnavailableResponse,
   withSessionHeaders,
@@ -31,8 +32,8 @@ export type SessionFetchHandler<S extends SessionSchema> = (
  * saves, and returns a copy of its response with the `Set-Cookie` values, `Cache-Control: no-store`
  * when a cookie is sent and `Vary: Cookie` always (R18). A session error in the load or the save
  * gets the core's answer (`sessionErrorResponse`: 503 store down, 401 session revoked or
- * unreadable, 413 too large; no stack, no cookie); any other error propagates. A handler that
- * throws saves nothing: there is no response to carry a cookie (but `rotate()`/`destroy()` act on
+ * unreadable, 413 too large; no stack, no cookie), and so does one the handler throws (from
+ * `rotate()`, say); any other error propagates. A handler that throws saves nothing: there is no response to carry a cookie (but `rotate()`/`destroy()` act on
  * the store when called). Once the handler has returned, the session is read-only: a change then
  * (from a streaming body, say) throws `SessionConfigError` rather than being lost (R20).
  * @example export default { fetch: withSession(sessions, (req, session) => Response.json(session.get("cart"))) };
@@ -63,6 +64,10 @@ export function withSession<S extends SessionSchema>(
     let response: Response;
     try {
       response = await handler(request, session);
+    } catch (error) {
+      // A session call in the handler (rotate, destroy) found the store down or the session gone.
+      if (sessionErrorAnswer(error) === null) throw error;
+      return answer(error, request);
     } finally {
       session.lock("after the response was returned: its headers are final");
     }

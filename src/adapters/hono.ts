@@ -6,6 +6,7 @@ import {
   type SessionManager,
   type SessionSchema,
   type SessionStoreError,
+  sessionErrorAnswer,
   sessionErrorResponse,
   storeUnavailableResponse,
   withSessionHeaders,
@@ -28,8 +29,9 @@ export type SessionEnv<M> = { Variables: { session: Session<M extends SessionMan
  * Hono middleware: `c.get("session")` is the request's session, typed from the schema (no
  * `ContextVariableMap` augmentation). After the handler (error responses included) it saves and
  * appends the `Set-Cookie` values, `Cache-Control: no-store` when a cookie is sent and
- * `Vary: Cookie` always (R18). A session error in the load or the save gets the core's answer
- * (`sessionErrorResponse`: 503, 401 or 413; no stack, no cookie). Once the handler has returned,
+ * `Vary: Cookie` always (R18). A session error in the load, the save or thrown by a handler (from
+ * `rotate()`, say) gets the core's answer (`sessionErrorResponse`: 503, 401 or 413; no stack, no
+ * cookie) in place of `app.onError`'s. Once the handler has returned,
  * the session is read-only: a change then (from `streamSSE`, say) throws `SessionConfigError` (R20).
  * @example const app = new Hono().use(honoSession(sessions)).get("/", (c) => c.json(c.get("session").get("cart")));
  */
@@ -59,6 +61,12 @@ export function honoSession<S extends SessionSchema>(
       await next();
     } finally {
       session.lock("after the response was returned: its headers are final");
+    }
+    // A session call in a handler (rotate, destroy) found the store down or the session gone:
+    // app.onError has made a 500 of it; the answer is the same as from the commit, nothing is saved.
+    if (c.error !== undefined && sessionErrorAnswer(c.error) !== null) {
+      c.res.body?.cancel().catch(() => undefined);
+      return answer(c.error, c);
     }
     let cookies: string[];
     try {

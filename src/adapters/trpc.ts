@@ -116,16 +116,20 @@ const codes = {
 } as const satisfies Record<SessionErrorStatus, TRPC_ERROR_CODE_KEY>;
 
 /**
- * The client gets a fixed message and no stack: tRPC's default `isDev` (NODE_ENV not
- * "production") copies the thrown error's stack into the response, so this envelope has none.
- * The Tessera error, with its own stack, stays in `cause` (for `onError` and logs).
+ * The client gets no stack: tRPC's default `isDev` (NODE_ENV not "production") copies the thrown
+ * error's stack into the response, so these envelopes have none. The Tessera error, with its own
+ * stack, stays in `cause` (for `onError` and logs). The message is the core's fixed text, or for
+ * a validation error the schema's (which names the key, never a value or a token).
  */
 function translateError(error: TesseraError, headers: Headers | null): Error {
-  if (error.code === "SESSION_VALIDATION") return new TRPCError({ code: "BAD_REQUEST", message: error.message, cause: error });
   const answer = sessionErrorAnswer(error);
-  if (answer === null) return error;
-  headers?.set("Cache-Control", "no-store");
-  const translated = new TRPCError({ code: codes[answer.status], message: answer.message, cause: error });
+  let translated: TRPCError;
+  if (answer !== null) {
+    headers?.set("Cache-Control", "no-store");
+    translated = new TRPCError({ code: codes[answer.status], message: answer.message, cause: error });
+  } else if (error.code === "SESSION_VALIDATION") {
+    translated = new TRPCError({ code: "BAD_REQUEST", message: error.message, cause: error });
+  } else return error;
   Object.defineProperty(translated, "stack", { value: undefined });
   return translated;
 }

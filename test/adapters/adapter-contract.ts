@@ -117,8 +117,11 @@ export const contractSchema = z.object({
 });
 export type ContractSessions = SessionManager<typeof contractSchema>;
 
-/** The paths of the error scenario: `/me` reads, `/login` sets userId "u1", `/pause` sets a cart then awaits `pause()`. */
-export type ScenarioPath = "/me" | "/login" | "/pause";
+/**
+ * The paths of the error scenario: `/me` reads, `/login` sets userId "u1", `/pause` sets a cart
+ * then awaits `pause()`, `/pause-rotate` awaits `pause()` then calls `rotate()` in the handler.
+ */
+export type ScenarioPath = "/me" | "/login" | "/pause" | "/pause-rotate";
 
 /** One adapter's app for the error scenario, as its harness serves it. */
 export interface ScenarioServer {
@@ -244,13 +247,39 @@ export function sessionErrorContract(serve: ServeScenario): void {
     });
   }
 
-  it("B6: SessionTooLargeError at commit (the store's atomic maxBytes check) is a 413, and nothing is written", async () => {
-    const { store, arm } = patchFails((patch) => new SessionTooLargeError(patch.maxBytes + 1, patch.maxBytes));
-    const sessions = defineSession({ schema: contractSchema, store });
-    const server = await start(sessions);
+  it("B6: rotate() in the handler after the session was revoked elsewhere is a 401 too, not the app's error page", async () => {
+    const sessions = defineSession({ schema: contractSchema, store: memoryStore() });
+    const pause = createPause();
+    const server = await start(sessions, pause.wait);
     const cookie = await login(server);
-    arm();
-    await expectSessionError(await server.request("/pause", cookie), 413);
+    const paused = server.request("/pause-rotate", cookie);
+    await pause.reached;
+    await sessions.revoke({ where: { userId: "u1" } });
+    pause.release();
+    await expectSessionError(await paused, 401);
+    expect((await sessions.load(cookie)).isNew).toBe(true);
+    expect(await sessions.findMany({ where: { userId: "u1" } })).toEqual([]);
+  });
+
+  it("B6: a commit the store refuses for maxBytes (another request grew the record meanwhile) is a 413, nothing written", async () => {
+    const sessions = defineSession({ schema: contractSchema, store: memoryStore(), maxBytes: 400 });
+    const pause = createPause();
+    const server = await start(sessions, pause.wait);
+    const cookie = await login(server);
+    const paused = server.request("/pause", cookie); // loaded small; its cart fits the limit it sees
+    await pause.reached;
+    const other = await sessions.load(cookie);
+    for (let length = 400; ; length -= 8) {
+      try {
+        other.set("userId", "x".repeat(length)); // the longest that fits: less room left than the cart needs
+        break;
+      } catch (error) {
+        expect(error).toBeInstanceOf(SessionTooLargeError);
+      }
+    }
+    await other.commit();
+    pause.release();
+    await expectSessionError(await paused, 413);
     expect((await sessions.load(cookie)).get("cart")).toEqual([]);
   });
 

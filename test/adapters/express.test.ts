@@ -358,6 +358,14 @@ const serveScenario: ServeScenario = async (sessions, pause) => {
       }),
     )
     .get(
+      "/pause-rotate",
+      route(async (req, res) => {
+        await pause();
+        await req.session.rotate();
+        res.json({ ok: true });
+      }),
+    )
+    .get(
       "/me",
       route((req, res) => res.json({ userId: req.session.get("userId") ?? null })),
     );

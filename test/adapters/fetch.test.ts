@@ -131,6 +131,10 @@ const serveScenario: ServeScenario = async (sessions, pause) => {
       session.set("cart", [{ sku: "p", qty: 1 }]);
       await pause();
     }
+    if (pathname === "/pause-rotate") {
+      await pause();
+      await session.rotate();
+    }
     return Response.json({ userId: session.get("userId") ?? null });
   });
   const server = await listen((request) => handler(request).catch(devErrorPage));

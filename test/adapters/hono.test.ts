@@ -162,6 +162,11 @@ const serveScenario: ServeScenario = async (sessions, pause) => {
       await pause();
       return c.json({ ok: true });
     })
+    .get("/pause-rotate", async (c) => {
+      await pause();
+      await c.get("session").rotate();
+      return c.json({ ok: true });
+    })
     .get("/me", (c) => c.json({ userId: c.get("session").get("userId") ?? null }))
     .onError((error) => devErrorPage(error));
   const server = await listen(scenario.fetch);

@@ -276,6 +276,10 @@ function scenarioRoute(sessions: ContractSessions, pause: () => Promise<void>) {
       session.set("cart", [{ sku: "p", qty: 1 }]);
       await pause();
     }
+    if (request.nextUrl.pathname === "/pause-rotate") {
+      await pause();
+      await session.rotate();
+    }
     const written = await saveSession(session);
     const response = Response.json({ userId: session.get("userId") ?? null });
     for (const setCookie of outgoing.headers.getSetCookie()) response.headers.append("Set-Cookie", setCookie);

@@ -95,6 +95,8 @@ function browser(url: string, options: { stream?: boolean } = {}) {
 type LinkFetch = NonNullable<Parameters<typeof httpBatchLink>[0]["fetch"]>;
 
 const memorySessions = () => defineSession({ schema, store: memoryStore() });
+/** The default cookie name (`__Host-sid` when secure without a domain). */
+const cookieName = memorySessions().cookieName;
 
 describe("tessera/trpc over HTTP", () => {
   it("a mutation creates the session, sets the cookie, and a later query reads it back with that cookie", async () => {
@@ -103,12 +105,12 @@ describe("tessera/trpc over HTTP", () => {
     const setCookies = last().headers.getSetCookie();
     expect(setCookies).toHaveLength(1);
     expect(parseSetCookie(setCookies[0] as string)).toMatchObject({
-      name: "__Host-sid",
+      name: cookieName,
       httpOnly: true,
       secure: true,
       sameSite: "lax",
     });
-    expect(state.cookie).toMatch(/^__Host-sid=[\w-]{43}$/);
+    expect(state.cookie).toMatch(new RegExp(`^${cookieName}=[\\w-]{43}$`));
     const cookie = state.cookie;
     expect(await client.state.query()).toEqual({ cart: [{ sku: "apple", qty: 1 }], theme: "light", userId: null, isNew: false });
     // Reading and changing data of a stored session need no new cookie.
@@ -155,7 +157,7 @@ describe("tessera/trpc over HTTP", () => {
     const before = state.cookie;
     await client.logout.mutate();
     const cleared = parseSetCookie(last().headers.getSetCookie()[0] as string);
-    expect(cleared).toMatchObject({ name: "__Host-sid", value: "", maxAge: 0, path: "/" });
+    expect(cleared).toMatchObject({ name: cookieName, value: "", maxAge: 0, path: "/" });
     expect(state.cookie).toBeUndefined();
     state.cookie = before;
     expect(await client.state.query()).toMatchObject({ userId: null, isNew: true });
@@ -163,17 +165,18 @@ describe("tessera/trpc over HTTP", () => {
 
   it("a malformed or unknown cookie is a fresh session, not an error", async () => {
     const { client, state } = browser(await serve(memorySessions()));
-    for (const cookie of ["__Host-sid=garbage", `__Host-sid=${"A".repeat(43)}`, "__Host-sid=%ZZ"]) {
+    for (const cookie of [`${cookieName}=garbage`, `${cookieName}=${"A".repeat(43)}`, `${cookieName}=%ZZ`]) {
       state.cookie = cookie;
       expect(await client.state.query()).toEqual({ cart: [], theme: "light", userId: null, isNew: true });
     }
   });
 
-  it("a value the schema refuses is BAD_REQUEST and nothing is stored", async () => {
+  it("B6: a value the schema refuses is BAD_REQUEST, without a stack even in isDev, and nothing is stored", async () => {
     const { client, state } = browser(await serve(memorySessions()));
     const error = await client.badQty.mutate().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TRPCClientError);
     expect((error as TRPCClientError<AppRouter>).data?.code).toBe("BAD_REQUEST");
+    expect((error as TRPCClientError<AppRouter>).data?.stack).toBeUndefined();
     expect(state.cookie).toBeUndefined();
   });
 
@@ -239,6 +242,10 @@ const serveScenario: ServeScenario = async (sessions: ContractSessions, pause) =
     pause: procedure.mutation(async ({ ctx }) => {
       ctx.session.set("cart", [{ sku: "p", qty: 1 }]);
       await pause();
+    }),
+    "pause-rotate": procedure.mutation(async ({ ctx }) => {
+      await pause();
+      await ctx.session.rotate();
     }),
   });
   const server = createServer(

@@ -5,7 +5,15 @@ import * as z from "zod";
 import { expressSession, type SessionRequest, sessionHandler } from "../../src/adapters/express.js";
 import { type SessionFetchHandler, withSession } from "../../src/adapters/fetch.js";
 import { honoSession, type SessionEnv } from "../../src/adapters/hono.js";
-import { defineSession, type Session } from "../../src/index.js";
+import { withSessionErrors } from "../../src/adapters/next.js";
+import {
+  defineSession,
+  type Session,
+  type SessionErrorAnswer,
+  type SessionErrorStatus,
+  sessionErrorAnswer,
+  sessionErrorResponse,
+} from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 
 const schema = z.object({
@@ -78,5 +86,18 @@ describe("adapters carry the schema's types (no declare module, no generic writt
     });
     expectTypeOf(handler).toEqualTypeOf<(request: Request) => Promise<Response>>();
     expectTypeOf<Parameters<SessionFetchHandler<typeof schema>>[1]>().toEqualTypeOf<Session<typeof schema>>();
+  });
+
+  it("B6: the session-error answer is typed by its statuses; withSessionErrors keeps the Route Handler's signature", () => {
+    expectTypeOf(sessionErrorAnswer).returns.toEqualTypeOf<SessionErrorAnswer | null>();
+    expectTypeOf<SessionErrorAnswer["status"]>().toEqualTypeOf<SessionErrorStatus>();
+    expectTypeOf<SessionErrorStatus>().toEqualTypeOf<401 | 413 | 503>();
+    expectTypeOf(sessionErrorResponse).returns.toEqualTypeOf<Response | null>();
+    const route = withSessionErrors(async (request: Request, context: { params: Promise<{ id: string }> }) =>
+      Response.json({ url: request.url, id: (await context.params).id }),
+    );
+    expectTypeOf(route).toEqualTypeOf<(request: Request, context: { params: Promise<{ id: string }> }) => Promise<Response>>();
+    // @ts-expect-error a Route Handler returns a Response
+    withSessionErrors(() => "ok");
   });
 });
