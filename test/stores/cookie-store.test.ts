@@ -159,6 +159,30 @@ describe("cookie store through defineSession", () => {
     expect((await sessions.load(`__Host-sid=${"x".repeat(5000)}`)).isNew).toBe(true);
   });
 
+  it("hostile Cookie headers (10 KB and 10 MB values, NUL, lone surrogates, a v1 seal, a seal cut short) give a fresh session and a tampered event, never a throw", async () => {
+    const events: SessionEvent["type"][] = [];
+    const sessions = sessionsWith([A], { onEvent: (e) => events.push(e.type) });
+    const name = sessions.cookieName;
+    const value = (await loggedIn(sessions)).split("=")[1] as string;
+    const headers = [
+      `${name}=${"A".repeat(10 * 1024)}`,
+      `${name}=${"A".repeat(10 * 1024 * 1024)}`,
+      `${name}=\u0000${value}`,
+      `${name}=${value.slice(0, 30)}\uD800${value.slice(31)}`,
+      `${name}=${value.slice(0, -1)}\uDC00`,
+      `${name}=v1${value.slice(2)}`,
+      `${name}=${value.slice(0, value.length >> 1)}`,
+      `${name}=${value}.${value}`,
+    ];
+    for (const header of headers) {
+      const session = await sessions.load(header);
+      expect(session.isNew).toBe(true);
+      expect(await session.commit()).toEqual([]);
+    }
+    expect(events.filter((type) => type === "tampered")).toHaveLength(headers.length);
+    expect((await sessions.load(`${name}=${value}`)).get("userId")).toBe("u1");
+  });
+
   it("findMany, revoke and destroy(token) say clearly that a cookie store cannot; purgeExpired has nothing to do", async () => {
     const sessions = sessionsWith([A]);
     await expect(sessions.findMany({ where: { userId: "u1" } })).rejects.toBeInstanceOf(SessionConfigError);
