@@ -273,7 +273,7 @@ for (const [driver, open, enabled] of drivers) {
     it("B9: entryBytes summed over a record is Postgres' octet_length(data::text), numbers, escapes and Unicode included", async () => {
       const data: StoredData = {
         a: { json: 1e21 },
-        "ключ 😀": { json: [1.5e-7, -0, 0.1, 12345678901234567890, true, null, { "\"q\"": "tab\tnl\nctl\u0001/\u2028" }] },
+        "ключ 😀": { json: [1.5e-7, -0, 0.1, 12345678901234567000, true, null, { '"q"': "tab\tnl\nctl\u0001/\u2028" }] },
         c: { json: "x", meta: { values: ["Date"] }, exp: 1_767_225_600_000, flash: true },
       };
       // An own "__proto__" key, as JSON.parse makes one.
@@ -288,9 +288,7 @@ for (const [driver, open, enabled] of drivers) {
       const r = record({ userId: { json: "b9" } });
       await database.store.create(r);
       const results = await Promise.allSettled(
-        Array.from({ length: 50 }, (_, i) =>
-          database.store.patch(r.id, patchAt(1, { [`k${i}`]: kb(i) }, [], 10_000), at(1)),
-        ),
+        Array.from({ length: 50 }, (_, i) => database.store.patch(r.id, patchAt(1, { [`k${i}`]: kb(i) }, [], 10_000), at(1))),
       );
       const applied = results.flatMap((result, i) => (result.status === "fulfilled" ? [i] : []));
       for (const result of results) {
@@ -338,6 +336,20 @@ for (const [driver, open, enabled] of drivers) {
       expect(await textBytes(r.id)).toBeLessThanOrEqual(1000);
       // An empty record is "{}", 2 bytes: allowed under any limit.
       expect(await database.store.patch(r.id, patchAt(1, {}, ["a", "e"], 1), at(1))).toBe(5);
+    });
+
+    it("B9 attack: a 10 MB entry written straight into a row: growing it is refused, removing the entry is not", async () => {
+      const r = record({ a: { json: 1 } });
+      await database.store.create(r);
+      await database.query(
+        `update sessions set data = data || jsonb_build_object('big', jsonb_build_object('json', repeat('x', $2::int))) where id = $1`,
+        [r.id, 10 * 1024 * 1024],
+      );
+      const error = await database.store.patch(r.id, patchAt(1, { b: { json: 2 } }), at(1)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SessionTooLargeError);
+      expect((error as SessionTooLargeError).bytes).toBeGreaterThan(10 * 1024 * 1024);
+      expect(await database.store.patch(r.id, patchAt(1, { b: { json: 2 } }, ["big"]), at(1))).toBe(2);
+      expect((await database.store.get(r.id, at(1)))?.data).toEqual({ a: { json: 1 }, b: { json: 2 } });
     });
 
     it("B12: a row with a time a Date cannot hold, or data that is not an object, is SessionCorruptError from get", async () => {

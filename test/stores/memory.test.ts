@@ -19,7 +19,9 @@ describeStore("memory", async () => {
       "expiresAt an Invalid Date": async (id) => spoil(id, { expiresAt: new Date(Number.NaN) }),
       "rev not a number": async (id) => spoil(id, { rev: "1" }),
       "data null": async (id) => spoil(id, { data: null }),
-      "not an object": async (id) => map.set(id, "garbage" as unknown as StoredSession),
+      "not an object": async (id) => {
+        map.set(id, "garbage" as unknown as StoredSession);
+      },
     },
   };
 });

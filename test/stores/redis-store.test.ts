@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as z from "zod";
 import { SessionConfigError, SessionCorruptError, SessionStoreError, SessionTooLargeError } from "../../src/errors.js";
 import { guardStore } from "../../src/guarded-store.js";
+import { defineSession } from "../../src/index.js";
 import type { SessionPatch, StoredData, StoredSession } from "../../src/store.js";
 import { redisStore } from "../../src/stores/redis/redis-store.js";
 import { createToken, hashToken } from "../../src/token.js";
@@ -409,8 +411,8 @@ describe.skipIf(!redisUrl)("redisStore on Redis", () => {
     expect(await redis.exists(sKey(r.id))).toBe(0);
   });
 
-  it("B9: a record without a valid size (written before, or tampered with) is measured in full once", async () => {
-    for (const broken of [null, "abc", "-5", "1.5"]) {
+  it("B9: a record without a valid size (written before, or tampered with) is measured in full, and the size repaired", async () => {
+    for (const broken of [null, "abc", "-5", "1.5", "99999999"]) {
       const r = record({ a: kb(1), b: kb(2) });
       await store.create(r);
       if (broken === null) await redis.hdel(sKey(r.id), "bytes");
@@ -439,6 +441,63 @@ describe.skipIf(!redisUrl)("redisStore on Redis", () => {
     expect(await store.rotate(r.id, next, at(90), at(30))).toBe(true);
     expect(await redis.hget(sKey(r.id), "bytes")).toBe("0");
     expect(Number(await redis.hget(sKey(next.id), "bytes"))).toBe(await storedBytes(next.id));
+  });
+
+  it("B9/B12 attack: NUL, lone surrogates, invalid UTF-8 and a 10 MB entry written into a hash never make a store error", async () => {
+    const schema = z.object({ userId: z.string().optional(), note: z.string().optional() });
+    const events: string[] = [];
+    const sessions = defineSession({
+      schema,
+      store: redisStore({ redis, prefix }),
+      cookie: { secure: true, name: "sid" },
+      now: () => t0.getTime(),
+      maxBytes: 10_000,
+      onEvent: (event) => events.push(event.type),
+    });
+    const plant = async (fields: Record<string, string | Buffer>) => {
+      const token = createToken();
+      const r = record();
+      const id = hashToken(token);
+      await store.create({ ...r, id });
+      await redis.hset(sKey(id), fields);
+      events.length = 0;
+      return { cookie: `sid=${token}`, id };
+    };
+    // Held and served exactly as stored: what set() refuses (B3) can still be read if written by hand.
+    for (const [raw, value] of [
+      ['{"json":"a\\u0000b"}', "a\u0000b"],
+      ['{"json":"a\\ud800b"}', "a\ud800b"],
+    ] as const) {
+      const { cookie } = await plant({ "d:note": raw });
+      const s = await sessions.load(cookie);
+      expect(s.get("note")).toBe(value);
+      s.set("userId", "u1");
+      await s.commit();
+      expect((await sessions.load(cookie)).get("note")).toBe(value);
+    }
+    // A NUL or a lone surrogate in a key makes a key the schema does not know: dropped as invalid.
+    for (const field of ["d:user\u0000Id", "d:no\ud800te"]) {
+      const { cookie } = await plant({ [field]: '{"json":"a"}' });
+      const s = await sessions.load(cookie);
+      expect(s.isNew).toBe(false);
+      expect(s.all()).toEqual({});
+      expect(events).toContain("invalid");
+    }
+    // Invalid UTF-8 inside a JSON string reads as U+FFFD.
+    const bad = await plant({ "d:note": Buffer.from([...Buffer.from('{"json":"a'), 0xff, ...Buffer.from('"}')]) });
+    expect((await sessions.load(bad.cookie)).get("note")).toBe("a\ufffd");
+    // 10 MB in one entry, far past maxBytes: it loads; growing is refused, removing it is not.
+    const big = await plant({ "d:note": JSON.stringify({ json: "x".repeat(10 * 1024 * 1024) }) });
+    const s = await sessions.load(big.cookie);
+    expect(s.get("note")).toHaveLength(10 * 1024 * 1024);
+    expect(() => s.set("userId", "u1")).toThrow(SessionTooLargeError);
+    // A patch sent past the core (a request that loaded it small) is refused by the store itself.
+    await expect(store.patch(big.id, limited({ userId: { json: "u1" } }), at(60))).rejects.toBeInstanceOf(SessionTooLargeError);
+    s.delete("note");
+    s.set("userId", "u1");
+    await s.commit();
+    expect(await storedBytes(big.id)).toBeLessThan(100);
+    expect(Number(await redis.hget(sKey(big.id), "bytes"))).toBe(await storedBytes(big.id));
   });
 
   it("B12: a non-JSON entry or unparsable metadata is SessionCorruptError from get; find skips it", async () => {

@@ -89,7 +89,15 @@ end
 -- Never grow a record past maxBytes; a patch that does not grow one already over it (written
 -- under a larger limit) goes through, so deleting keys can bring it back under.
 local limit = tonumber(arg(7))
-if limit and bytes > limit and bytes > before then return { -1, bytes } end
+if limit and bytes > limit then
+  -- Over the limit by the running total: measure in full before deciding, so a total made wrong
+  -- by hand (fields written outside these scripts) neither refuses a patch that fits nor stays
+  -- wrong. Only records at their limit pay for the scan.
+  local full = dataBytes(KEYS[1])
+  bytes = bytes - before + full
+  before = full
+  if bytes > limit and bytes > before then return { -1, bytes } end
+end
 hdelFrom(KEYS[1], last + 1, #ARGV)
 local rev = tonumber(m[1]) + 1
 -- The changed entries and the metadata in one HSET: each redis.call costs a few µs of the
