@@ -319,6 +319,8 @@ for (const [driver, open, enabled] of drivers) {
       expect(error).toBeInstanceOf(SessionTooLargeError);
       expect((error as SessionTooLargeError).bytes).toBe(measure({ a: { json: 1 }, big: kb(0) }));
       expect(await database.store.get(r.id, at(1))).toEqual(r);
+      // A limit past Postgres' integer range is a limit, not a SQL error.
+      expect(await database.store.patch(r.id, patchAt(1, { big: kb(0) }, [], 2 ** 40), at(1))).toBe(2);
       await database.store.delete(r.id);
       expect(await database.store.patch(r.id, patchAt(1, { big: kb(0) }, [], 500), at(1))).toBeNull();
       expect(await count()).toBe(0);

@@ -49,7 +49,11 @@ const iso = (date: Date | null) => (date === null ? null : date.toISOString());
  * `delete` and `purgeExpired` are prepared once per store (named per table), so the hot path costs
  * one prepared statement. Each method is one statement and so atomic on its own:
  * - `patch` merges `set` into `data`, removes `deleted` and bumps `rev` in one `UPDATE` of a live
- *   row, so concurrent saves to different keys all survive; it never inserts.
+ *   row, so concurrent saves to different keys all survive; it never inserts. The same `UPDATE`
+ *   refuses a patch that would grow `data` past `maxBytes` (B9), measured as `jsonb`'s text
+ *   (`entryBytes`); only then, or for a gone row, a second query tells which it was.
+ * - `get` throws `SessionCorruptError` for a row it cannot read (B12): times a `Date` cannot hold,
+ *   `data` that is not a JSON object.
  * - `replace` and `touch` are update-only too (`touch` writes only `expires_at`).
  * - `rotate` retires the old row and inserts the new one in one data-modifying CTE.
  * - `get` returns an expired row never; it then deletes it in a second statement (not atomic
@@ -119,7 +123,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
   // Sizes are of jsonb's text form (`jsonbEntryBytes`). An empty record is `{}` (2 bytes) and a
   // patch that does not grow a record already over the limit goes through (see `patch`).
   const merged = sql`((${t.data} - ${placeholder("deleted")}::text[]) || ${json("set")})`;
-  const fits = sql`(octet_length(${merged}::text) <= greatest(${int("maxBytes")}, 2) or octet_length(${merged}::text) <= octet_length(${t.data}::text))`;
+  const fits = sql`(octet_length(${merged}::text) <= greatest(${placeholder("maxBytes")}::bigint, 2) or octet_length(${merged}::text) <= octet_length(${t.data}::text))`;
   const patchQuery = db
     .update(t)
     .set({

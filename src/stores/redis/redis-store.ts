@@ -55,7 +55,10 @@ type Values = (JsonValue | undefined)[];
  *
  * Atomic: every write on one session, as one single-key script, update-only: `patch`, `replace`
  * and `touch` of a record that is gone, expired or a grace shadow write nothing and return
- * null/false, so a save never resurrects a session (R51).
+ * null/false, so a save never resurrects a session (R51). `patch` also refuses, writing nothing,
+ * a patch that would grow the data past `maxBytes` (B9), by a running size kept in the hash
+ * (`store-scripts.ts`). `get` throws `SessionCorruptError` for a hash it cannot read (B12,
+ * `hash-codec.ts`).
  *
  * Not atomic:
  * - `rotate`: the old and the new key live in different slots of a Cluster, so it retires the old
