@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { withCache } from "../../src/cached-store.js";
-import { defineSession, type SessionEvent, SessionInterruptedError } from "../../src/index.js";
+import { defineSession, type SessionEvent } from "../../src/index.js";
 import type { SessionStore } from "../../src/store.js";
 import { redisCache } from "../../src/stores/redis/redis-cache.js";
 import { createToken, hashToken } from "../../src/token.js";
