@@ -63,7 +63,9 @@ export function decodeRecord(text: string, id: string): StoredSession {
     throw new SessionCorruptError("fileStore: a session file is not valid JSON", { cause });
   }
   const file = raw as Partial<Record<keyof FileRecordV1, unknown>> | null;
-  const isTime = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
+  // Within Date's range (±8.64e15 ms): a larger number would load as an Invalid Date.
+  const isTime = (value: unknown): value is number =>
+    typeof value === "number" && Number.isFinite(value) && Math.abs(value) <= 8.64e15;
   const isCount = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value);
   if (
     typeof file !== "object" ||
