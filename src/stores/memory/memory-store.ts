@@ -27,6 +27,12 @@ export function memoryStore(options: MemoryStoreOptions = {}) {
     map.delete(id);
     return undefined;
   };
+  // A grace shadow only points at its successor: writes must reach the successor (the core
+  // follows the pointer), never the emptied shadow, as on every other store.
+  const writable = (id: string, now: Date): StoredSession | undefined => {
+    const record = live(id, now);
+    return record?.successorId === null ? record : undefined;
+  };
   const matches = (record: StoredSession, where: Where) =>
     readable(record) && Object.entries(where).every(([key, value]) => record.data[key]?.json === value);
 
@@ -40,14 +46,14 @@ export function memoryStore(options: MemoryStoreOptions = {}) {
       map.set(record.id, structuredClone(record));
     },
     async replace(record, now) {
-      const current = live(record.id, now);
+      const current = writable(record.id, now);
       if (current === undefined) return null;
       const rev = current.rev + 1;
       map.set(record.id, { ...structuredClone(record), rev });
       return rev;
     },
     async patch(id, patch: SessionPatch, now) {
-      const current = live(id, now);
+      const current = writable(id, now);
       if (current === undefined) return null;
       const data: StoredData = { ...current.data };
       for (const key of patch.deleted) delete data[key];
@@ -64,13 +70,13 @@ export function memoryStore(options: MemoryStoreOptions = {}) {
       return current.rev;
     },
     async touch(id, expiresAt, now) {
-      const current = live(id, now);
+      const current = writable(id, now);
       if (current === undefined) return false;
       current.expiresAt = expiresAt;
       return true;
     },
     async rotate(oldId, record, graceUntil, now) {
-      const old = live(oldId, now);
+      const old = writable(oldId, now);
       if (old === undefined) return false;
       if (graceUntil === null) map.delete(oldId);
       else map.set(oldId, { ...old, data: {}, expiresAt: graceUntil, successorId: record.id, rev: old.rev + 1 });

@@ -185,6 +185,30 @@ export function trustContract(harness: () => StoreHarness, scope: ContractScope)
   });
 
   serverIt(
+    "B4: a request that loaded before a rotation with grace cannot write into the emptied shadow, nor turn it into a live session of its own",
+    async () => {
+      const { sessions } = makeSessions(harness(), { rotationGrace: 60 });
+      const tokenA = cookieHeader(await signedIn(sessions, "u1"));
+      const early = await sessions.load(tokenA);
+      const early2 = await sessions.load(tokenA);
+      const login = await sessions.load(tokenA);
+      await login.rotate();
+      const tokenB = cookieHeader(await login.commit());
+      early.set("theme", "dark");
+      await expect(early.commit()).rejects.toBeInstanceOf(SessionInterruptedError);
+      early2.clear();
+      early2.set("notice", "mine");
+      await expect(early2.commit()).rejects.toBeInstanceOf(SessionInterruptedError);
+      // The old token still reaches the rotated session (not an independent one holding early2's data).
+      const viaOld = await sessions.load(tokenA);
+      expect(viaOld.get("userId")).toBe("u1");
+      expect(viaOld.get("notice")).toBeUndefined();
+      expect(await viaOld.commit()).toEqual([]);
+      expect((await sessions.load(tokenB)).get("userId")).toBe("u1");
+    },
+  );
+
+  serverIt(
     "B14: a stored session expired on purpose is deleted, not rewritten as a dead row; its cookie is cleared",
     async () => {
       const h = harness();
