@@ -61,7 +61,13 @@ export function expressSession<S extends SessionSchema>(
 
   return async (req, res, next) => {
     if ("session" in req) throw new SessionConfigError("req.session is already set (another session middleware?)");
-    answerers.set(req, answerTo);
+    let abandoned = false; // the handler threw a session error: its answer goes out, nothing is saved
+    answerers.set(req, (error) => {
+      const answer = answerTo(error);
+      if (answer === null) return null;
+      abandoned = true;
+      return answer;
+    });
     let session: Session<S>;
     try {
       session = await sessions.load(req.headers.cookie ?? null);
@@ -72,9 +78,9 @@ export function expressSession<S extends SessionSchema>(
     }
     (req as Request & { session: Session<S> }).session = session;
     const lock = () => session.lock("after the response started: its cookie is already sent");
-    const commit = () => {
+    const commit = async () => {
       lock();
-      return session.commit();
+      return abandoned ? [] : session.commit();
     };
     // A read that needs no write and no cookie goes out at once, without the hold and replay.
     const settled = () => {

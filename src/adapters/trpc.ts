@@ -49,7 +49,8 @@ export function createSessionContext<S extends SessionSchema>(
 
 /**
  * Commits `ctx.session` after the procedure (a failed one too: a rotation or destroy is already
- * in the store and its cookie must go out), puts its Set-Cookie on the response with
+ * in the store and its cookie must go out; not one failed by a session error, which is answered
+ * as below with nothing saved), puts its Set-Cookie on the response with
  * `Cache-Control: no-store` (R18), and maps the session's errors to the statuses every adapter
  * answers (the core's `sessionErrorAnswer`): `SessionStoreError` → `SERVICE_UNAVAILABLE` (503),
  * `SessionInterruptedError` and `SessionCorruptError` → `UNAUTHORIZED` (401),
@@ -76,10 +77,13 @@ export const sessionMiddleware = initTRPC
       throw new SessionConfigError("sessionMiddleware needs a context built with createSessionContext(sessions)");
     }
     const result = await next();
+    const cause = result.ok ? undefined : result.error.cause;
+    // A session call in the procedure (rotate, destroy) found the store down or the session gone:
+    // answered as a failed commit is, with nothing saved and no cookie (not even a clearing one).
+    if (sessionErrorAnswer(cause) !== null) throw translateError(cause as TesseraError, outbox.headers);
     const commit = outbox.queue.then(() => translate(() => ctx.session.commit(), outbox.headers));
     outbox.queue = commit.catch(() => {});
     send(outbox, await commit);
-    const cause = result.ok ? undefined : result.error.cause;
     const mapped = isTesseraError(cause) ? translateError(cause, outbox.headers) : cause;
     if (mapped !== cause) throw mapped;
     return result;
