@@ -27,8 +27,6 @@ export interface StoreHarness {
    * stores a record whose `data` is not an object through the store itself.
    */
   plantCorrupt?(id: string): Promise<void>;
-  /** The event a corrupt record raises on this backend. @default "corrupt" */
-  corruptEvent?: "corrupt" | "unknown";
   /**
    * B12: ways to put garbage the store cannot read under `id`, each written straight into the
    * backend in its own form (a metadata field that does not parse, an entry that is not JSON…),
