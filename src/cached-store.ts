@@ -142,8 +142,8 @@ export function withCache(store: SessionStore, cache: SessionCache, options: Wit
       await store.create(record);
       await fill(record, record.updatedAt);
     },
-    async replace(record, now) {
-      const rev = await store.replace(record, now);
+    async replace(record, now, notAfter?) {
+      const rev = await store.replace(record, now, notAfter);
       if (rev === null) await drop([record.id]);
       else await fill({ ...record, rev }, now);
       return rev;

@@ -111,6 +111,7 @@ export function defineSession<S extends SessionSchema>(options: SessionOptions<S
     policy,
     nowMs: () => now(),
     maxBytes,
+    storeTimeoutMs: timeoutMs,
     rotationGraceSeconds: toSeconds(options.rotationGrace ?? 0, "rotationGrace"),
     emit,
   };

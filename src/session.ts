@@ -41,6 +41,8 @@ export interface SessionContext {
   policy: ExpiryPolicy;
   nowMs(): number;
   maxBytes: number;
+  /** The bound on every store call (`storeTimeout`), in ms. */
+  storeTimeoutMs: number;
   rotationGraceSeconds: number;
   emit(type: SessionEvent["type"], id: string | null, extra?: Omit<SessionEvent, "type" | "tag">): void;
 }
@@ -338,7 +340,7 @@ export class Session<S extends SessionSchema> {
     }
     if (this.#data.replacesAll) {
       const full = this.#fullRecord(record.id, now);
-      const rev = await this.#ctx.store.replace(full, new Date(now));
+      const rev = await this.#ctx.store.replace(full, new Date(now), this.#notAfter(now));
       if (rev === null) this.#interrupted(record.id);
       this.#saved({ ...full, rev });
     } else if (this.isModified) {
@@ -348,6 +350,7 @@ export class Session<S extends SessionSchema> {
         updatedAt: new Date(now),
         schemaVersion: this.#ctx.runtime.version,
         maxBytes: this.#ctx.maxBytes,
+        notAfter: this.#notAfter(now),
       };
       const rev = await this.#ctx.store.patch(record.id, patch, new Date(now));
       if (rev === null) this.#interrupted(record.id);
@@ -469,6 +472,11 @@ export class Session<S extends SessionSchema> {
       ...(ttlSeconds === undefined ? {} : { exp: nowMs + ttlSeconds * 1000 }),
       ...(flash ? { flash: true as const } : {}),
     });
+  }
+
+  /** When this request stops waiting for a write (`storeTimeout`); a store refuses it if it lands later, past a newer write. */
+  #notAfter(nowMs: number): Date {
+    return new Date(nowMs + this.#ctx.storeTimeoutMs);
   }
 
   #assertOpen(method: string): void {

@@ -71,6 +71,14 @@ export interface SessionPatch {
    * always applied, so a record already past the limit (a lowered `maxBytes`) can still shrink.
    */
   maxBytes: number;
+  /**
+   * When the core gives up on this call (`updatedAt` + `storeTimeout`). A driver can hold a
+   * query while it reconnects and send it seconds later, after its caller was told it failed
+   * and another write landed. A call that finds the record written by a call stamped later than
+   * `notAfter` (its `updatedAt`) is such a late arrival: it writes nothing and throws
+   * `SessionStoreError`, so it cannot undo a newer write. Absent: no such check.
+   */
+  notAfter?: Date;
 }
 
 /** Equality filter on session fields (indexed columns where the store has them). */
@@ -90,8 +98,9 @@ export interface SessionStore {
   /**
    * Replace the whole record of a live session (`clear()`, migrated data). Update-only:
    * returns the new rev, or null when the record is gone or expired (nothing is written).
+   * `notAfter` as in `SessionPatch.notAfter`.
    */
-  replace(record: StoredSession, now: Date): Promise<number | null>;
+  replace(record: StoredSession, now: Date, notAfter?: Date): Promise<number | null>;
 
   /**
    * Apply a key-level patch atomically to a live record. Update-only: returns the new rev,

@@ -19,13 +19,13 @@ describe.skipIf(!canStartPostgres)("a write that timed out while PostgreSQL was 
     await pg?.destroy();
   });
 
-  // KNOWN DEFECT, reported to the lead (issue 11 C, "no committed write is lost"): `it.fails`
-  // passes while the defect is there; remove `.fails` with the fix. The guard's storeTimeout
-  // rejects the caller but cannot cancel the query, and postgres.js keeps a query handed to a
-  // connection that is backing off (default back-off: up to 20 s, growing with failed
-  // attempts) and runs it once that connection is back. A commit the app answered 503 for then
-  // lands after a later, successful commit of the same key and reverts it.
-  it.fails("a commit that failed with storeTimeout during an outage does not revert a later committed write after the restart", async () => {
+  // Found by the restart test (issue 11 C, "no committed write is lost"). The guard's
+  // storeTimeout rejects the caller but cannot cancel the query, and postgres.js keeps a query
+  // handed to a connection that is backing off (default back-off: up to 20 s, growing with
+  // failed attempts) and runs it once that connection is back. Without `SessionPatch.notAfter`
+  // a commit the app answered 503 for landed after a later, successful commit of the same key
+  // and reverted it; with it, the late UPDATE matches no row and writes nothing.
+  it("a commit that failed with storeTimeout during an outage does not revert a later committed write after the restart", async () => {
     if (pg === undefined) throw new Error("setup failed");
     // The default back-off's behaviour, made deterministic: the test sets each connection's delay.
     let backoff = 0;

@@ -65,6 +65,10 @@ const iso = (date: Date | null) => (date === null ? null : date.toISOString());
  * import { drizzle } from "drizzle-orm/postgres-js";
  * const store = drizzleStore({ db: drizzle(process.env.DATABASE_URL!) });
  */
+function lateWrite(): SessionStoreError {
+  return new SessionStoreError("drizzleStore: a write arrived after its deadline, past a newer write; nothing written");
+}
+
 export function drizzleStore(options: DrizzleStoreOptions) {
   const db: unknown = (options as Partial<DrizzleStoreOptions> | undefined)?.db;
   if (!is(db, PgDatabase)) {
@@ -124,6 +128,9 @@ export function drizzleStore(options: DrizzleStoreOptions) {
   // patch that does not grow a record already over the limit goes through (see `patch`).
   const merged = sql`((${t.data} - ${placeholder("deleted")}::text[]) || ${json("set")})`;
   const fits = sql`(octet_length(${merged}::text) <= greatest(${placeholder("maxBytes")}::bigint, 2) or octet_length(${merged}::text) <= octet_length(${t.data}::text))`;
+  // A write that arrives after its caller gave up (a driver holding it through a reconnect) must
+  // not undo a newer one: it is refused once a call stamped after its deadline wrote the row.
+  const onTime = sql`(${placeholder("notAfter")}::timestamptz is null or ${t.updatedAt} <= ${placeholder("notAfter")}::timestamptz)`;
   const patchQuery = db
     .update(t)
     .set({
@@ -133,13 +140,14 @@ export function drizzleStore(options: DrizzleStoreOptions) {
       schemaVersion: int("schemaVersion"),
       rev: sql`${t.rev} + 1`,
     })
-    .where(and(live, fits))
+    .where(and(live, fits, onTime))
     .returning({ rev: t.rev })
     .prepare(prepared("patch"));
   // Only when the patch matched no row: was the row gone, or would the patch have grown it too large?
   const patchMissQuery = db
     .select({
       live: sql<boolean>`${t.expiresAt} > ${ts("now")} and ${t.successorId} is null`,
+      onTime: sql<boolean>`${onTime}`,
       fits: sql<boolean>`${fits}`,
       bytes: sql<number>`octet_length(${merged}::text)`,
     })
@@ -149,7 +157,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
   const replaceQuery = db
     .update(t)
     .set({ ...wholeRecord, rev: sql`${t.rev} + 1` })
-    .where(live)
+    .where(and(live, onTime))
     .returning({ rev: t.rev })
     .prepare(prepared("replace"));
   // Only the expiry moves: the data blob is never rewritten by an activity refresh (R29).
@@ -218,9 +226,13 @@ export function drizzleStore(options: DrizzleStoreOptions) {
       await createQuery.execute(recordParams(record));
     },
 
-    async replace(record, now) {
-      const [row] = await replaceQuery.execute({ ...recordParams(record), now: now.toISOString() });
-      return row?.rev ?? null;
+    async replace(record, now, notAfter?) {
+      const params = { ...recordParams(record), now: now.toISOString(), notAfter: notAfter?.toISOString() ?? null };
+      const [row] = await replaceQuery.execute(params);
+      if (row !== undefined) return row.rev;
+      const [miss] = await patchMissQuery.execute({ ...params, deleted: [], set: "{}", maxBytes: 0 });
+      if (miss?.live && !miss.onTime) throw lateWrite();
+      return null;
     },
 
     async patch(id, patch, now) {
@@ -233,6 +245,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
         updatedAt: patch.updatedAt.toISOString(),
         schemaVersion: patch.schemaVersion,
         maxBytes: patch.maxBytes,
+        notAfter: patch.notAfter?.toISOString() ?? null,
       };
       // A concurrent patch can shrink the row between the miss and its explanation; then try again.
       for (let attempt = 0; attempt < 3; attempt++) {
@@ -240,6 +253,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
         if (row !== undefined) return row.rev;
         const [miss] = await patchMissQuery.execute(params);
         if (miss === undefined || !miss.live) return null;
+        if (!miss.onTime) throw lateWrite();
         if (!miss.fits) throw new SessionTooLargeError(Number(miss.bytes), patch.maxBytes);
       }
       throw new SessionStoreError("drizzleStore: a patch kept losing races with concurrent patches");

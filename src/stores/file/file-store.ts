@@ -79,6 +79,16 @@ const BATCH = 32; // files read at once by a scan: enough to overlap I/O, few en
  * import { fileStore } from "tessera/file";
  * export const sessions = defineSession({ schema, store: fileStore({ dir: "/var/lib/myapp/sessions" }) });
  */
+/**
+ * A write that waited on the lock past its caller's deadline, while a newer write landed, must
+ * not undo it (`SessionPatch.notAfter`).
+ */
+function refuseLate(current: StoredSession, notAfter: Date | undefined): void {
+  if (notAfter !== undefined && current.updatedAt.getTime() > notAfter.getTime()) {
+    throw new SessionStoreError("fileStore: a write arrived after its deadline, past a newer write; nothing written");
+  }
+}
+
 export function fileStore(options: FileStoreOptions = {}) {
   const { dir, lockTimeout = 10_000 } = options;
   if (dir !== undefined && (typeof dir !== "string" || dir === "" || dir.includes("\0"))) {
@@ -204,8 +214,9 @@ export function fileStore(options: FileStoreOptions = {}) {
       });
     },
 
-    async replace(record, now) {
+    async replace(record, now, notAfter?) {
       return update(record.id, now, (current) => {
+        refuseLate(current, notAfter);
         const rev = current.rev + 1;
         return [{ ...record, rev }, rev];
       });
@@ -213,6 +224,7 @@ export function fileStore(options: FileStoreOptions = {}) {
 
     async patch(id, patch, now) {
       return update(id, now, (current) => {
+        refuseLate(current, patch.notAfter);
         // `current.data` was just parsed from the file: ours to change.
         const data: StoredData = current.data;
         const before = dataBytes(data);

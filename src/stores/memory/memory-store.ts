@@ -17,6 +17,13 @@ export interface MemoryStoreOptions {
  * `SessionCorruptError` (B12).
  * @example defineSession({ schema, store: memoryStore() })
  */
+/** A write that arrives after its caller gave up, past a newer write, must not undo it (`SessionPatch.notAfter`). */
+function refuseLate(current: StoredSession, notAfter: Date | undefined): void {
+  if (notAfter !== undefined && current.updatedAt.getTime() > notAfter.getTime()) {
+    throw new SessionStoreError("memoryStore: a write arrived after its deadline, past a newer write; nothing written");
+  }
+}
+
 export function memoryStore(options: MemoryStoreOptions = {}) {
   const map = options.map ?? new Map<string, StoredSession>();
   const live = (id: string, now: Date): StoredSession | undefined => {
@@ -45,9 +52,10 @@ export function memoryStore(options: MemoryStoreOptions = {}) {
       if (map.has(record.id)) throw new SessionStoreError("a session with this id already exists");
       map.set(record.id, structuredClone(record));
     },
-    async replace(record, now) {
+    async replace(record, now, notAfter?) {
       const current = writable(record.id, now);
       if (current === undefined) return null;
+      refuseLate(current, notAfter);
       const rev = current.rev + 1;
       map.set(record.id, { ...structuredClone(record), rev });
       return rev;
@@ -55,6 +63,7 @@ export function memoryStore(options: MemoryStoreOptions = {}) {
     async patch(id, patch: SessionPatch, now) {
       const current = writable(id, now);
       if (current === undefined) return null;
+      refuseLate(current, patch.notAfter);
       const data: StoredData = { ...current.data };
       for (const key of patch.deleted) delete data[key];
       Object.assign(data, structuredClone(patch.set));

@@ -3,7 +3,7 @@ import { isTesseraError, SessionConfigError, SessionStoreError, SessionTooLargeE
 import type { JsonValue, SessionStore, StoredData, StoredSession, Where } from "../../store.js";
 import { utf8Length } from "../../utf8.js";
 import { DATA_FIELD_PREFIX, dataFields, fromHash, metaFields } from "./hash-codec.js";
-import { defineStoreCommands } from "./store-scripts.js";
+import { defineStoreCommands, type RecordReply } from "./store-scripts.js";
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
@@ -81,6 +81,10 @@ type Values = (JsonValue | undefined)[];
  * redis.on("error", (error) => logger.warn({ error }, "session store"));
  * export const sessions = defineSession({ schema, store: redisStore({ redis, indexes: ["userId"] }) });
  */
+function lateWrite(): SessionStoreError {
+  return new SessionStoreError("redisStore: a write arrived after its deadline, past a newer write; nothing written");
+}
+
 export function redisStore(options: RedisStoreOptions) {
   const redis: unknown = (options as Partial<RedisStoreOptions> | undefined)?.redis;
   if (typeof redis !== "object" || redis === null || typeof (redis as Redis).defineCommand !== "function") {
@@ -178,13 +182,14 @@ export function redisStore(options: RedisStoreOptions) {
       await create(record, record.updatedAt.getTime());
     },
 
-    async replace(record, now) {
+    async replace(record, now, notAfter?) {
       const nowMs = now.getTime();
       const expMs = record.expiresAt.getTime();
-      const args = [...indexArgs, nowMs, expMs - nowMs, ...wholeRecord(record)];
+      const args = [...indexArgs, nowMs, expMs - nowMs, notAfter?.getTime() ?? "", ...wholeRecord(record)];
       const reply = await commands.tesseraStoreReplace(sessionKey(record.id), ...args);
       if (reply === null) return null;
-      const [rev, oldExp, ...before] = reply;
+      if (reply[0] === -2) throw lateWrite();
+      const [rev, oldExp, ...before] = reply as Exclude<RecordReply, null>;
       await reindex(record.id, before.map(jsonOf), valuesOf(record.data), expMs, nowMs, Number(oldExp));
       return rev;
     },
@@ -202,13 +207,15 @@ export function redisStore(options: RedisStoreOptions) {
         expMs - nowMs,
         set.length,
         patch.maxBytes,
+        patch.notAfter?.getTime() ?? "",
         ...set,
         ...patch.deleted.map((key) => DATA_FIELD_PREFIX + key),
       ];
       const reply = await commands.tesseraStorePatch(sessionKey(id), ...args);
       if (reply === null) return null;
       if (reply[0] === -1) throw new SessionTooLargeError(Number(reply[1]), patch.maxBytes);
-      const [rev, oldExp, ...entries] = reply as Exclude<typeof reply, [-1, number]>;
+      if (reply[0] === -2) throw lateWrite();
+      const [rev, oldExp, ...entries] = reply as Exclude<typeof reply, [-1, number] | [-2, number]>;
       const before = entries.map(jsonOf);
       const after = fields.map((field, i) =>
         Object.hasOwn(patch.set, field) ? patch.set[field]?.json : patch.deleted.includes(field) ? undefined : before[i],

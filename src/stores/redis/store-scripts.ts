@@ -19,14 +19,22 @@ import { defineScripts, LUA_SLICES } from "./lua.js";
 const prelude = `
 local nIdx = tonumber(ARGV[1])
 local function arg(i) return ARGV[nIdx + 1 + i] end
--- One read for what every script needs: rev, exp, succ, bytes, then the indexed entries (false when absent).
+-- One read for what every script needs: rev, exp, succ, bytes, updated, then the indexed entries (false when absent).
 local function read(key)
-  return redis.call('HMGET', key, 'rev', 'exp', 'succ', 'bytes', unpack(ARGV, 2, nIdx + 1))
+  return redis.call('HMGET', key, 'rev', 'exp', 'succ', 'bytes', 'updated', unpack(ARGV, 2, nIdx + 1))
 end
 local function answer(first, exp, m)
   local out = { first, exp }
-  for i = 1, nIdx do out[2 + i] = m[4 + i] end
+  for i = 1, nIdx do out[2 + i] = m[5 + i] end
   return out
+end
+-- A write whose caller gave up at notAfter ('' for no deadline) and that finds the record written
+-- by a call stamped later arrived late (held by the client through a reconnect): it must not
+-- undo the newer write.
+local function late(m, notAfter)
+  if notAfter == '' then return false end
+  local updated = tonumber(m[5])
+  return updated ~= nil and updated > tonumber(notAfter)
 end
 -- Whether the record read is live at now and not a grace shadow. A record whose exp does not
 -- parse is never live.
@@ -60,16 +68,17 @@ return 1
 `;
 
 /**
- * arg: now, exp, updated, ver, ttl, count of set values, maxBytes, the set pairs, then the fields
- * to delete. Answers { -1, size } (writing nothing) when the patch would grow the record's data
- * past maxBytes (B9). The size of the data, Σ of its `d:` fields' lengths (each is
+ * arg: now, exp, updated, ver, ttl, count of set values, maxBytes, notAfter ('' for none), the set
+ * pairs, then the fields to delete. Answers { -1, size } (writing nothing) when the patch would
+ * grow the record's data past maxBytes (B9), { -2, updated } when it arrived late (see `late`). The size of the data, Σ of its `d:` fields' lengths (each is
  * JSON.stringify(entry): the core's measure), is kept in `bytes` and moved by each patch by the
  * lengths of what it replaces and writes; a record without a valid one is measured in full once.
  */
 const patch = `${prelude}${LUA_SLICES}
 local m = read(KEYS[1])
 if not live(m, tonumber(arg(1))) then return false end
-local first = nIdx + 9
+if late(m, arg(8)) then return { -2, tonumber(m[5]) } end
+local first = nIdx + 10
 local last = first + tonumber(arg(6)) - 1
 local before = tonumber(m[4])
 if not before or before < 0 or before % 1 ~= 0 then before = dataBytes(KEYS[1]) end
@@ -113,13 +122,17 @@ if arg(2) ~= m[2] then expireIn(KEYS[1], tonumber(arg(5))) end
 return answer(rev, m[2], m)
 `;
 
-/** arg: now, ttl, then the whole record's field/value pairs (its rev is replaced by old rev + 1). */
+/**
+ * arg: now, ttl, notAfter ('' for none), then the whole record's field/value pairs (its rev is
+ * replaced by old rev + 1). Answers { -2, updated } when it arrived late (see `late`).
+ */
 const replace = `${prelude}${LUA_SLICES}
 local m = read(KEYS[1])
 if not live(m, tonumber(arg(1))) then return false end
+if late(m, arg(3)) then return { -2, tonumber(m[5]) } end
 local rev = tonumber(m[1]) + 1
 redis.call('DEL', KEYS[1])
-hsetFrom(KEYS[1], nIdx + 4, #ARGV)
+hsetFrom(KEYS[1], nIdx + 5, #ARGV)
 redis.call('HSET', KEYS[1], 'rev', rev)
 expireIn(KEYS[1], tonumber(arg(2)))
 return answer(rev, m[2], m)
@@ -201,14 +214,17 @@ type Arg = string | number;
 /** `null` when the record was not live; else the rev, the exp before, then the indexed entries. */
 export type RecordReply = [number, string | null, ...(string | null)[]] | null;
 
-/** What the patch script answers: a `RecordReply`, or [-1, the data's size] when it was too large. */
-export type PatchReply = RecordReply | [-1, number];
+/** A write that arrived after its deadline, past a newer write: [-2, that write's updated]. */
+export type LateReply = [-2, number];
+
+/** What the patch script answers: a `RecordReply`, [-1, the data's size] when it was too large, or a `LateReply`. */
+export type PatchReply = RecordReply | [-1, number] | LateReply;
 
 /** The store scripts as methods of the client they were defined on. */
 export interface StoreCommands {
   tesseraStoreCreate(key: string, ttlMs: number, ...fields: Arg[]): Promise<0 | 1>;
   tesseraStorePatch(key: string, ...args: Arg[]): Promise<PatchReply>;
-  tesseraStoreReplace(key: string, ...args: Arg[]): Promise<RecordReply>;
+  tesseraStoreReplace(key: string, ...args: Arg[]): Promise<RecordReply | LateReply>;
   tesseraStoreTouch(key: string, ...args: Arg[]): Promise<RecordReply>;
   tesseraStoreRetire(key: string, ...args: Arg[]): Promise<RecordReply>;
   tesseraStoreRemove(key: string, ...args: Arg[]): Promise<[number, null, ...(string | null)[]]>;

@@ -1,8 +1,26 @@
 import { expect, it } from "vitest";
-import { SessionConfigError, SessionInterruptedError, SessionTooLargeError, SessionValidationError } from "../../../src/index.js";
+import {
+  defineSession,
+  SessionConfigError,
+  SessionInterruptedError,
+  SessionStoreError,
+  SessionTooLargeError,
+  SessionValidationError,
+} from "../../../src/index.js";
+import type { SessionStore } from "../../../src/store.js";
+import { hashToken } from "../../../src/token.js";
 import { cookieHeader } from "../../helpers/cookies.js";
 import { writes } from "../../helpers/counting-store.js";
-import { type ContractScope, follow, makeSessions, type StoreHarness, serverOnly, signedIn } from "./setup.js";
+import {
+  appSchema,
+  type ContractScope,
+  follow,
+  makeSessions,
+  type StoreHarness,
+  serverOnly,
+  serverStore,
+  signedIn,
+} from "./setup.js";
 
 /** Hostile values any JSON request body can carry, in every place superjson writes a string. */
 const loneSurrogates = ["\ud800", "a\udc00b", "\udfff", "x\ud83d"];
@@ -205,6 +223,83 @@ export function trustContract(harness: () => StoreHarness, scope: ContractScope)
       expect(viaOld.get("notice")).toBeUndefined();
       expect(await viaOld.commit()).toEqual([]);
       expect((await sessions.load(tokenB)).get("userId")).toBe("u1");
+    },
+  );
+
+  serverIt(
+    "C: a write that reaches the store after its deadline, past a newer write, is refused and cannot undo it (patch and replace)",
+    async () => {
+      const h = harness();
+      const { sessions, clock } = makeSessions(h);
+      const t0 = clock.now();
+      const cookie = follow("", await signedIn(sessions, "u1"));
+      const id = hashToken(cookie.split("=")[1] as string);
+      clock.advance(10);
+      const newer = await sessions.load(cookie);
+      newer.set("theme", "dark");
+      await newer.commit();
+      const store = serverStore(h);
+      const now = new Date(clock.now());
+      const expiresAt = new Date(clock.now() + 3600_000);
+      // Stamped at t0 by a request that gave up at t0 + 5 s; it lands now, after the newer write.
+      const late = {
+        set: { theme: { json: "light" } },
+        deleted: [],
+        expiresAt,
+        updatedAt: new Date(t0),
+        schemaVersion: 1,
+        maxBytes: 65536,
+      };
+      await expect(store.patch(id, { ...late, notAfter: new Date(t0 + 5000) }, now)).rejects.toBeInstanceOf(SessionStoreError);
+      const record = await store.get(id, now);
+      expect(record?.data.theme?.json).toBe("dark");
+      await expect(
+        store.replace({ ...(record as NonNullable<typeof record>), data: {}, updatedAt: new Date(t0) }, now, new Date(t0 + 5000)),
+      ).rejects.toBeInstanceOf(SessionStoreError);
+      expect((await sessions.load(cookie)).get("theme")).toBe("dark");
+      // On time (its deadline after the newer write's stamp), a patch applies as usual.
+      expect(await store.patch(id, { ...late, updatedAt: now, notAfter: new Date(clock.now() + 5000) }, now)).toEqual(
+        expect.any(Number),
+      );
+      expect((await sessions.load(cookie)).get("theme")).toBe("light");
+    },
+  );
+
+  serverIt(
+    "C: a commit that timed out while the driver held it, then reached the store after a newer commit, does not revert it",
+    async () => {
+      const h = harness();
+      const inner = serverStore(h);
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let held: Promise<unknown> | undefined;
+      // Holds each patch until released, as a client holds a query while it reconnects.
+      const holding: SessionStore = {
+        ...inner,
+        patch: (...args) => {
+          held = gate.then(() => inner.patch(...args));
+          return held as Promise<number | null>;
+        },
+      };
+      let ms = Date.UTC(2026, 0, 1, 12);
+      const now = () => ms;
+      const slow = defineSession({ schema: appSchema, store: holding, cookie: { secure: true }, now, storeTimeout: 0.1 });
+      const fast = defineSession({ schema: appSchema, store: inner, cookie: { secure: true }, now });
+      const first = await fast.load(undefined);
+      first.set("userId", "u1");
+      const cookie = follow("", await first.commit());
+      const stale = await slow.load(cookie);
+      stale.set("theme", "light");
+      await expect(stale.commit()).rejects.toBeInstanceOf(SessionStoreError); // 503 for that request
+      ms += 2000;
+      const newer = await fast.load(cookie);
+      newer.set("theme", "dark");
+      await newer.commit(); // committed: must survive
+      release();
+      await expect(held).rejects.toBeInstanceOf(SessionStoreError);
+      expect((await fast.load(cookie)).get("theme")).toBe("dark");
     },
   );
 
