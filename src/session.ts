@@ -357,10 +357,12 @@ export class Session<S extends SessionSchema> {
       this.#saved({ ...record, expiresAt: patch.expiresAt, updatedAt: patch.updatedAt, rev });
     } else if (expiryMoved) {
       if (!(await this.#ctx.store.touch(record.id, new Date(nextMs), new Date(now)))) {
-        // A read-only request of a session revoked elsewhere: nothing to save, so no error; the cookie goes.
+        // A read-only request of a session gone meanwhile: nothing to save, so no error. No clearing
+        // cookie either: the session may be gone because a login in a parallel request rotated it,
+        // and a clear arriving after that response would delete the new cookie (same name). The
+        // dead one loads a fresh session next time.
         this.#ctx.emit("interrupted", record.id);
         this.#record = null;
-        this.#cookie = "clear";
         return;
       }
       this.#record = { ...record, expiresAt: new Date(nextMs) };

@@ -304,6 +304,24 @@ export function trustContract(harness: () => StoreHarness, scope: ContractScope)
   );
 
   serverIt(
+    "a read-only request that finishes after a parallel login rotated its session sends no clearing cookie (it would log the user out)",
+    async () => {
+      const { sessions, clock } = makeSessions(harness(), { touchAfter: 0 });
+      const old = cookieHeader(await signedIn(sessions, "u1"));
+      clock.advance(1); // a refresh is due for both requests
+      const reading = await sessions.load(old);
+      const login = await sessions.load(old);
+      await login.rotate();
+      login.set("userId", "u2");
+      const fresh = await login.commit();
+      expect(fresh).toHaveLength(1);
+      expect(await reading.commit()).toEqual([]);
+      expect((await sessions.load(cookieHeader(fresh))).get("userId")).toBe("u2");
+      expect((await sessions.load(old)).isNew).toBe(true);
+    },
+  );
+
+  serverIt(
     "B14: a stored session expired on purpose is deleted, not rewritten as a dead row; its cookie is cleared",
     async () => {
       const h = harness();
