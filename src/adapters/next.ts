@@ -111,7 +111,9 @@ export function sessionMiddleware<S extends SessionSchema>(
   return async (request) => {
     let session: Session<S>;
     try {
-      session = await sessions.load(request.cookies);
+      // The raw Cookie header, not `request.cookies`: Next's jar keeps the last of duplicate
+      // cookies and percent-decodes values, where every other adapter reads the first, as sent.
+      session = await sessions.load(request.headers);
     } catch (error) {
       return answer(error);
     }

@@ -225,6 +225,21 @@ describe("tessera/next sessionMiddleware (proxy)", () => {
     expect(stored?.expiresAt.getTime()).toBe(clock.now() + 3600_000);
   });
 
+  it("B15: the proxy reads the first of duplicate cookies, as sent (not Next's jar, which keeps the last)", async () => {
+    const store = memoryStore();
+    const { login, sessions, clock } = setup({ store, maxAge: "1h", rolling: true, touchAfter: "5m" });
+    const cookie = await login();
+    const proxy = sessionMiddleware(sessions, {
+      response: (_, session) => NextResponse.json({ isNew: session.isNew }),
+    });
+    clock.advance(600);
+    const name = sessions.cookieName;
+    const first = await proxy(new NextRequest(url, { headers: { cookie: `${name}=${cookie}; ${name}=${"A".repeat(43)}` } }));
+    expect(await first.json()).toEqual({ isNew: false });
+    const last = await proxy(new NextRequest(url, { headers: { cookie: `${name}=${"A".repeat(43)}; ${name}=${cookie}` } }));
+    expect(await last.json()).toEqual({ isNew: true });
+  });
+
   it("without a cookie it stores nothing and sets nothing", async () => {
     const { sessions } = setup();
     const response = await sessionMiddleware(sessions)(new NextRequest(url));
