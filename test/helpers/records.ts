@@ -1,15 +1,18 @@
+import { randomBytes } from "node:crypto";
 import type { StoredData, StoredSession } from "../../src/store.js";
 import { createToken, hashToken } from "../../src/token.js";
 
+/** The time the records below are written at, unless a test gives its own. */
+export const RECORD_NOW = new Date(Date.UTC(2026, 0, 1, 12));
+
 /**
- * A token and a live record stored under its hash, with the data given as is: for tests that
- * put into a store what the core would never write (corrupt, hostile or legacy data).
+ * A live record as the core writes one (rev 1, an hour to live, signed in as "u1") under a fresh
+ * random id; `overrides` replace any field.
  */
-export async function craftedRecord(data: StoredData, now = new Date(Date.UTC(2026, 0, 1, 12))) {
-  const token = createToken();
-  const record: StoredSession = {
-    id: hashToken(token),
-    data,
+export function storedRecord(overrides: Partial<StoredSession> = {}, now = RECORD_NOW): StoredSession {
+  return {
+    id: randomBytes(32).toString("hex"),
+    data: { userId: { json: "u1" } },
     expiresAt: new Date(now.getTime() + 3600_000),
     absoluteExpiresAt: null,
     createdAt: now,
@@ -17,7 +20,17 @@ export async function craftedRecord(data: StoredData, now = new Date(Date.UTC(20
     schemaVersion: 1,
     rev: 1,
     successorId: null,
+    ...overrides,
   };
+}
+
+/**
+ * A token and a live record stored under its hash, with the data given as is: for tests that
+ * put into a store what the core would never write (corrupt, hostile or legacy data).
+ */
+export async function craftedRecord(data: StoredData, now = RECORD_NOW) {
+  const token = createToken();
+  const record = storedRecord({ id: hashToken(token), data }, now);
   return { token, record };
 }
 

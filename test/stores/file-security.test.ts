@@ -22,11 +22,12 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { defineSession } from "../../src/define.js";
 import { SessionConfigError, SessionCorruptError, SessionTooLargeError } from "../../src/errors.js";
-import type { SessionPatch, StoredSession } from "../../src/store.js";
+import type { SessionPatch } from "../../src/store.js";
 import { encodeRecord } from "../../src/stores/file/file-record.js";
 import { fileStore } from "../../src/stores/file/index.js";
 import { createToken, hashToken } from "../../src/token.js";
 import { needsOtherUser, otherUser } from "../helpers/other-user.js";
+import { RECORD_NOW, storedRecord } from "../helpers/records.js";
 
 /**
  * The file store under attack (issue 11, B5): a second local user who can write where the
@@ -34,26 +35,12 @@ import { needsOtherUser, otherUser } from "../helpers/other-user.js";
  * hostile names, large files. `nobody` plays the other user (test/helpers/other-user.ts).
  */
 
-const NOW = new Date(Date.UTC(2026, 0, 1, 12));
+const NOW = RECORD_NOW;
 const HOUR = 3_600_000;
 const at = (ms: number) => new Date(NOW.getTime() + ms);
 const newId = () => randomBytes(32).toString("hex");
 const uid = process.geteuid?.() ?? -1;
 
-function record(overrides: Partial<StoredSession> = {}): StoredSession {
-  return {
-    id: newId(),
-    data: { userId: { json: "u1" } },
-    expiresAt: at(HOUR),
-    absoluteExpiresAt: null,
-    createdAt: NOW,
-    updatedAt: NOW,
-    schemaVersion: 1,
-    rev: 1,
-    successorId: null,
-    ...overrides,
-  };
-}
 const patchOf = (set: SessionPatch["set"], maxBytes = 65_536): SessionPatch => ({
   set,
   deleted: [],
@@ -107,7 +94,7 @@ describe("fileStore: the session directory (B5)", () => {
       const sessions = managerOn(store);
       const token = createToken();
       const id = hashToken(token);
-      const planted = encodeRecord(record({ id, data: { userId: { json: "admin" } } }));
+      const planted = encodeRecord(storedRecord({ id, data: { userId: { json: "admin" } } }));
       // 2. Then re-points it to a folder of theirs holding a session file for a token of their choosing.
       otherUser.run(
         `import { mkdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
@@ -129,7 +116,7 @@ describe("fileStore: the session directory (B5)", () => {
       expect(s.isNew).toBe(true);
       expect(s.get("userId")).toBeUndefined();
       // What the store writes still goes to the folder it checked at start.
-      const ours = record();
+      const ours = storedRecord();
       await store.create(ours);
       expect(await readdir(join(mine, "sessions"))).toEqual([`${ours.id}.json`]);
       expect(await readdir(join(theirs, "sessions"))).toEqual([`${id}.json`]);
@@ -182,7 +169,7 @@ describe("fileStore: the session directory (B5)", () => {
     process.env.TMPDIR = shared;
     try {
       const store = fileStore();
-      const r = record();
+      const r = storedRecord();
       await store.create(r);
       for (const path of [join(shared, `tessera-${uid}`), join(shared, `tessera-${uid}`, "sessions")]) {
         const info = await lstat(path);
@@ -229,7 +216,7 @@ describe("fileStore: what is found in the directory (B5)", () => {
 
   it("B5: a session file that is a symbolic link is not followed: get throws SessionCorruptError, writes go nowhere through it", async () => {
     const store = fileStore({ dir, onCorrupt: () => {} });
-    const r = record({ data: { userId: { json: "admin" } } });
+    const r = storedRecord({ data: { userId: { json: "admin" } } });
     const target = join(outer, "elsewhere.json");
     const text = encodeRecord(r);
     await writeFile(target, text, { mode: 0o600 });
@@ -250,7 +237,7 @@ describe("fileStore: what is found in the directory (B5)", () => {
     const sessions = managerOn(store, events);
     const token = createToken();
     const target = join(outer, "elsewhere.json");
-    await writeFile(target, encodeRecord(record({ id: hashToken(token), data: { userId: { json: "admin" } } })));
+    await writeFile(target, encodeRecord(storedRecord({ id: hashToken(token), data: { userId: { json: "admin" } } })));
     await symlink(target, fileOf(hashToken(token)));
     const s = await sessions.load(`${sessions.cookieName}=${token}`);
     expect(s.isNew).toBe(true);
@@ -263,7 +250,7 @@ describe("fileStore: what is found in the directory (B5)", () => {
 
   it("B5: a lock file that is a symbolic link is never written through or followed when broken", async () => {
     const store = fileStore({ dir, lockTimeout: 1000 });
-    const r = record();
+    const r = storedRecord();
     await store.create(r);
     const victim = join(outer, "victim");
     await writeFile(victim, "precious");
@@ -279,7 +266,7 @@ describe("fileStore: what is found in the directory (B5)", () => {
     "B5: a session file owned by another user is not loaded (SessionCorruptError)",
     async () => {
       const store = fileStore({ dir, onCorrupt: () => {} });
-      const r = record();
+      const r = storedRecord();
       await store.create(r);
       await chown(fileOf(r.id), 65534, 65534);
       await expect(store.get(r.id, NOW)).rejects.toBeInstanceOf(SessionCorruptError);
@@ -292,7 +279,7 @@ describe("fileStore: what is found in the directory (B5)", () => {
     const reports: string[] = [];
     const store = fileStore({ dir, onCorrupt: (id) => reports.push(id) });
     const id = newId();
-    const live = record();
+    const live = storedRecord();
     await store.create(live);
     execFileSync("mkfifo", ["-m", "600", fileOf(id)]);
     await expect(store.get(id, NOW)).rejects.toBeInstanceOf(SessionCorruptError);
@@ -342,7 +329,7 @@ describe("fileStore: hostile names and sizes", () => {
       "a\udc00b": { json: { "\udbff\0": ["x\ud800", "\0"] } },
       "k\0": { json: "v\0", meta: { values: ["\udfff"] } },
     };
-    const r = record({ data: odd });
+    const r = storedRecord({ data: odd });
     await store.create(r);
     expect(await store.get(r.id, NOW)).toEqual(r);
     expect(await store.patch(r.id, patchOf({ "\udc00": { json: "a\ud800b" } }), NOW)).toBe(2);
@@ -353,7 +340,7 @@ describe("fileStore: hostile names and sizes", () => {
   it("a 10 MB session file loads; 10 MB of garbage is corrupt; a patch of a 10 MB record past maxBytes writes nothing", async () => {
     const store = fileStore({ dir, onCorrupt: () => {} });
     const big = "x".repeat(10 * 1024 * 1024);
-    const r = record({ data: { big: { json: big } } });
+    const r = storedRecord({ data: { big: { json: big } } });
     await store.create(r);
     expect((await store.get(r.id, NOW))?.data.big?.json).toBe(big);
     const before = await readFile(join(dir, `${r.id}.json`), "utf8");
@@ -366,7 +353,7 @@ describe("fileStore: hostile names and sizes", () => {
 
   it("a 600 MiB session file (sparse, past V8's string limit) is corrupt without being read, not a store outage", async () => {
     const store = fileStore({ dir, onCorrupt: () => {} });
-    const r = record();
+    const r = storedRecord();
     await store.create(r);
     await truncate(join(dir, `${r.id}.json`), 600 * 1024 * 1024); // a hole: no disk used
     await expect(store.get(r.id, NOW)).rejects.toBeInstanceOf(SessionCorruptError);

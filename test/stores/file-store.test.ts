@@ -13,26 +13,13 @@ import { encodeRecord } from "../../src/stores/file/file-record.js";
 import { type FileStoreOptions, fileStore } from "../../src/stores/file/file-store.js";
 import { createToken, hashToken } from "../../src/token.js";
 import { cookieHeader } from "../helpers/cookies.js";
+import { RECORD_NOW, storedRecord } from "../helpers/records.js";
 
-const NOW = new Date(Date.UTC(2026, 0, 1, 12));
+const NOW = RECORD_NOW;
 const HOUR = 3_600_000;
 const at = (ms: number) => new Date(NOW.getTime() + ms);
 const newId = () => randomBytes(32).toString("hex");
 
-function record(overrides: Partial<StoredSession> = {}): StoredSession {
-  return {
-    id: newId(),
-    data: { userId: { json: "u1" } },
-    expiresAt: at(HOUR),
-    absoluteExpiresAt: null,
-    createdAt: NOW,
-    updatedAt: NOW,
-    schemaVersion: 1,
-    rev: 1,
-    successorId: null,
-    ...overrides,
-  };
-}
 const patchOf = (set: SessionPatch["set"], deleted: string[] = [], maxBytes = 65_536): SessionPatch => ({
   set,
   deleted,
@@ -72,20 +59,20 @@ describe("fileStore: ids and paths (R54)", () => {
 
   it("R54: hostile ids read as absent, write nothing, and touch no file inside or outside dir", async () => {
     const store = open();
-    const kept = record();
+    const kept = storedRecord();
     await store.create(kept);
     // Bait outside dir: a readable record where `../passwd` would lead, and a sentinel file.
-    await writeFile(join(outer, "passwd.json"), encodeRecord({ ...record(), id: "../passwd" }));
+    await writeFile(join(outer, "passwd.json"), encodeRecord({ ...storedRecord(), id: "../passwd" }));
     await writeFile(join(outer, "sentinel"), "untouched");
     const before = { outer: await readdir(outer), dir: await readdir(dir), sentinel: await stat(join(outer, "sentinel")) };
     for (const [name, id] of Object.entries(hostile(kept.id))) {
       expect(await store.get(id, NOW), name).toBeNull();
       expect(await store.patch(id, patchOf({ x: { json: 1 } }), NOW), name).toBeNull();
-      expect(await store.replace({ ...record(), id }, NOW), name).toBeNull();
+      expect(await store.replace({ ...storedRecord(), id }, NOW), name).toBeNull();
       expect(await store.touch(id, at(HOUR), NOW), name).toBe(false);
-      expect(await store.rotate(id, record(), null, NOW), name).toBe(false);
+      expect(await store.rotate(id, storedRecord(), null, NOW), name).toBe(false);
       await store.delete(id);
-      await expect(store.create({ ...record(), id }), name).rejects.toBeInstanceOf(SessionStoreError);
+      await expect(store.create({ ...storedRecord(), id }), name).rejects.toBeInstanceOf(SessionStoreError);
     }
     expect(await readdir(outer)).toEqual(before.outer);
     expect(await readdir(dir)).toEqual(before.dir);
@@ -99,7 +86,7 @@ describe("fileStore: files and directory (R55)", () => {
   it("R55: the directory is created with mode 0700 and session files are written with mode 0600", async () => {
     const store = open();
     expect(await modeOf(dir)).toBe(0o700);
-    const r = record();
+    const r = storedRecord();
     await store.create(r);
     expect(await modeOf(fileOf(r.id))).toBe(0o600);
     await store.patch(r.id, patchOf({ theme: { json: "dark" } }), NOW);
@@ -146,7 +133,7 @@ describe("fileStore: files and directory (R55)", () => {
 
   it("R55: writes are temp + rename: a reader during 200 writes never sees a partial file", async () => {
     const store = open();
-    const r = record();
+    const r = storedRecord();
     await store.create(r);
     const big = "x".repeat(64 * 1024); // large enough that a non-atomic write would be seen half done
     let writing = true;
@@ -189,7 +176,7 @@ describe("fileStore: locking (R53)", () => {
   it("R53: two processes patching one session 200 times each with their own keys lose none", async () => {
     const store = open();
     // The children patch with the real clock.
-    const r = record({ data: {}, expiresAt: new Date(Date.now() + HOUR) });
+    const r = storedRecord({ data: {}, expiresAt: new Date(Date.now() + HOUR) });
     await store.create(r);
     const children = [hammer(r.id, "a"), hammer(r.id, "b")];
     const errors: string[] = [];
@@ -207,7 +194,7 @@ describe("fileStore: locking (R53)", () => {
 
   it("R53: 100 concurrent patches in one process keep every key", async () => {
     const store = open();
-    const r = record({ data: {} });
+    const r = storedRecord({ data: {} });
     await store.create(r);
     await Promise.all(Array.from({ length: 100 }, (_, i) => store.patch(r.id, patchOf({ [`k${i}`]: { json: i } }), NOW)));
     const after = await store.get(r.id, NOW);
@@ -217,7 +204,7 @@ describe("fileStore: locking (R53)", () => {
 
   it("a stale lock (old mtime, dead pid) is broken; a fresh one is waited for until lockTimeout", async () => {
     const store = open({ lockTimeout: 400 });
-    const r = record();
+    const r = storedRecord();
     await store.create(r);
     const lock = join(dir, `${r.id}.lock`);
     await writeFile(lock, "999999\n2020-01-01T00:00:00.000Z\ncrashed\n");
@@ -241,12 +228,21 @@ describe("fileStore: locking (R53)", () => {
 });
 
 describe("fileStore: corrupt files (R43, B12)", () => {
+  /** A manager on a file store in `dir` whose events' types go into `events`. */
+  const sessionsReporting = (events: string[]) =>
+    defineSession({
+      schema: z.object({ userId: z.string().optional() }),
+      store: open(),
+      now: () => NOW.getTime(),
+      onEvent: (event) => events.push(event.type),
+    });
+
   /** Files that exist but hold no record: each makes `get` throw SessionCorruptError. */
   const corruptTexts = (id: string): Record<string, string> => {
-    const good = JSON.parse(encodeRecord(record({ id }))) as Record<string, unknown>;
+    const good = JSON.parse(encodeRecord(storedRecord({ id }))) as Record<string, unknown>;
     const bad = (change: Record<string, unknown>) => JSON.stringify({ ...good, ...change });
     return {
-      "truncated JSON": encodeRecord(record({ id })).slice(0, 60),
+      "truncated JSON": encodeRecord(storedRecord({ id })).slice(0, 60),
       "empty file": "",
       "JSON null": "null",
       "a JSON array": "[]",
@@ -292,17 +288,11 @@ describe("fileStore: corrupt files (R43, B12)", () => {
   });
 
   it("B12: through defineSession, a torn session file is reported to onEvent as corrupt (not unknown), removed, and the request starts afresh", async () => {
-    const store = open();
     const events: string[] = [];
-    const sessions = defineSession({
-      schema: z.object({ userId: z.string().optional() }),
-      store,
-      now: () => NOW.getTime(),
-      onEvent: (event) => events.push(event.type),
-    });
+    const sessions = sessionsReporting(events);
     const token = createToken();
     const id = hashToken(token);
-    await writeFile(fileOf(id), encodeRecord(record({ id })).slice(0, 40), { mode: 0o600 });
+    await writeFile(fileOf(id), encodeRecord(storedRecord({ id })).slice(0, 40), { mode: 0o600 });
     const s = await sessions.load(`${sessions.cookieName}=${token}`);
     expect(s.isNew).toBe(true);
     expect(s.get("userId")).toBeUndefined();
@@ -314,14 +304,8 @@ describe("fileStore: corrupt files (R43, B12)", () => {
   });
 
   it("B12: 20 concurrent requests with the cookie of a torn file all get a fresh session, none an error; the file goes", async () => {
-    const store = open();
     const events: string[] = [];
-    const sessions = defineSession({
-      schema: z.object({ userId: z.string().optional() }),
-      store,
-      now: () => NOW.getTime(),
-      onEvent: (event) => events.push(event.type),
-    });
+    const sessions = sessionsReporting(events);
     const token = createToken();
     const id = hashToken(token);
     await writeFile(fileOf(id), `{"v":1,"id":"${id}","data":{"userId":{"json":"u`, { mode: 0o600 });
@@ -338,7 +322,7 @@ describe("fileStore: corrupt files (R43, B12)", () => {
     const store = open({ onCorrupt: (id) => reports.push(id) });
     const [a, b, c] = [newId(), newId(), newId()];
     await writeFile(fileOf(a), JSON.stringify({ v: 1, id: a, data: [] }));
-    await writeFile(fileOf(b), encodeRecord(record({ id: c })));
+    await writeFile(fileOf(b), encodeRecord(storedRecord({ id: c })));
     expect(await store.patch(a, patchOf({ x: { json: 1 } }), NOW)).toBeNull();
     expect(await store.touch(b, at(HOUR), NOW)).toBe(false);
     expect(reports).toEqual([a, b]);
@@ -379,7 +363,7 @@ describe("fileStore: maxBytes under the lock (B9)", () => {
 
   it("B9: a patch that would take the record past maxBytes writes nothing and throws SessionTooLargeError(bytes, maxBytes)", async () => {
     const store = open();
-    const r = record({ data: { a: { json: "é".repeat(40) } } }); // {"json":"é…"}: 11 + 80 bytes
+    const r = storedRecord({ data: { a: { json: "é".repeat(40) } } }); // {"json":"é…"}: 11 + 80 bytes
     await store.create(r);
     const before = await readFile(fileOf(r.id), "utf8");
     const error = await store.patch(r.id, patchOf({ b: { json: "x" } }, [], 91 + 11), NOW).then(
@@ -398,7 +382,7 @@ describe("fileStore: maxBytes under the lock (B9)", () => {
 
   it("B9: a record already past maxBytes (the limit was lowered) can still shrink; only growth is refused", async () => {
     const store = open();
-    const r = record({ data: { a: { json: "é".repeat(40) }, b: { json: "x" }, c: { json: "y".repeat(30) } } });
+    const r = storedRecord({ data: { a: { json: "é".repeat(40) }, b: { json: "x" }, c: { json: "y".repeat(30) } } });
     await store.create(r);
     const grow = await store.patch(r.id, patchOf({ d: { json: "z" } }, [], 50), NOW).catch((e: unknown) => e);
     expect(grow).toBeInstanceOf(SessionTooLargeError);
@@ -409,7 +393,7 @@ describe("fileStore: maxBytes under the lock (B9)", () => {
 
   it("B9: 50 concurrent writers of different keys never grow the stored record past maxBytes; each succeeds or gets SessionTooLargeError", async () => {
     const store = open();
-    const r = record({ data: {} });
+    const r = storedRecord({ data: {} });
     await store.create(r);
     const maxBytes = 10_000;
     const value = "v".repeat(500);
@@ -461,16 +445,16 @@ describe("fileStore: maxBytes under the lock (B9)", () => {
 describe("fileStore: update-only writes and rotation (R51)", () => {
   it("R51: patch, replace and touch of an absent, expired or shadow record write nothing", async () => {
     const store = open();
-    const absent = record();
-    const expired = record({ expiresAt: at(-1) });
-    const shadow = record({ data: {}, successorId: newId() });
+    const absent = storedRecord();
+    const expired = storedRecord({ expiresAt: at(-1) });
+    const shadow = storedRecord({ data: {}, successorId: newId() });
     await store.create(expired);
     await store.create(shadow);
     for (const r of [absent, expired, shadow]) {
       expect(await store.patch(r.id, patchOf({ x: { json: 1 } }), NOW)).toBeNull();
       expect(await store.replace({ ...r, data: { x: { json: 1 } } }, NOW)).toBeNull();
       expect(await store.touch(r.id, at(HOUR), NOW)).toBe(false);
-      expect(await store.rotate(r.id, record(), null, NOW)).toBe(false);
+      expect(await store.rotate(r.id, storedRecord(), null, NOW)).toBe(false);
     }
     expect(await readdir(dir)).toEqual([`${shadow.id}.json`]); // the expired one was removed on the way
     expect(await store.get(shadow.id, NOW)).toEqual(shadow);
@@ -478,7 +462,7 @@ describe("fileStore: update-only writes and rotation (R51)", () => {
 
   it("create never overwrites a live record; patch merges and deletes keys, touch keeps the rev", async () => {
     const store = open();
-    const r = record({ data: { a: { json: 1 }, b: { json: 2 } } });
+    const r = storedRecord({ data: { a: { json: 1 }, b: { json: 2 } } });
     await store.create(r);
     await expect(store.create({ ...r, data: {} })).rejects.toBeInstanceOf(SessionStoreError);
     expect(await store.patch(r.id, patchOf({ c: { json: 3 }, ["__proto__"]: { json: 4 } }, ["a"]), NOW)).toBe(2);
@@ -492,12 +476,12 @@ describe("fileStore: update-only writes and rotation (R51)", () => {
 
   it("rotate deletes the old record, or with a grace period leaves an empty shadow until it ends", async () => {
     const store = open();
-    const old = record();
+    const old = storedRecord();
     await store.create(old);
-    const next = record();
+    const next = storedRecord();
     expect(await store.rotate(old.id, next, null, NOW)).toBe(true);
     expect(await readdir(dir)).toEqual([`${next.id}.json`]);
-    const third = record();
+    const third = storedRecord();
     expect(await store.rotate(next.id, third, at(10_000), NOW)).toBe(true);
     expect(await store.get(next.id, NOW)).toMatchObject({ data: {}, successorId: third.id, expiresAt: at(10_000), rev: 2 });
     expect(await store.get(third.id, NOW)).toEqual(third);
@@ -508,11 +492,11 @@ describe("fileStore: update-only writes and rotation (R51)", () => {
 describe("fileStore: scans", () => {
   it("find lists live, non-shadow matches newest first; deleteWhere removes matches but exceptId", async () => {
     const store = open();
-    const older = record();
-    const newer = record({ updatedAt: at(5000) });
-    const other = record({ data: { userId: { json: "u2" } } });
-    const expired = record({ expiresAt: at(-1) });
-    const shadow = record({ successorId: newer.id });
+    const older = storedRecord();
+    const newer = storedRecord({ updatedAt: at(5000) });
+    const other = storedRecord({ data: { userId: { json: "u2" } } });
+    const expired = storedRecord({ expiresAt: at(-1) });
+    const shadow = storedRecord({ successorId: newer.id });
     for (const r of [older, newer, other, expired, shadow]) await store.create(r);
     expect((await store.find({ userId: "u1" }, NOW)).map((r) => r.id)).toEqual([newer.id, older.id]);
     expect(await store.find({ userId: "u1" }, NOW, { limit: 1 })).toEqual([newer]);
@@ -525,8 +509,8 @@ describe("fileStore: scans", () => {
 
   it("R30: purgeExpired deletes only expired files, in batches, skipping locked ones, and clears stale temp files", async () => {
     const store = open({ onCorrupt: () => {}, lockTimeout: 1000 });
-    const expired = Array.from({ length: 7 }, () => record({ expiresAt: at(-1) }));
-    const live = [record(), record()];
+    const expired = Array.from({ length: 7 }, () => storedRecord({ expiresAt: at(-1) }));
+    const live = [storedRecord(), storedRecord()];
     for (const r of [...expired, ...live]) await store.create(r);
     const busy = expired[0] as StoredSession;
     await writeFile(join(dir, `${busy.id}.lock`), `${process.pid}\nnow\nheld\n`);
