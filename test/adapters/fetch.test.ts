@@ -1,11 +1,10 @@
-import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { withSession } from "../../src/adapters/fetch.js";
 import { defineSession, type Session, SessionConfigError, type SessionManager } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
+import { listen } from "../helpers/listen.js";
 import {
   adapterContract,
   closedStore,
@@ -21,17 +20,6 @@ const schema = z.object({
   cart: z.array(z.object({ sku: z.string(), qty: z.number().int().positive() })).default([]),
 });
 type Schema = typeof schema;
-
-/** Serves `handler` over real HTTP on 127.0.0.1 through @hono/node-server. */
-async function listen(handler: (request: Request) => Promise<Response>) {
-  return new Promise<{ url: string; close(): Promise<void> }>((resolve) => {
-    const server = serve({ fetch: handler, port: 0, hostname: "127.0.0.1" }, (info) => {
-      const http = server as Server;
-      const close = () => new Promise<void>((done) => http.close(() => done()) && http.closeAllConnections());
-      resolve({ url: `http://127.0.0.1:${info.port}`, close });
-    });
-  });
-}
 
 /** The app under test: one route per behaviour. */
 function app(sessions: SessionManager<Schema>, seen: { session?: Session<Schema> } = {}) {

@@ -1,5 +1,3 @@
-import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { stream } from "hono/streaming";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +6,7 @@ import { honoSession } from "../../src/adapters/hono.js";
 import { defineSession, SessionConfigError, type SessionManager } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
+import { listen } from "../helpers/listen.js";
 import {
   adapterContract,
   closedStore,
@@ -23,17 +22,6 @@ const schema = z.object({
   cart: z.array(z.object({ sku: z.string(), qty: z.number().int().positive() })).default([]),
 });
 type Schema = typeof schema;
-
-/** Serves `fetch` over real HTTP on 127.0.0.1 through @hono/node-server. */
-async function listen(fetch: (request: Request) => Response | Promise<Response>) {
-  return new Promise<{ url: string; close(): Promise<void> }>((resolve) => {
-    const server = serve({ fetch, port: 0, hostname: "127.0.0.1" }, (info) => {
-      const http = server as Server;
-      const close = () => new Promise<void>((done) => http.close(() => done()) && http.closeAllConnections());
-      resolve({ url: `http://127.0.0.1:${info.port}`, close });
-    });
-  });
-}
 
 /** The app under test; `late` collects what a change after the response threw. */
 function app(sessions: SessionManager<Schema>, late: unknown[] = []) {

@@ -1,5 +1,3 @@
-import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +7,7 @@ import { defineSession, type SessionManager, SessionStoreError } from "../../src
 import { drizzleStore, migrate } from "../../src/stores/drizzle/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
 import { databaseUrl } from "../helpers/databases.js";
+import { listen } from "../helpers/listen.js";
 import { canStartPostgres, type PrivatePostgres, startPostgres } from "../helpers/postgres-server.js";
 
 // Each writer owns one session and appends its write numbers to `done`, one request at a time.
@@ -33,17 +32,6 @@ interface Attempt {
   callMs: number;
   outcome: "ok" | "store-error" | "unexpected";
   detail?: string;
-}
-
-/** Serves `handler` over real HTTP on 127.0.0.1 through @hono/node-server. */
-async function listen(handler: (request: Request) => Promise<Response>) {
-  return new Promise<{ url: string; close(): Promise<void> }>((resolve) => {
-    const server = serve({ fetch: handler, port: 0, hostname: "127.0.0.1" }, (info) => {
-      const http = server as Server;
-      const close = () => new Promise<void>((done) => http.close(() => done()) && http.closeAllConnections());
-      resolve({ url: `http://127.0.0.1:${info.port}`, close });
-    });
-  });
 }
 
 const app = (sessions: SessionManager<Schema>) =>

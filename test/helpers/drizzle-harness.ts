@@ -1,15 +1,22 @@
 import type { StoreHarness } from "../stores/store-contract.js";
 import type { TestDatabase } from "./databases.js";
 
-/** The conformance harness over a test database: raw SQL views of the sessions table. */
-export function drizzleHarness(database: TestDatabase): StoreHarness {
+/** Raw SQL views of a test database's sessions table: every row as text, how many, and emptying it. */
+export function sessionsTableViews(database: TestDatabase): Pick<StoreHarness, "dump" | "count" | "reset"> {
   return {
-    store: database.store,
     dump: async () => JSON.stringify(await database.query("select * from sessions")),
     count: async () => Number((await database.query("select count(*)::int as n from sessions"))[0]?.n),
     reset: async () => {
       await database.query("delete from sessions");
     },
+  };
+}
+
+/** The conformance harness over a test database: raw SQL views of the sessions table. */
+export function drizzleHarness(database: TestDatabase): StoreHarness {
+  return {
+    store: database.store,
+    ...sessionsTableViews(database),
     close: () => database.close(),
     // B12: what the typed columns accept but a session cannot be read from.
     garbage: Object.fromEntries(

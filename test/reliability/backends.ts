@@ -1,15 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Cluster, Redis } from "ioredis";
 import type { CookieSessionStore, SessionCache, SessionStore, StoredSession } from "../../src/store.js";
 import { cookieStore } from "../../src/stores/cookie/index.js";
-import { fileStore } from "../../src/stores/file/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { redisCache } from "../../src/stores/redis/redis-cache.js";
 import { redisStore } from "../../src/stores/redis/redis-store.js";
 import { databaseUrl, openPglite, openPostgresJs, type TestDatabase } from "../helpers/databases.js";
+import { sessionsTableViews } from "../helpers/drizzle-harness.js";
+import { openFileHarness } from "../helpers/file-harness.js";
+import { keysOn } from "../helpers/redis-keys.js";
 import { canStartRedis, freePorts, redisUrl, startCluster } from "../helpers/redis-server.js";
 
 /**
@@ -103,11 +104,7 @@ function drizzleBackend(name: BackendName, database: TestDatabase): Backend {
     name,
     clientSide: false,
     store: database.store,
-    dump: async () => JSON.stringify(await database.query("select * from sessions")),
-    count: async () => Number((await database.query("select count(*)::int as n from sessions"))[0]?.n),
-    reset: async () => {
-      await database.query("delete from sessions");
-    },
+    ...sessionsTableViews(database),
     close: () => database.close(),
     plant: (id, raw) => plantRow(database, id, raw),
   };
@@ -133,21 +130,10 @@ async function plantRow(database: TestDatabase, id: string, raw: RawRecord): Pro
   );
 }
 
-async function scanKeys(node: Redis, match: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, batch] = await node.scan(cursor, "MATCH", match, "COUNT", 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== "0");
-  return keys;
-}
-
 /** Raw views of every key under `prefix` on a Redis or a Cluster (each master scanned). */
 function redisViews(redis: Redis | Cluster, prefix: string) {
   const masters = () => (redis instanceof Cluster ? redis.nodes("master") : [redis]);
-  const everyKey = async (match: string) => (await Promise.all(masters().map((node) => scanKeys(node, match)))).flat();
+  const everyKey = (match: string) => keysOn(masters(), match);
   const dump = async () => {
     const keys = await everyKey(`${prefix}*`);
     const values = await Promise.all(
@@ -209,6 +195,7 @@ async function openCachedDb(): Promise<Backend> {
   const redis = new Redis(redisUrl as string);
   const prefix = testPrefix();
   const views = redisViews(redis, prefix);
+  const rows = sessionsTableViews(database);
   return {
     name: "cached-db",
     clientSide: false,
@@ -216,9 +203,9 @@ async function openCachedDb(): Promise<Backend> {
     cache: redisCache({ redis, prefix }),
     // Both halves, so that the token check covers what the cache holds too.
     dump: async () => JSON.stringify({ rows: await database.query("select * from sessions"), cached: await views.dump() }),
-    count: async () => Number((await database.query("select count(*)::int as n from sessions"))[0]?.n),
+    count: rows.count,
     reset: async () => {
-      await database.query("delete from sessions");
+      await rows.reset();
       await views.reset();
     },
     async close() {
@@ -236,19 +223,11 @@ async function openCachedDb(): Promise<Backend> {
 }
 
 async function openFile(): Promise<Backend> {
-  const dir = await mkdtemp(join(tmpdir(), "tessera-reliability-"));
-  // A lock or temp file may go between readdir and the read: it then simply is not in the dump.
-  const contents = async () => Promise.all((await readdir(dir)).map((name) => readFile(join(dir, name), "utf8").catch(() => "")));
+  const { dir, ...harness } = await openFileHarness("tessera-reliability-");
   return {
     name: "file",
     clientSide: false,
-    store: fileStore({ dir, onCorrupt: () => {} }),
-    dump: async () => (await contents()).join("\n"),
-    count: async () => (await readdir(dir)).filter((name) => name.endsWith(".json")).length,
-    reset: async () => {
-      await Promise.all((await readdir(dir)).map((name) => rm(join(dir, name), { force: true })));
-    },
-    close: () => rm(dir, { recursive: true, force: true }),
+    ...harness,
     async plant(id, raw) {
       if (raw.kind !== "bytes") throw new Error(`files hold bytes, not ${raw.kind}`);
       await writeFile(join(dir, `${id}.json`), raw.bytes, { mode: 0o600 });

@@ -5,7 +5,7 @@ import express from "express";
 import fc from "fast-check";
 import { Hono } from "hono";
 import { NextRequest } from "next/server.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { expressSession, sessionHandler } from "../../src/adapters/express.js";
 import { withSession } from "../../src/adapters/fetch.js";
 import { honoSession } from "../../src/adapters/hono.js";
@@ -15,7 +15,7 @@ import { defineSession, isTesseraError, type SessionEvent, type SessionManager }
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { cookieHeader as firstCookie } from "../helpers/cookies.js";
 import { type ModelSchema, modelSchema } from "./arbitraries.js";
-import { type Backend, backends } from "./backends.js";
+import { describeEachBackend } from "./each-backend.js";
 import { cookieHeader, headerSafe, materialize } from "./fuzz-arbitraries.js";
 import { check, fuzzRuns, seed } from "./replay.js";
 
@@ -42,66 +42,56 @@ async function victim(sessions: SessionManager<ModelSchema>): Promise<string> {
     .join("=");
 }
 
-for (const spec of backends) {
-  describe.skipIf(spec.skip)(`fuzzed cookies through load: ${spec.name}`, () => {
-    let backend: Backend | undefined;
-    beforeAll(async () => {
-      backend = await spec.open();
-    }, 60_000);
-    afterAll(async () => {
-      await backend?.close();
+describeEachBackend("fuzzed cookies through load", (backendName, backend) => {
+  it(`any Cookie header loads a fresh session or the session its real token names; never an exception (seed ${seed})`, async () => {
+    const opened = backend();
+    await opened.reset();
+    const events: SessionEvent[] = [];
+    const sessions = defineSession({
+      schema: modelSchema,
+      store: opened.store,
+      ...(opened.cache === undefined ? {} : { cache: opened.cache }),
+      onEvent: (event) => events.push(event),
     });
-
-    it(`any Cookie header loads a fresh session or the session its real token names; never an exception (seed ${seed})`, async () => {
-      const opened = backend as Backend;
-      await opened.reset();
-      const events: SessionEvent[] = [];
-      const sessions = defineSession({
-        schema: modelSchema,
-        store: opened.store,
-        ...(opened.cache === undefined ? {} : { cache: opened.cache }),
-        onEvent: (event) => events.push(event),
-      });
-      const valid = await victim(sessions);
-      await check(
-        `cookie fuzz on ${spec.name}`,
-        fc.asyncProperty(cookieHeader, async (template) => {
-          const header = materialize(template, sessions.cookieName, valid);
-          const sources = [
-            header,
-            new Headers({ cookie: headerSafe(header) }),
-            { get: (name: string) => (name === sessions.cookieName ? { value: header } : undefined) },
-          ];
-          for (const source of sources) {
-            let session: Awaited<ReturnType<typeof sessions.load>>;
-            try {
-              session = await sessions.load(source);
-            } catch (error) {
-              throw new Error(`load threw ${describeError(error)}`);
-            }
-            if (!session.isNew) expect(session.get("userId"), "a cookie reached another session's data").toBe("victim");
-            session.set("visits", 1);
-            try {
-              for (const setCookie of await session.commit()) {
-                expect(setCookie, "a Set-Cookie that is not a header value").toMatch(/^[\t\x20-\x7e]*$/);
-              }
-            } catch (error) {
-              throw new Error(`commit after a fuzzed load threw ${describeError(error)}`);
-            }
+    const valid = await victim(sessions);
+    await check(
+      `cookie fuzz on ${backendName}`,
+      fc.asyncProperty(cookieHeader, async (template) => {
+        const header = materialize(template, sessions.cookieName, valid);
+        const sources = [
+          header,
+          new Headers({ cookie: headerSafe(header) }),
+          { get: (name: string) => (name === sessions.cookieName ? { value: header } : undefined) },
+        ];
+        for (const source of sources) {
+          let session: Awaited<ReturnType<typeof sessions.load>>;
+          try {
+            session = await sessions.load(source);
+          } catch (error) {
+            throw new Error(`load threw ${describeError(error)}`);
           }
-          if (!opened.clientSide) {
-            // The token-taking entry points for tools: garbage is "no session", never an error.
-            await expect(sessions.get(header)).resolves.not.toThrow();
-            if (header !== valid) await expect(sessions.destroy(header)).resolves.toBe(false);
+          if (!session.isNew) expect(session.get("userId"), "a cookie reached another session's data").toBe("victim");
+          session.set("visits", 1);
+          try {
+            for (const setCookie of await session.commit()) {
+              expect(setCookie, "a Set-Cookie that is not a header value").toMatch(/^[\t\x20-\x7e]*$/);
+            }
+          } catch (error) {
+            throw new Error(`commit after a fuzzed load threw ${describeError(error)}`);
           }
-          const corrupt = events.filter((event) => event.type === "corrupt");
-          expect(corrupt, "a cookie made the core report corrupt data").toEqual([]);
-        }),
-        fuzzRuns,
-      );
-    }, 170_000);
-  });
-}
+        }
+        if (!opened.clientSide) {
+          // The token-taking entry points for tools: garbage is "no session", never an error.
+          await expect(sessions.get(header)).resolves.not.toThrow();
+          if (header !== valid) await expect(sessions.destroy(header)).resolves.toBe(false);
+        }
+        const corrupt = events.filter((event) => event.type === "corrupt");
+        expect(corrupt, "a cookie made the core report corrupt data").toEqual([]);
+      }),
+      fuzzRuns,
+    );
+  }, 170_000);
+});
 
 describe("fuzzed cookies through every adapter", () => {
   const sessions = defineSession({ schema: modelSchema, store: memoryStore() });

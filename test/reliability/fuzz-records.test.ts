@@ -1,11 +1,12 @@
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { it } from "vitest";
 import { defineSession, isTesseraError, type SessionEvent } from "../../src/index.js";
 import type { CookieSessionStore, StoredSession } from "../../src/store.js";
 import { createToken, hashToken } from "../../src/token.js";
 import { testClock } from "../helpers/clock.js";
 import { modelSchema } from "./arbitraries.js";
-import { type Backend, type BackendName, backends, type RawRecord } from "./backends.js";
+import type { Backend, BackendName, RawRecord } from "./backends.js";
+import { describeEachBackend } from "./each-backend.js";
 import { type Expect, expectation, type Grade, graded, isPlainObject, recordData } from "./fuzz-arbitraries.js";
 import { check, fuzzRuns, seed } from "./replay.js";
 
@@ -31,6 +32,16 @@ interface Planted {
 
 const field = <T>(choices: Parameters<typeof graded<T>>[0]) => graded(choices);
 const grades = (fields: { grade: Grade }[]) => fields.map((f) => f.grade);
+/** A record's metadata in its stored field names, from the generated fields (`updatedAt` repeats `createdAt`). */
+const metadata = <M extends Record<"exp" | "abs" | "created" | "ver" | "rev" | "succ", { value: unknown }>>(r: M) => ({
+  expiresAt: r.exp.value as M["exp"]["value"],
+  absoluteExpiresAt: r.abs.value as M["abs"]["value"],
+  createdAt: r.created.value as M["created"]["value"],
+  updatedAt: r.created.value as M["created"]["value"],
+  schemaVersion: r.ver.value as M["ver"]["value"],
+  rev: r.rev.value as M["rev"]["value"],
+  successorId: r.succ.value as M["succ"]["value"],
+});
 /** Garbage beside an expired time: the store may notice either first; both give a fresh session. */
 const settle = (expected: Expect, all: Grade[]): Expect =>
   expected === "corrupt" && all.includes("expired") ? "fresh" : expected;
@@ -94,16 +105,7 @@ function rowRecords(): fc.Arbitrary<(id: string) => Planted> {
         return {
           raw: {
             kind: "row",
-            row: {
-              data: JSON.stringify(r.data),
-              expiresAt: r.exp.value,
-              absoluteExpiresAt: r.abs.value,
-              createdAt: r.created.value,
-              updatedAt: r.created.value,
-              schemaVersion: r.ver.value,
-              rev: r.rev.value,
-              successorId: r.succ.value,
-            },
+            row: { data: JSON.stringify(r.data), ...metadata(r) },
           },
           expect: settle(expectation(all, r.data), all),
         };
@@ -174,13 +176,7 @@ function fileRecords(): fc.Arbitrary<(id: string) => Planted> {
           v: r.v.value,
           id: r.id.value ?? id,
           data: r.data,
-          expiresAt: r.exp.value,
-          absoluteExpiresAt: r.abs.value,
-          createdAt: r.created.value,
-          updatedAt: r.created.value,
-          schemaVersion: r.ver.value,
-          rev: r.rev.value,
-          successorId: r.succ.value,
+          ...metadata(r),
         });
         const all = grades([r.v, r.id, r.exp, r.abs, r.created, r.ver, r.rev, r.succ]);
         // A torn file: cut short, as a crash or a full disk leaves it.
@@ -361,23 +357,13 @@ async function loadPlanted(backend: Backend, make: (id: string) => Planted): Pro
   }
 }
 
-for (const spec of backends) {
-  describe.skipIf(spec.skip)(`fuzzed stored records: ${spec.name}`, () => {
-    let backend: Backend | undefined;
-    beforeAll(async () => {
-      backend = await spec.open();
-    }, 60_000);
-    afterAll(async () => {
-      await backend?.close();
-    });
-
-    it(`B12: a hostile record loads, or is a fresh session reported corrupt; never another exception (seed ${seed})`, async () => {
-      const opened = backend as Backend;
-      await check(
-        `stored-record fuzz on ${spec.name}`,
-        fc.asyncProperty(generators[spec.name](), (make) => loadPlanted(opened, make)),
-        fuzzRuns,
-      );
-    }, 170_000);
-  });
-}
+describeEachBackend("fuzzed stored records", (backendName, backend) => {
+  it(`B12: a hostile record loads, or is a fresh session reported corrupt; never another exception (seed ${seed})`, async () => {
+    const opened = backend();
+    await check(
+      `stored-record fuzz on ${backendName}`,
+      fc.asyncProperty(generators[backendName](), (make) => loadPlanted(opened, make)),
+      fuzzRuns,
+    );
+  }, 170_000);
+});

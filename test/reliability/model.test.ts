@@ -1,7 +1,7 @@
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { it } from "vitest";
 import { programArbitrary } from "./arbitraries.js";
-import { type Backend, backends } from "./backends.js";
+import { describeEachBackend } from "./each-backend.js";
 import { runProgram } from "./model-run.js";
 import { check, modelRuns, seed } from "./replay.js";
 
@@ -11,24 +11,14 @@ import { check, modelRuns, seed } from "./replay.js";
  * holder and `revoke` from outside, run on every store and checked step by step against the
  * model in model.ts. Seeded (TESSERA_SEED), bounded (TESSERA_MODEL_RUNS per store).
  */
-for (const spec of backends) {
-  describe.skipIf(spec.skip)(`model: ${spec.name}`, () => {
-    let backend: Backend | undefined;
-    beforeAll(async () => {
-      backend = await spec.open();
-    }, 60_000);
-    afterAll(async () => {
-      await backend?.close();
-    });
-
-    it(`random request sequences read what the model holds: no lost write, nothing resurrected, no raw token at rest (seed ${seed})`, async () => {
-      const opened = backend as Backend;
-      const programs = programArbitrary({ revoke: !opened.clientSide, maxSteps: 40 });
-      await check(
-        `model run on ${spec.name}`,
-        fc.asyncProperty(programs, (program) => runProgram(opened, program)),
-        modelRuns,
-      );
-    }, 170_000);
-  });
-}
+describeEachBackend("model", (backendName, backend) => {
+  it(`random request sequences read what the model holds: no lost write, nothing resurrected, no raw token at rest (seed ${seed})`, async () => {
+    const opened = backend();
+    const programs = programArbitrary({ revoke: !opened.clientSide, maxSteps: 40 });
+    await check(
+      `model run on ${backendName}`,
+      fc.asyncProperty(programs, (program) => runProgram(opened, program)),
+      modelRuns,
+    );
+  }, 170_000);
+});

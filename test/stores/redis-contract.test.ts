@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Cluster, Redis } from "ioredis";
 import { redisStore } from "../../src/stores/redis/redis-store.js";
+import { keysOn } from "../helpers/redis-keys.js";
 import { canStartRedis, freePorts, redisUrl, startCluster } from "../helpers/redis-server.js";
 import { describeStore, type StoreHarness } from "./store-contract.js";
 
@@ -73,17 +74,7 @@ function garbageOf(redis: Redis | Cluster, prefix: string): Record<string, (id: 
  */
 function redisHarness(redis: Redis | Cluster, nodes: Redis[] | (() => Redis[]), prefix: string): StoreHarness {
   const masters = () => (typeof nodes === "function" ? nodes() : nodes);
-  const keysOn = async (node: Redis, match: string) => {
-    const keys: string[] = [];
-    let cursor = "0";
-    do {
-      const [next, batch] = await node.scan(cursor, "MATCH", match, "COUNT", 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== "0");
-    return keys;
-  };
-  const everyKey = async (match: string) => (await Promise.all(masters().map((node) => keysOn(node, match)))).flat();
+  const everyKey = (match: string) => keysOn(masters(), match);
   const deleteAll = async () => {
     await Promise.all((await everyKey(`${prefix}*`)).map((key) => redis.del(key)));
   };
