@@ -21,21 +21,35 @@ export class EncodeFailure {
   constructor(readonly reason: string) {}
 }
 
+/** The deepest nesting of arrays and objects a value may have (a session is no document tree). */
+export const MAX_DEPTH = 256;
+
 /** Encodes one value. Returns an `EncodeFailure` instead of throwing so the caller can raise its own typed error. */
 export function encodeValue(value: unknown, extra: { exp?: number; flash?: true } = {}): Encoded | EncodeFailure {
-  let serialized: { json: unknown; meta?: unknown } | undefined = fastSerialize(value);
+  const fast = fastSerialize(value);
+  let serialized: { json: unknown; meta?: unknown };
   try {
-    serialized ??= codec.serialize(value);
+    serialized = fast ?? codec.serialize(value);
   } catch (error) {
     return new EncodeFailure(error instanceof Error ? error.message : "value cannot be serialized");
   }
-  const entry: StoredEntry = { json: serialized.json as JsonValue };
+  let entry: StoredEntry = { json: serialized.json as JsonValue };
   if (serialized.meta !== undefined) entry.meta = serialized.meta as JsonValue;
   if (extra.exp !== undefined) entry.exp = extra.exp;
   if (extra.flash) entry.flash = true;
-  const text = JSON.stringify(entry);
-  const unstorable = unstorableEscape(text);
+  let text: string;
+  try {
+    text = JSON.stringify(entry);
+  } catch (error) {
+    return new EncodeFailure(error instanceof Error ? error.message : "value cannot be serialized");
+  }
+  // A scalar has no nesting: only its escapes need the scan, and most strings have none.
+  const unstorable = fast !== undefined && !text.includes("\\u") ? null : unstorableText(text);
   if (unstorable !== null) return new EncodeFailure(unstorable);
+  // superjson hands back class instances (and their toJSON) as they are: the entry would still
+  // point at the app's object, which may change after set() (past the checks above) or serialize
+  // differently in each driver. The entry is the JSON text's own plain copy instead.
+  if (fast === undefined) entry = JSON.parse(text) as StoredEntry;
   return { entry, bytes: utf8Length(text) };
 }
 
@@ -44,20 +58,41 @@ export function encodeValue(value: unknown, extra: { exp?: number; flash?: true 
  * refused here, at `set()`, for all: Postgres `jsonb` rejects U+0000 (R44) and lone UTF-16
  * surrogates (`"\ud800"`, which any JSON request body can carry), and a failed save would look
  * like a store outage. JSON.stringify escapes exactly those as `\u0000` and `\udXXX` (paired
- * surrogates are written as they are), so one scan of the escapes finds them in values, object
- * keys, Map keys and Set members alike.
+ * surrogates are written as they are), so one pass over the escapes finds them in values, object
+ * keys, Map keys and Set members alike. The same pass bounds the nesting (`MAX_DEPTH`): every
+ * later walk of the value (a store's measure, a driver) then stays far from the stack's limit.
  */
-function unstorableEscape(text: string): string | null {
-  if (!text.includes("\\u")) return null;
-  // Walk escape by escape so that an escaped backslash followed by "u0000" is not mistaken for one.
-  for (const match of text.matchAll(/\\(u[0-9a-f]{4}|[^u])/g)) {
-    const sequence = match[1] as string;
-    if (sequence === "u0000") return "strings containing U+0000 cannot be stored";
-    if (/^ud[89a-f]/.test(sequence))
-      return "strings containing a lone UTF-16 surrogate (unpaired \\ud800-\\udfff) cannot be stored";
+function unstorableText(text: string): string | null {
+  const n = text.length;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === QUOTE) inString = false;
+      else if (c === BACKSLASH) {
+        if (text.charCodeAt(i + 1) === LOWER_U) {
+          if (text.startsWith("0000", i + 2)) return "strings containing U+0000 cannot be stored";
+          if (text.charCodeAt(i + 2) === LOWER_D && LONE_SURROGATE_DIGITS.has(text.charCodeAt(i + 3))) {
+            return "strings containing a lone UTF-16 surrogate (unpaired \\ud800-\\udfff) cannot be stored";
+          }
+          i += 5;
+        } else i += 1;
+      }
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
+      // +1: the entry's own object around the value.
+      if (++depth > MAX_DEPTH + 1) return `values nested deeper than ${MAX_DEPTH} levels cannot be stored`;
+    } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) depth--;
   }
   return null;
 }
+
+const code = (c: string) => c.charCodeAt(0);
+const [QUOTE, BACKSLASH, LOWER_U, LOWER_D] = [code('"'), code("\\"), code("u"), code("d")];
+const [OPEN_BRACKET, CLOSE_BRACKET, OPEN_BRACE, CLOSE_BRACE] = [code("["), code("]"), code("{"), code("}")];
+/** The third hex digit of the escapes of U+D800–U+DFFF, as JSON.stringify writes them (lowercase). */
+const LONE_SURROGATE_DIGITS = new Set([..."89abcdef"].map(code));
 
 /** Decodes one stored entry; throws on a corrupt entry (the caller applies `onInvalid`). */
 export function decodeEntry(entry: StoredEntry): unknown {

@@ -76,6 +76,14 @@ export class SessionStoreError extends TesseraError {
 }
 
 /**
+ * A store refused a write that reached it after its deadline (`SessionPatch.notAfter`) while a
+ * newer write was already in the record; nothing was written. Arriving while the caller still
+ * waits, it means the writers' clocks disagree by more than `storeTimeout`, and the session
+ * retries the write without the deadline.
+ */
+export class SessionLateWriteError extends SessionStoreError {}
+
+/**
  * The session was destroyed, revoked or expired by someone else while this request held
  * it; the save wrote nothing and did not bring it back (Django's `SessionInterrupted`).
  */

@@ -7,6 +7,7 @@ export {
   SessionConfigError,
   SessionCorruptError,
   SessionInterruptedError,
+  SessionLateWriteError,
   SessionStoreError,
   SessionTooLargeError,
   SessionValidationError,

@@ -6,7 +6,13 @@ import {
   sessionCookieBytesBound,
 } from "./cookie.js";
 import { type Duration, LAST_INSTANT_MS, MAX_DURATION_SECONDS, toSeconds } from "./duration.js";
-import { SessionConfigError, SessionInterruptedError, SessionTooLargeError, SessionValidationError } from "./errors.js";
+import {
+  isTesseraError,
+  SessionConfigError,
+  SessionInterruptedError,
+  SessionTooLargeError,
+  SessionValidationError,
+} from "./errors.js";
 import type { SessionEvent } from "./events.js";
 import { absoluteExpiry, cookieMaxAge, type ExpiryOverride, type ExpiryPolicy, expiryAt, isTouchDue } from "./expiry.js";
 import { parseExpiry, serializeExpiry } from "./expiry-entry.js";
@@ -151,8 +157,12 @@ export class Session<S extends SessionSchema> {
   /** Removes every key and the session's own expiry; the next save replaces the whole record. */
   clear(): void {
     this.#assertOpen("clear");
-    if (this.#data.entry(EXPIRY_KEY)) this.#policyChanged = true;
+    const expiry = this.#data.entry(EXPIRY_KEY);
     this.#data.clear();
+    if (expiry === undefined) return;
+    // Through a grace shadow the expiry is identity, as `setExpiry` is (B4): the data goes, it stays.
+    if (this.#viaGrace) this.#data.writeEntry(EXPIRY_KEY, expiry);
+    else this.#policyChanged = true;
   }
 
   /** Returns the value of `key`, first setting it to `value` when absent. */
@@ -340,7 +350,7 @@ export class Session<S extends SessionSchema> {
     }
     if (this.#data.replacesAll) {
       const full = this.#fullRecord(record.id, now);
-      const rev = await this.#ctx.store.replace(full, new Date(now), this.#notAfter(now));
+      const rev = await this.#onTime(now, (notAfter) => this.#ctx.store.replace(full, new Date(now), notAfter));
       if (rev === null) this.#interrupted(record.id);
       this.#saved({ ...full, rev });
     } else if (this.isModified) {
@@ -350,9 +360,10 @@ export class Session<S extends SessionSchema> {
         updatedAt: new Date(now),
         schemaVersion: this.#ctx.runtime.version,
         maxBytes: this.#ctx.maxBytes,
-        notAfter: this.#notAfter(now),
       };
-      const rev = await this.#ctx.store.patch(record.id, patch, new Date(now));
+      const rev = await this.#onTime(now, (notAfter) =>
+        this.#ctx.store.patch(record.id, notAfter ? { ...patch, notAfter } : patch, new Date(now)),
+      );
       if (rev === null) this.#interrupted(record.id);
       this.#saved({ ...record, expiresAt: patch.expiresAt, updatedAt: patch.updatedAt, rev });
     } else if (expiryMoved) {
@@ -476,9 +487,21 @@ export class Session<S extends SessionSchema> {
     });
   }
 
-  /** When this request stops waiting for a write (`storeTimeout`); a store refuses it if it lands later, past a newer write. */
-  #notAfter(nowMs: number): Date {
-    return new Date(nowMs + this.#ctx.storeTimeoutMs);
+  /**
+   * A data write with its deadline (`storeTimeout` from now): a store refuses it if it lands
+   * later, past a newer write, so a write this request gave up on cannot undo one made since. A
+   * refusal that reaches us while we still wait was no late arrival but clocks that disagree by
+   * more than `storeTimeout` (another server's, or ours stepped back): written again without the
+   * deadline, last writer wins as before, rather than a false 503.
+   */
+  async #onTime<T>(nowMs: number, write: (notAfter: Date | undefined) => Promise<T>): Promise<T> {
+    try {
+      return await write(new Date(nowMs + this.#ctx.storeTimeoutMs));
+    } catch (error) {
+      // By name, not instanceof: a custom store may import another copy of the package.
+      if (!isTesseraError(error) || error.name !== "SessionLateWriteError") throw error;
+      return write(undefined);
+    }
   }
 
   #assertOpen(method: string): void {

@@ -2,7 +2,13 @@ import type { Placeholder, SQL } from "drizzle-orm";
 import { and, desc, eq, is, isNull, lte, ne, sql } from "drizzle-orm";
 import type { PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { PgDatabase } from "drizzle-orm/pg-core";
-import { SessionConfigError, SessionCorruptError, SessionStoreError, SessionTooLargeError } from "../../errors.js";
+import {
+  SessionConfigError,
+  SessionCorruptError,
+  SessionLateWriteError,
+  SessionStoreError,
+  SessionTooLargeError,
+} from "../../errors.js";
 import type { SessionStore, StoredSession, Where } from "../../store.js";
 import { sessions } from "./default-table.js";
 import { jsonbEntryBytes } from "./jsonb-size.js";
@@ -65,8 +71,8 @@ const iso = (date: Date | null) => (date === null ? null : date.toISOString());
  * import { drizzle } from "drizzle-orm/postgres-js";
  * const store = drizzleStore({ db: drizzle(process.env.DATABASE_URL!) });
  */
-function lateWrite(): SessionStoreError {
-  return new SessionStoreError("drizzleStore: a write arrived after its deadline, past a newer write; nothing written");
+function lateWrite(): SessionLateWriteError {
+  return new SessionLateWriteError("drizzleStore: a write arrived after its deadline, past a newer write; nothing written");
 }
 
 export function drizzleStore(options: DrizzleStoreOptions) {

@@ -16,44 +16,52 @@ import { utf8Length } from "../../utf8.js";
  * lone surrogates, which jsonb cannot hold, are refused by the core at `set()`).
  */
 export function jsonbEntryBytes(key: string, entry: StoredEntry): number {
-  return stringBytes(key) + 2 + valueBytes(entry) + 2;
+  return stringBytes(key) + 2 + jsonbTextBytes(JSON.stringify(entry)) + 2;
 }
 
-/** The UTF-8 length of `value`'s jsonb text form. Non-JSON values count as JSON.stringify writes them. */
-export function valueBytes(value: unknown): number {
-  switch (typeof value) {
-    case "string":
-      return stringBytes(value);
-    case "number":
-      return Number.isFinite(value) ? numberBytes(value) : 4;
-    case "boolean":
-      return value ? 4 : 5;
-    case "object": {
-      if (value === null) return 4;
-      if (Array.isArray(value)) {
-        let bytes = 2;
-        for (let i = 0; i < value.length; i++) bytes += (i > 0 ? 2 : 0) + itemBytes(value[i]);
-        return bytes;
+/**
+ * The UTF-8 length of jsonb's text form of the value whose JSON.stringify text is `json`: one
+ * pass over the text (no recursion, so a value nested thousands of levels deep cannot exhaust
+ * the stack), adding a byte for each `:` and `,` outside strings and expanding exponent numbers.
+ */
+export function jsonbTextBytes(json: string): number {
+  let extra = 0;
+  const n = json.length;
+  for (let i = 0; i < n; ) {
+    const c = json.charCodeAt(i);
+    if (c === QUOTE) {
+      i++;
+      while (i < n && json.charCodeAt(i) !== QUOTE) i += json.charCodeAt(i) === BACKSLASH ? 2 : 1;
+      i++;
+    } else if (c === COLON || c === COMMA) {
+      extra++;
+      i++;
+    } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
+      const start = i;
+      let exponent = false;
+      while (i < n && NUMBER_CHARS.has(json.charCodeAt(i))) {
+        const d = json.charCodeAt(i);
+        if (d === LOWER_E || d === UPPER_E) exponent = true;
+        i++;
       }
-      let bytes = 2;
-      let pairs = 0;
-      for (const name of Object.keys(value)) {
-        const item: unknown = (value as Record<string, unknown>)[name];
-        // JSON.stringify, which writes what the store sends, leaves these keys out.
-        if (item === undefined || typeof item === "function" || typeof item === "symbol") continue;
-        bytes += (pairs > 0 ? 2 : 0) + stringBytes(name) + 2 + valueBytes(item);
-        pairs++;
-      }
-      return bytes;
-    }
-    default:
-      return 4;
+      if (exponent) extra += numberBytes(Number(json.slice(start, i))) - (i - start);
+    } else i++;
   }
+  return utf8Length(json) + extra;
 }
 
-// In an array, JSON.stringify writes undefined, functions and symbols as null.
-const itemBytes = (item: unknown) =>
-  item === undefined || typeof item === "function" || typeof item === "symbol" ? 4 : valueBytes(item);
+const [QUOTE, BACKSLASH, COLON, COMMA, MINUS, ZERO, NINE, LOWER_E, UPPER_E] = [...'"\\:,-09eE'].map((c) => c.charCodeAt(0)) as [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
+const NUMBER_CHARS = new Set([..."0123456789+-.eE"].map((c) => c.charCodeAt(0)));
 
 const stringBytes = (text: string) => utf8Length(JSON.stringify(text));
 

@@ -1,6 +1,6 @@
 import { lstat, readdir, rmdir, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { SessionConfigError, SessionStoreError, SessionTooLargeError } from "../../errors.js";
+import { SessionConfigError, SessionLateWriteError, SessionStoreError, SessionTooLargeError } from "../../errors.js";
 import type { SessionStore, StoredData, StoredSession, Where } from "../../store.js";
 import { defaultDir, openDir } from "./file-dir.js";
 import { errnoOf } from "./file-io.js";
@@ -85,7 +85,7 @@ const BATCH = 32; // files read at once by a scan: enough to overlap I/O, few en
  */
 function refuseLate(current: StoredSession, notAfter: Date | undefined): void {
   if (notAfter !== undefined && current.updatedAt.getTime() > notAfter.getTime()) {
-    throw new SessionStoreError("fileStore: a write arrived after its deadline, past a newer write; nothing written");
+    throw new SessionLateWriteError("fileStore: a write arrived after its deadline, past a newer write; nothing written");
   }
 }
 

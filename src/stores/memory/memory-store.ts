@@ -1,4 +1,4 @@
-import { SessionCorruptError, SessionStoreError, SessionTooLargeError } from "../../errors.js";
+import { SessionCorruptError, SessionLateWriteError, SessionStoreError, SessionTooLargeError } from "../../errors.js";
 import type { SessionPatch, SessionStore, StoredData, StoredSession, Where } from "../../store.js";
 import { utf8Length } from "../../utf8.js";
 
@@ -20,7 +20,7 @@ export interface MemoryStoreOptions {
 /** A write that arrives after its caller gave up, past a newer write, must not undo it (`SessionPatch.notAfter`). */
 function refuseLate(current: StoredSession, notAfter: Date | undefined): void {
   if (notAfter !== undefined && current.updatedAt.getTime() > notAfter.getTime()) {
-    throw new SessionStoreError("memoryStore: a write arrived after its deadline, past a newer write; nothing written");
+    throw new SessionLateWriteError("memoryStore: a write arrived after its deadline, past a newer write; nothing written");
   }
 }
 

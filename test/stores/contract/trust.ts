@@ -203,6 +203,29 @@ export function trustContract(harness: () => StoreHarness, scope: ContractScope)
   });
 
   serverIt(
+    "B4: clear() through the old token during the grace window keeps the victim's own expiry (it can neither stretch nor cut it)",
+    async () => {
+      const { sessions, clock } = makeSessions(harness(), { rotationGrace: "10s", maxAge: "14d" });
+      const tokenA = cookieHeader(await signedIn(sessions, "u1"));
+      const login = await sessions.load(tokenA);
+      await login.rotate();
+      login.set("userId", "victim");
+      login.setExpiry({ hours: 1 });
+      const victim = cookieHeader(await login.commit());
+      const expiresAt = (await sessions.load(victim)).expiresAt.getTime();
+      clock.advance(2);
+      const attack = await sessions.load(tokenA);
+      attack.clear();
+      attack.set("userId", "victim");
+      expect(await attack.commit()).toEqual([]);
+      const after = await sessions.load(victim);
+      expect(after.expiresAt.getTime()).toBeLessThanOrEqual(expiresAt + 2000);
+      clock.advance(2 * 3600);
+      expect((await sessions.load(victim)).isNew).toBe(true);
+    },
+  );
+
+  serverIt(
     "B4: a request that loaded before a rotation with grace cannot write into the emptied shadow, nor turn it into a live session of its own",
     async () => {
       const { sessions } = makeSessions(harness(), { rotationGrace: 60 });
@@ -318,6 +341,32 @@ export function trustContract(harness: () => StoreHarness, scope: ContractScope)
       expect(await reading.commit()).toEqual([]);
       expect((await sessions.load(cookieHeader(fresh))).get("userId")).toBe("u2");
       expect((await sessions.load(old)).isNew).toBe(true);
+    },
+  );
+
+  serverIt(
+    "C: app servers whose clocks disagree by more than storeTimeout still write (last writer wins), never a false 503",
+    async () => {
+      const h = harness();
+      const behind = makeSessions(h, { storeTimeout: 0.5 });
+      const ahead = makeSessions(h, { storeTimeout: 0.5 });
+      ahead.clock.advance(60); // another server, a minute ahead
+      const cookie = follow("", await signedIn(behind.sessions, "u1"));
+      const first = await ahead.sessions.load(cookie);
+      first.set("theme", "dark");
+      await first.commit();
+      const second = await behind.sessions.load(cookie);
+      expect(second.get("theme")).toBe("dark");
+      second.set("theme", "light");
+      second.set("visits", 2);
+      await second.commit();
+      const third = await behind.sessions.load(cookie);
+      third.clear();
+      third.set("userId", "u2");
+      await third.commit(); // a whole-record replace, likewise
+      const loaded = await ahead.sessions.load(cookie);
+      expect(loaded.get("userId")).toBe("u2");
+      expect(loaded.get("theme")).toBe("light");
     },
   );
 
