@@ -1,12 +1,17 @@
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SessionConfigError, SessionCorruptError } from "../../src/errors.js";
+import { defineSession, type SessionEvent } from "../../src/index.js";
 import type { SessionPatch, StoredSession } from "../../src/store.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
 import { redisCache } from "../../src/stores/redis/redis-cache.js";
 import { createToken, hashToken } from "../../src/token.js";
+import { cookieHeader } from "../helpers/cookies.js";
 import { sized } from "../helpers/records.js";
 import { monitoredRedis } from "../helpers/redis-monitor.js";
 import { canStartRedis, freePorts, redisUrl, startCluster } from "../helpers/redis-server.js";
+import { wrongTypes } from "../helpers/redis-wrong-types.js";
+import { appSchema } from "./contract/setup.js";
 
 // The core's clock, deliberately months away from Redis's: every TTL must be relative to it.
 const now = new Date(Date.UTC(2027, 5, 1, 12));
@@ -108,6 +113,55 @@ describe.skipIf(!redisUrl)("redisCache on a real Redis", () => {
     await cache.patch(other.id, patchOf({ a: { json: 1 } }), 9, now); // no copy: a floor mark
     expect(await redis.hget(key(other.id), "floor")).toBe("9");
     expect(await cache.get(other.id)).toBeNull();
+  });
+
+  it("B12: a key of another type (string, list, set, zset, stream) at a cache key is a corrupt copy from get; put, patch and invalidate replace it, touch leaves it", async () => {
+    for (const [kind, plant] of Object.entries(wrongTypes(redis))) {
+      const r = record({ rev: 2 });
+      await plant(key(r.id));
+      await expect(cache.get(r.id), kind).rejects.toBeInstanceOf(SessionCorruptError);
+      await cache.put(r, now); // neither a copy nor a mark: a fill replaces it
+      expect(await cache.get(r.id), kind).toEqual(sized(r));
+      await plant(key(r.id));
+      await cache.patch(r.id, patchOf({ a: { json: 1 } }), 3, now); // no copy at rev 2 to apply to
+      expect(await redis.hgetall(key(r.id)), kind).toEqual({ floor: "3" });
+      await plant(key(r.id));
+      await cache.touch(r.id, at(60), now); // no copy to move: left for get to report
+      await expect(cache.get(r.id), kind).rejects.toBeInstanceOf(SessionCorruptError);
+      await plant(key(r.id));
+      await cache.invalidate([r.id]);
+      expect(await redis.hgetall(key(r.id)), kind).toEqual({ dead: "1" });
+    }
+  });
+
+  it("B12: through the core, a key of another type at a cache key is dropped and the session read from its store: no cache-down, no corrupt", async () => {
+    const events: SessionEvent["type"][] = [];
+    const sessions = defineSession({
+      schema: appSchema,
+      cookie: { secure: true },
+      store: memoryStore(),
+      cache: redisCache({ redis, prefix }),
+      onEvent: (event) => events.push(event.type),
+    });
+    for (const [kind, plant] of Object.entries(wrongTypes(redis))) {
+      const s = await sessions.load(undefined);
+      s.set("userId", "u1");
+      const cookie = cookieHeader(await s.commit());
+      const id = hashToken(cookie.slice(cookie.indexOf("=") + 1));
+      expect(await redis.hget(key(id), "rev"), kind).toBe("1"); // cached
+      await plant(key(id));
+      const loaded = await sessions.load(cookie);
+      expect(loaded.isNew, kind).toBe(false);
+      expect(loaded.get("userId"), kind).toBe("u1");
+      expect(await redis.type(key(id)), kind).toBe("hash"); // the junk replaced by a tombstone
+      // A save that meets one (planted after the load read the copy) is not an outage either.
+      await plant(key(id));
+      loaded.set("theme", "dark");
+      await loaded.commit();
+      expect((await sessions.load(cookie)).get("theme"), kind).toBe("dark");
+    }
+    expect(events).not.toContain("cache-down");
+    expect(events).not.toContain("corrupt");
   });
 
   it("a put with an older or equal rev than the cached copy is refused; a newer one replaces the whole copy", async () => {

@@ -3,6 +3,7 @@ import { Cluster, Redis } from "ioredis";
 import { redisStore } from "../../src/stores/redis/redis-store.js";
 import { keysOn } from "../helpers/redis-keys.js";
 import { canStartRedis, freePorts, redisUrl, startCluster } from "../helpers/redis-server.js";
+import { wrongTypes } from "../helpers/redis-wrong-types.js";
 import { describeStore, type StoreHarness } from "./store-contract.js";
 
 // Every run writes under its own prefix on the shared Redis, so parallel runs never meet.
@@ -65,6 +66,10 @@ function garbageOf(redis: Redis | Cluster, prefix: string): Record<string, (id: 
     "created missing": async (id) => {
       await redis.hdel(key(id), "created");
     },
+    // A key of another type than a hash at the session key: WRONGTYPE to every hash command.
+    ...Object.fromEntries(
+      Object.entries(wrongTypes(redis)).map(([kind, plant]) => [`${kind} at the session key`, (id: string) => plant(key(id))]),
+    ),
   };
 }
 
@@ -89,13 +94,21 @@ function redisHarness(redis: Redis | Cluster, nodes: Redis[] | (() => Redis[]), 
     async dump() {
       const keys = await everyKey(`${prefix}*`);
       const values = await Promise.all(
-        keys.map(async (key) => ((await redis.type(key)) === "hash" ? redis.hgetall(key) : redis.smembers(key))),
+        keys.map(async (key) => {
+          const type = await redis.type(key);
+          if (type === "hash") return redis.hgetall(key);
+          if (type === "set") return redis.smembers(key);
+          return type === "string" ? redis.get(key) : type;
+        }),
       );
       return JSON.stringify(Object.fromEntries(keys.map((key, i) => [key, values[i]])));
     },
     async count() {
       const keys = await everyKey(`${prefix}s:*`);
-      const held = await Promise.all(keys.map((key) => redis.hmget(key, "rev", "exp")));
+      // A key of another type at a session key (B12 garbage) counts: something is held there.
+      const held = await Promise.all(
+        keys.map(async (key) => ((await redis.type(key)) === "hash" ? redis.hmget(key, "rev", "exp") : [key, key])),
+      );
       return held.filter(([rev, exp]) => rev !== null && exp !== null).length;
     },
     reset: deleteAll,

@@ -4,13 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { SessionConfigError, SessionCorruptError, SessionStoreError, SessionTooLargeError } from "../../src/errors.js";
 import { guardStore } from "../../src/guarded-store.js";
-import { defineSession } from "../../src/index.js";
+import { defineSession, type SessionEvent } from "../../src/index.js";
 import type { SessionPatch, StoredData, StoredSession } from "../../src/store.js";
 import { redisStore } from "../../src/stores/redis/redis-store.js";
 import { createToken, hashToken } from "../../src/token.js";
+import { cookieHeader } from "../helpers/cookies.js";
 import { sized } from "../helpers/records.js";
 import { monitoredRedis } from "../helpers/redis-monitor.js";
 import { canStartRedis, freePort, type PrivateRedis, redisUrl, startRedis } from "../helpers/redis-server.js";
+import { wrongTypes } from "../helpers/redis-wrong-types.js";
 
 // The store's clock: months away from the real one, so a TTL taken from Redis's clock would show.
 const t0 = new Date("2026-01-01T12:00:00.000Z");
@@ -511,6 +513,83 @@ describe.skipIf(!redisUrl)("redisStore on Redis", () => {
     // A JSON entry that is not an entry is the core's (onInvalid), not corruption.
     await redis.hset(sKey(b.id), "d:other", "5");
     expect((await store.get(b.id, t0))?.data.other).toBe(5);
+  });
+
+  it("B12: a key of another type (string, list, set, zset, stream) at a session key is corrupt: a fresh session, the key deleted, never SessionStoreError", async () => {
+    const events: SessionEvent[] = [];
+    const sessions = defineSession({
+      schema: z.object({ userId: z.string().optional() }),
+      store: redisStore({ redis, prefix, indexes: ["userId"] }),
+      cookie: { secure: true, name: "sid" },
+      now: () => t0.getTime(),
+      onEvent: (event) => events.push(event),
+    });
+    for (const [kind, plant] of Object.entries(wrongTypes(redis))) {
+      const token = createToken();
+      const id = hashToken(token);
+      await store.create(record({ userId: { json: "wrong-type" } }, { id }));
+      await plant(sKey(id));
+      events.length = 0;
+      const s = await sessions.load(`sid=${token}`).catch((error: unknown) => error);
+      expect(s, kind).not.toBeInstanceOf(Error);
+      const session = s as Awaited<ReturnType<typeof sessions.load>>;
+      expect(session.isNew, kind).toBe(true);
+      expect(
+        events.map((e) => e.type),
+        kind,
+      ).toEqual(["corrupt"]);
+      expect(await redis.exists(sKey(id)), kind).toBe(0);
+      // The same cookie again: the key is gone, so it is an unknown token, not corruption again.
+      events.length = 0;
+      expect((await sessions.load(`sid=${token}`)).isNew, kind).toBe(true);
+      expect(
+        events.map((e) => e.type),
+        kind,
+      ).toEqual(["unknown"]);
+      // What the browser sends next (the fresh session's own cookie) loads with no event.
+      session.set("userId", "u1");
+      const setCookie = await session.commit();
+      events.length = 0;
+      const next = await sessions.load(cookieHeader(setCookie));
+      expect(next.get("userId"), kind).toBe("u1");
+      expect(events, kind).toEqual([]);
+    }
+  });
+
+  it("B12: writes, find and deleteWhere meeting a key of another type treat it as no live session: null/false, never an error", async () => {
+    for (const [kind, plant] of Object.entries(wrongTypes(redis))) {
+      const r = record({ userId: { json: "wrong-type-writes" } });
+      const other = record({ userId: { json: "wrong-type-writes" } });
+      await store.create(r);
+      await store.create(other);
+      await plant(sKey(r.id));
+      await expect(store.get(r.id, t0), kind).rejects.toBeInstanceOf(SessionCorruptError);
+      expect(await store.patch(r.id, patchOf({ a: { json: 1 } }), at(30)), kind).toBeNull();
+      expect(await store.replace({ ...r, data: { a: { json: 1 } } }, at(30)), kind).toBeNull();
+      expect(await store.touch(r.id, at(7200), at(30)), kind).toBe(false);
+      expect(await store.rotate(r.id, record(), null, at(30)), kind).toBe(false);
+      expect(await redis.exists(sKey(r.id)), kind).toBe(1); // left for get to report, and delete to remove
+      // Listed sessions skip it (its own get reports it); a revoke passes over it.
+      expect(
+        (await store.find({ userId: "wrong-type-writes" }, t0)).map((found) => found.id),
+        kind,
+      ).toEqual([other.id]);
+      expect(await store.deleteWhere({ userId: "wrong-type-writes" }, { exceptId: other.id }), kind).toEqual([]);
+      await store.delete(r.id);
+      expect(await redis.exists(sKey(r.id)), kind).toBe(0);
+      await store.delete(other.id);
+    }
+    // Through the guard the core uses: a data problem, never an outage.
+    const guarded = guardStore(store, 1000);
+    const r = record();
+    await store.create(r);
+    await redis.del(sKey(r.id));
+    await redis.set(sKey(r.id), "x");
+    const error = await guarded.get(r.id, t0).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionCorruptError);
+    expect(error).not.toBeInstanceOf(SessionStoreError);
+    await guarded.delete(r.id);
+    expect(await redis.exists(sKey(r.id))).toBe(0);
   });
 });
 

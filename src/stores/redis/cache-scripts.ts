@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
-import { defineScripts, LUA_SLICES } from "./lua.js";
+import { defineScripts, LUA_HMGET_ANY, LUA_SLICES } from "./lua.js";
 
 /**
  * The Lua behind `redisCache`: each script touches one key (`KEYS[1]`, the cache hash of one
@@ -16,7 +16,9 @@ import { defineScripts, LUA_SLICES } from "./lua.js";
  */
 
 // leaveFloor replaces whatever the key holds by a floor mark (see above), never lowering it.
-const helpers = `${LUA_SLICES}
+// hmgetAny reads a key of another type than a hash (B12: junk, neither a copy nor a mark) as
+// absent, so put and patch replace it and touch leaves it to get, which reports it corrupt.
+const helpers = `${LUA_SLICES}${LUA_HMGET_ANY}
 local function leaveFloor(key, floor, oldFloor, markTtl)
   if oldFloor and tonumber(oldFloor) > floor then floor = tonumber(oldFloor) end
   redis.call('DEL', key)
@@ -30,7 +32,7 @@ const put = `${helpers}
 local key = KEYS[1]
 local rev = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
-local held = redis.call('HMGET', key, 'dead', 'rev', 'floor')
+local held = hmgetAny(key, 'dead', 'rev', 'floor')
 if held[1] then return 0 end
 if held[2] and tonumber(held[2]) >= rev then return 0 end
 if held[3] and tonumber(held[3]) > rev then return 0 end
@@ -52,7 +54,7 @@ const patch = `${helpers}
 local key = KEYS[1]
 local rev = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
-local held = redis.call('HMGET', key, 'dead', 'rev', 'floor')
+local held = hmgetAny(key, 'dead', 'rev', 'floor')
 if held[1] then return 0 end
 local current = tonumber(held[2])
 if current and current >= rev then return 0 end
@@ -77,7 +79,7 @@ return 0
 /** ARGV: expMs, ttlMs, markTtlMs. Returns 1 when a copy's expiry moved. */
 const touch = `${helpers}
 local key = KEYS[1]
-local held = redis.call('HMGET', key, 'rev', 'floor')
+local held = hmgetAny(key, 'rev', 'floor')
 if not held[1] then return 0 end
 if tonumber(ARGV[2]) <= 0 then
   leaveFloor(key, tonumber(held[1]), held[2], ARGV[3])

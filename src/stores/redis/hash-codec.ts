@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from "ioredis";
 import { SessionCorruptError } from "../../errors.js";
 import type { StoredData, StoredEntry, StoredSession } from "../../store.js";
 import { utf8Length } from "../../utf8.js";
@@ -79,6 +80,23 @@ export function fromHash(id: string, hash: Record<string, string>): StoredSessio
     dataBytes,
   };
 }
+
+/**
+ * HGETALL of `key`. Throws `SessionCorruptError` (B12) when the key holds another type than a
+ * hash (a string, list, set, zset or stream: Redis answers WRONGTYPE): no Tessera write makes
+ * one, so it is garbage where a record should be, not an outage. Other failures pass through.
+ */
+export async function hashAt(redis: Redis | Cluster, key: string): Promise<Record<string, string>> {
+  try {
+    return await redis.hgetall(key);
+  } catch (error) {
+    if (isWrongType(error)) throw new SessionCorruptError("redis: the session's key holds another type than a hash");
+    throw error;
+  }
+}
+
+/** Redis's standard reply to a command on a key of another type. */
+export const isWrongType = (error: unknown) => error instanceof Error && error.message.startsWith("WRONGTYPE");
 
 function isEmpty(hash: Record<string, string>): boolean {
   for (const _ in hash) return false;

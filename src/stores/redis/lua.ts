@@ -14,6 +14,23 @@ end
 `;
 
 /**
+ * `hmgetAny(key, fields…)`: HMGET, with a key of another type than a hash (WRONGTYPE: a string,
+ * list, set, zset or stream, which no Tessera write makes) read as absent, so a script meeting one
+ * never fails and the key stays removable (B12). Any other error is raised. Shared by the store's
+ * and the cache's scripts.
+ */
+export const LUA_HMGET_ANY = `
+local function hmgetAny(key, ...)
+  local m = redis.pcall('HMGET', key, ...)
+  if not m.err then return m end
+  if string.sub(m.err, 1, 9) ~= 'WRONGTYPE' then return error(m) end
+  local absent = {}
+  for i = 1, select('#', ...) do absent[i] = false end
+  return absent
+end
+`;
+
+/**
  * Registers single-key scripts on `redis` and returns the client typed with them as methods.
  * ioredis sends EVALSHA and falls back to EVAL once per connection (NOSCRIPT), so each call is
  * one command. Defining them again on the same client (a second store or cache) is harmless:

@@ -2,7 +2,7 @@ import type { Cluster, Redis } from "ioredis";
 import { SessionConfigError } from "../../errors.js";
 import type { SessionCache, SessionPatch } from "../../store.js";
 import { defineCacheCommands } from "./cache-scripts.js";
-import { DATA_FIELD_PREFIX, dataFields, fromHash, toHashFields } from "./hash-codec.js";
+import { DATA_FIELD_PREFIX, dataFields, fromHash, hashAt, toHashFields } from "./hash-codec.js";
 
 /** Options of {@link redisCache}. */
 export interface RedisCacheOptions {
@@ -85,7 +85,8 @@ export function redisCache(options: RedisCacheOptions) {
   return {
     ttlMs,
     async get(id) {
-      return fromHash(id, await client.hgetall(key(id)));
+      // A key of another type than a hash is a corrupt copy (B12), dropped by the core, not an outage.
+      return fromHash(id, await hashAt(client, key(id)));
     },
 
     async put(record, now) {

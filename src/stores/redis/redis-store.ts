@@ -1,8 +1,14 @@
 import type { Cluster, Redis } from "ioredis";
-import { isTesseraError, SessionConfigError, SessionStoreError, SessionTooLargeError } from "../../errors.js";
+import {
+  isTesseraError,
+  SessionConfigError,
+  SessionLateWriteError,
+  SessionStoreError,
+  SessionTooLargeError,
+} from "../../errors.js";
 import type { JsonValue, SessionStore, StoredData, StoredSession, Where } from "../../store.js";
 import { utf8Length } from "../../utf8.js";
-import { DATA_FIELD_PREFIX, dataFields, fromHash, metaFields } from "./hash-codec.js";
+import { DATA_FIELD_PREFIX, dataFields, fromHash, hashAt, metaFields } from "./hash-codec.js";
 import { defineStoreCommands, type RecordReply } from "./store-scripts.js";
 
 /** Options of {@link redisStore}. */
@@ -57,8 +63,9 @@ type Values = (JsonValue | undefined)[];
  * and `touch` of a record that is gone, expired or a grace shadow write nothing and return
  * null/false, so a save never resurrects a session (R51). `patch` also refuses, writing nothing,
  * a patch that would grow the data past `maxBytes` (B9), by a running size kept in the hash
- * (`store-scripts.ts`). `get` throws `SessionCorruptError` for a hash it cannot read (B12,
- * `hash-codec.ts`).
+ * (`store-scripts.ts`). `get` throws `SessionCorruptError` for a hash it cannot read, or a key
+ * of another type than a hash (B12, `hash-codec.ts`); the writes treat such a key as no live
+ * session (null/false), `find` skips it, and `delete` removes it whatever its type.
  *
  * Not atomic:
  * - `rotate`: the old and the new key live in different slots of a Cluster, so it retires the old
@@ -81,8 +88,8 @@ type Values = (JsonValue | undefined)[];
  * redis.on("error", (error) => logger.warn({ error }, "session store"));
  * export const sessions = defineSession({ schema, store: redisStore({ redis, indexes: ["userId"] }) });
  */
-function lateWrite(): SessionStoreError {
-  return new SessionStoreError("redisStore: a write arrived after its deadline, past a newer write; nothing written");
+function lateWrite(): SessionLateWriteError {
+  return new SessionLateWriteError("redisStore: a write arrived after its deadline, past a newer write; nothing written");
 }
 
 export function redisStore(options: RedisStoreOptions) {
@@ -157,7 +164,7 @@ export function redisStore(options: RedisStoreOptions) {
 
   return {
     async get(id, now) {
-      const hash = await client.hgetall(sessionKey(id));
+      const hash = await hashAt(client, sessionKey(id));
       const record = fromHash(id, hash);
       if (record === null) return null;
       if (record.expiresAt.getTime() > now.getTime()) {
@@ -257,11 +264,12 @@ export function redisStore(options: RedisStoreOptions) {
       const setKey = indexKey(field, value) as string;
       const ids = await client.smembers(setKey);
       // One HGETALL per member, sent together: in a Cluster they live in different slots.
-      const hashes = await Promise.all(ids.map((id) => client.hgetall(sessionKey(id))));
+      const hashes = await Promise.all(ids.map((id) => hashAt(client, sessionKey(id)).catch(unlessCorrupt)));
       const found: StoredSession[] = [];
       const dead: string[] = [];
       ids.forEach((id, i) => {
-        const record = readable(id, hashes[i] ?? {});
+        const hash = hashes[i];
+        const record = hash === CORRUPT ? undefined : readable(id, hash ?? {});
         if (record === undefined) return;
         // Gone, expired or a shadow: none of these ever becomes a live record again.
         if (record === null || !(record.expiresAt.getTime() > now.getTime()) || record.successorId !== null) dead.push(id);
@@ -324,6 +332,14 @@ function wholeRecord(record: StoredSession): (string | number)[] {
   let bytes = 0;
   for (let i = 1; i < data.length; i += 2) bytes += utf8Length(data[i] as string);
   return [...metaFields(record), ...data, "bytes", bytes];
+}
+
+const CORRUPT = Symbol("corrupt");
+
+/** For listings: a key that is not a hash (`hashAt`'s SessionCorruptError) is not listed either. */
+function unlessCorrupt(error: unknown): typeof CORRUPT {
+  if (isTesseraError(error) && error.code === "SESSION_CORRUPT") return CORRUPT;
+  throw error;
 }
 
 /** `fromHash` for listings: a corrupt record is not listed (its own `get` reports it). */

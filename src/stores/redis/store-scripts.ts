@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from "ioredis";
 import { DATA_FIELD_PREFIX } from "./hash-codec.js";
-import { defineScripts, LUA_SLICES } from "./lua.js";
+import { defineScripts, LUA_HMGET_ANY, LUA_SLICES } from "./lua.js";
 
 /**
  * The Lua behind `redisStore`. Each script touches one key (`KEYS[1]`: one session hash, or one
@@ -16,12 +16,14 @@ import { defineScripts, LUA_SLICES } from "./lua.js";
  * `{ rev, exp before the write, the indexed entries before the write (false when absent) }`:
  * what the client needs to move the session between index sets.
  */
-const prelude = `
+const prelude = `${LUA_HMGET_ANY}
 local nIdx = tonumber(ARGV[1])
 local function arg(i) return ARGV[nIdx + 1 + i] end
--- One read for what every script needs: rev, exp, succ, bytes, updated, then the indexed entries (false when absent).
+-- One read for what every script needs: rev, exp, succ, bytes, updated, then the indexed entries
+-- (false when absent). A key of another type than a hash reads as absent (B12): no live record,
+-- so the writes refuse it and remove deletes it.
 local function read(key)
-  return redis.call('HMGET', key, 'rev', 'exp', 'succ', 'bytes', 'updated', unpack(ARGV, 2, nIdx + 1))
+  return hmgetAny(key, 'rev', 'exp', 'succ', 'bytes', 'updated', unpack(ARGV, 2, nIdx + 1))
 end
 local function answer(first, exp, m)
   local out = { first, exp }
@@ -169,7 +171,10 @@ end
 return answer(rev, m[2], m)
 `;
 
-/** Deletes the key; answers { keys deleted, false, the indexed entries it held }. */
+/**
+ * Deletes the key, whatever its type (B12: the core deletes what `get` reported corrupt); answers
+ * { keys deleted, false, the indexed entries it held }.
+ */
 const remove = `${prelude}
 local m = read(KEYS[1])
 return answer(redis.call('DEL', KEYS[1]), false, m)
