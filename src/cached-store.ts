@@ -41,7 +41,11 @@ export function withCache(store: SessionStore, cache: SessionCache, options: Wit
    * again, so a revoke made during an outage is not undone by the copy once Redis is back.
    */
   const stale = new Set<string>();
-  /** Past `MAX_STALE` ids, reads skip the cache until this instant (every copy then has aged out). */
+  /**
+   * Reads skip the cache until this instant: for the cache's ttl after an outage (every copy from
+   * before it has then aged out), since other processes may have revoked sessions meanwhile
+   * whose copies this one cannot know of; and past `MAX_STALE` ids.
+   */
   let distrustUntil = 0;
 
   function failed(): undefined {
@@ -87,6 +91,7 @@ export function withCache(store: SessionStore, cache: SessionCache, options: Wit
       if (down) {
         down = false;
         backoffMs = FIRST_BACKOFF_MS;
+        distrustUntil = Math.max(distrustUntil, clock() + (cache.ttlMs ?? MAX_DISTRUST_MS));
         options.onStateChange?.("up");
       }
       return result;
@@ -115,7 +120,6 @@ export function withCache(store: SessionStore, cache: SessionCache, options: Wit
   const drop = (ids: readonly string[]) => tell(ids, () => cache.invalidate(ids));
 
   async function cached(id: string): Promise<StoredSession | null | undefined> {
-    if (clock() < distrustUntil) return undefined;
     const copy = await use(async () => {
       try {
         return await cache.get(id);
@@ -132,10 +136,14 @@ export function withCache(store: SessionStore, cache: SessionCache, options: Wit
 
   return {
     async get(id, now) {
-      const copy = await cached(id);
-      if (copy && copy.expiresAt.getTime() > now.getTime()) return copy;
+      const copy = clock() < distrustUntil ? undefined : await cached(id);
+      // Checked after the read too: the read that finds the cache back starts the window itself.
+      const distrusted = clock() < distrustUntil;
+      if (copy && !distrusted && copy.expiresAt.getTime() > now.getTime()) return copy;
       const record = await store.get(id, now);
       if (record !== null && record.successorId === null) await fill(record, now);
+      // A copy may outlive a revoke this process never heard of: gone in the store, gone in the cache.
+      else if (record === null && distrusted) await drop([id]);
       return record;
     },
     async create(record) {

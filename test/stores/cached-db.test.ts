@@ -395,6 +395,55 @@ describe.skipIf(!canStartRedis || !databaseUrl)("cached_db when Redis goes down 
     }
   });
 
+  it("B10: another process that also saw the outage does not serve a session revoked by the first during it (it reads the store for the cache's ttl after recovering)", async () => {
+    const ttlSeconds = 3;
+    const server = await startRedis(await freePort(16000), ["--appendonly", "yes", "--appendfsync", "always"]);
+    const redisA = cacheClient(server);
+    const redisB = cacheClient(server);
+    try {
+      await waitFor(async () => redisA.status === "ready" && redisB.status === "ready", "the cache clients");
+      const eventsB: SessionEvent["type"][] = [];
+      const a = defineSession({
+        schema: appSchema,
+        store: database.store,
+        cache: redisCache({ redis: redisA, ttl: ttlSeconds }),
+      });
+      const b = defineSession({
+        schema: appSchema,
+        store: database.store,
+        cache: redisCache({ redis: redisB, ttl: ttlSeconds }),
+        onEvent: (event) => eventsB.push(event.type),
+      });
+      const s = await b.load(undefined);
+      s.set("userId", "victim");
+      const cookie = cookieHeader(await s.commit());
+      expect((await b.load(cookie)).get("userId")).toBe("victim"); // cached
+      const cachedAt = Date.now();
+
+      await server.kill();
+      const other = await b.load(undefined); // B serves a request during the outage: it sees it
+      other.set("userId", "u9");
+      await other.commit();
+      expect(eventsB).toContain("cache-down");
+      expect(await a.revoke({ where: { userId: "victim" } })).toBe(1);
+      await server.restart();
+
+      let loads = 0;
+      while (Date.now() < cachedAt + (ttlSeconds + 1) * 1000) {
+        const session = await b.load(cookie);
+        expect(session.isNew).toBe(true);
+        loads++;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(eventsB).toContain("cache-up");
+      expect(loads).toBeGreaterThan(10);
+    } finally {
+      redisA.disconnect();
+      redisB.disconnect();
+      await server.stop();
+    }
+  });
+
   it("B10: a revoke or logout made while the cache was down is applied before the cache is trusted again: the revoked cookies never load, for the whole ttl", async () => {
     const ttlSeconds = 3;
     // Persisted (AOF), so the copies outlive the kill the way they outlive a network outage.
