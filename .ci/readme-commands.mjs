@@ -48,6 +48,10 @@ function readmeCommands() {
   const cli = commands.find((line) => /\bnpm run demo:cli\b/.test(line));
   if (demo === undefined || cli === undefined)
     fail(`README's first code block lacks the demo commands: ${JSON.stringify(commands)}`);
+  // .ci/run names the commands too, so that both it and the README say what CI runs: they must agree.
+  const [named, namedCli] = process.argv.slice(2);
+  if (named !== undefined && (named !== demo || namedCli !== cli))
+    fail(`.ci/run names ${JSON.stringify([named, namedCli])}, the README says ${JSON.stringify([demo, cli])}`);
   return { demo, cli };
 }
 
