@@ -25,9 +25,10 @@ const MAX_DISTRUST_MS = 24 * 3600 * 1000;
  * the cache. The cache is an optimisation and never fails a request: a failing or slow cache
  * is skipped, reported once, and probed again after a back-off (1 s, doubling to 30 s).
  *
- * Not atomic across the two: a cache write that fails after the store write leaves the old
- * copy in the cache until the cache's ttl (a logout during a cache outage can be served for
- * that long); the rev-guard and marks of `SessionCache` keep every other interleaving safe.
+ * Not atomic across the two: a cache write that fails after the store write leaves the old copy
+ * in the cache. Such ids are remembered and invalidated before the cache is used again, and for
+ * the cache's ttl after an outage reads go to the store (B10); the rev-guard and marks of
+ * `SessionCache` keep every other interleaving safe.
  */
 export function withCache(store: SessionStore, cache: SessionCache, options: WithCacheOptions = {}): SessionStore {
   const timeoutMs = options.timeoutMs ?? 250;
@@ -112,7 +113,7 @@ export function withCache(store: SessionStore, cache: SessionCache, options: Wit
     if (stale.size > MAX_STALE) {
       // Too many to remember: forget them and keep reads off the cache for as long as a copy may live.
       stale.clear();
-      distrustUntil = clock() + (cache.ttlMs ?? MAX_DISTRUST_MS);
+      distrustUntil = Math.max(distrustUntil, clock() + (cache.ttlMs ?? MAX_DISTRUST_MS));
     }
   }
 
