@@ -3,6 +3,15 @@ import { SessionTooLargeError, SessionValidationError } from "./errors.js";
 import { EXPIRY_KEY, type Hydrated, parseField, type SchemaRuntime } from "./schema.js";
 import type { StoredData, StoredEntry } from "./store.js";
 
+/** A snapshot of what a save sends: the dirty keys with the entries they held, deletes, whole-record flags. */
+export interface PendingChanges {
+  readonly entries: ReadonlyMap<string, StoredEntry | undefined>;
+  readonly deleted: ReadonlySet<string>;
+  readonly replaceAll: boolean;
+  readonly clears: number;
+  readonly userDeletes: number;
+}
+
 /** How a store sizes one entry for `maxBytes` (`SessionStore.entryBytes`). */
 export type EntryMeasure = (key: string, entry: StoredEntry) => number;
 
@@ -30,6 +39,9 @@ export class SessionContents {
   readonly #deleted = new Set<string>();
   /** Keys dropped at load (expired, invalid) ride along with the next write but do not make one; user deletes do. */
   #userDeleted = false;
+  /** Counts of user deletes and `clear()`s, so a save can tell what happened while it was in flight. */
+  #userDeletes = 0;
+  #clears = 0;
   /** The next save must replace the whole record (`clear()`, migrated data). */
   #replaceAll: boolean;
 
@@ -107,6 +119,7 @@ export class SessionContents {
     if (stored && !this.#replaceAll) {
       this.#deleted.add(key);
       this.#userDeleted = true;
+      this.#userDeletes++;
     }
   }
 
@@ -119,6 +132,7 @@ export class SessionContents {
     this.#dirty.clear();
     this.#deleted.clear();
     this.#replaceAll = true;
+    this.#clears++;
   }
 
   /** The data's keys (not `$`-entries). */
@@ -152,12 +166,36 @@ export class SessionContents {
     return { set, deleted: [...this.#deleted] };
   }
 
-  /** The store holds what this object holds: nothing is pending any more. */
-  markSaved(): void {
-    this.#dirty.clear();
-    this.#deleted.clear();
-    this.#replaceAll = false;
-    this.#userDeleted = false;
+  /** What a save is about to send, for `markSaved` once the store has it. */
+  pending(): PendingChanges {
+    const entries = new Map<string, StoredEntry | undefined>();
+    for (const key of this.#dirty) entries.set(key, this.#entries.get(key));
+    return {
+      entries,
+      deleted: new Set(this.#deleted),
+      replaceAll: this.#replaceAll,
+      clears: this.#clears,
+      userDeletes: this.#userDeletes,
+    };
+  }
+
+  /**
+   * The store holds what `sent` described: exactly that stops being pending. A change made while
+   * the save was in flight (another procedure of one tRPC batch sharing this session) stays
+   * pending for the next save, instead of being marked saved unsent. Without `sent`, everything.
+   */
+  markSaved(sent?: PendingChanges): void {
+    if (sent === undefined) {
+      this.#dirty.clear();
+      this.#deleted.clear();
+      this.#replaceAll = false;
+      this.#userDeleted = false;
+      return;
+    }
+    for (const [key, entry] of sent.entries) if (this.#entries.get(key) === entry) this.#dirty.delete(key);
+    for (const key of sent.deleted) if (!this.#dirty.has(key)) this.#deleted.delete(key);
+    if (sent.replaceAll && this.#clears === sent.clears) this.#replaceAll = false;
+    if (this.#userDeletes === sent.userDeletes) this.#userDeleted = false;
   }
 
   /** A fresh start after `destroy()`: nothing held, nothing pending. */

@@ -28,13 +28,16 @@ import {
   type SessionSchema,
   type SessionValue,
 } from "./schema.js";
-import { SessionContents } from "./session-contents.js";
+import { type PendingChanges as ContentChanges, SessionContents } from "./session-contents.js";
 import type { CookieSessionStore, SessionStore, StoredData, StoredSession } from "./store.js";
 import { createToken, hashToken, sessionTag } from "./token.js";
 import { utf8Length } from "./utf8.js";
 
 /** Stands for a new session's id in a size check: every id is 64 hex digits. */
 const PLACEHOLDER_ID = "0".repeat(64);
+
+/** What a save sent: the contents' changes and the expiry policy's change count. */
+type PendingChanges = ContentChanges & { readonly policyChanges: number };
 
 /** What a session needs from its manager; built once by `defineSession`. */
 export interface SessionContext {
@@ -87,6 +90,9 @@ export class Session<S extends SessionSchema> {
   #record: StoredSession | null;
   /** `setExpiry` (or a `clear()` that dropped its override) changed the cookie's lifetime: the next save re-sends it. */
   #policyChanged = false;
+  /** Counts `#policyChanged` being set, so a save in flight does not clear a later one. */
+  #policyChanges = 0;
+  #queue: Promise<unknown> = Promise.resolve();
   #cookie: "set" | "clear" | null = null;
   #hadCookie: boolean;
   /** Cookie stores: the cookie must be sealed again (previous secret, or rotated) even if nothing changed. */
@@ -162,7 +168,7 @@ export class Session<S extends SessionSchema> {
     if (expiry === undefined) return;
     // Through a grace shadow the expiry is identity, as `setExpiry` is (B4): the data goes, it stays.
     if (this.#viaGrace) this.#data.writeEntry(EXPIRY_KEY, expiry);
-    else this.#policyChanged = true;
+    else this.#policyMoved();
   }
 
   /** Returns the value of `key`, first setting it to `value` when absent. */
@@ -223,7 +229,7 @@ export class Session<S extends SessionSchema> {
       }
       override = { kind: "at", atMs: value.getTime() };
     } else override = { kind: "idle", seconds: durationArgument(EXPIRY_KEY, value, this.#ctx.nowMs()) };
-    this.#policyChanged = true;
+    this.#policyMoved();
     if (override === null) this.#data.remove(EXPIRY_KEY, this.#record !== null);
     else this.#data.writeEntry(EXPIRY_KEY, serializeExpiry(override));
   }
@@ -263,6 +269,10 @@ export class Session<S extends SessionSchema> {
   async rotate(): Promise<void> {
     this.#assertOpen("rotate");
     this.#assertOwnToken("rotate");
+    return this.#exclusive(() => this.#rotate());
+  }
+
+  async #rotate(): Promise<void> {
     const now = this.#ctx.nowMs();
     const token = createToken();
     const id = hashToken(token);
@@ -279,10 +289,11 @@ export class Session<S extends SessionSchema> {
     }
     if (old !== null) {
       const record = this.#fullRecord(id, now);
+      const sent = this.#pending();
       const grace = this.#ctx.rotationGraceSeconds;
       const graceUntil = grace > 0 ? new Date(now + grace * 1000) : null;
       if (!(await this.#ctx.store.rotate(old.id, record, graceUntil, new Date(now)))) this.#interrupted(old.id);
-      this.#saved(record);
+      this.#saved(record, sent);
       this.#ctx.emit("rotated", id);
     }
     this.#token = token;
@@ -297,6 +308,10 @@ export class Session<S extends SessionSchema> {
   async destroy(): Promise<void> {
     this.#assertOpen("destroy");
     this.#assertOwnToken("destroy");
+    return this.#exclusive(() => this.#destroy());
+  }
+
+  async #destroy(): Promise<void> {
     const id = this.#record?.id ?? null;
     if (id !== null) {
       if (this.#ctx.sealer === null) await this.#ctx.store.delete(id);
@@ -316,7 +331,7 @@ export class Session<S extends SessionSchema> {
    * Throws `SessionInterruptedError` when the record vanished meanwhile.
    */
   async save(): Promise<void> {
-    await this.#save(this.#ctx.nowMs());
+    await this.#exclusive(() => this.#save(this.#ctx.nowMs()));
   }
 
   async #save(now: number): Promise<void> {
@@ -328,8 +343,9 @@ export class Session<S extends SessionSchema> {
       this.#token ??= createToken();
       this.#id ??= hashToken(this.#token);
       const fresh = this.#fullRecord(this.#id, now);
+      const sent = this.#pending();
       await this.#ctx.store.create(fresh);
-      this.#saved(fresh);
+      this.#saved(fresh, sent);
       this.#cookie = "set";
       this.#ctx.emit("created", fresh.id);
       return;
@@ -350,9 +366,10 @@ export class Session<S extends SessionSchema> {
     }
     if (this.#data.replacesAll) {
       const full = this.#fullRecord(record.id, now);
+      const sent = this.#pending();
       const rev = await this.#onTime(now, (notAfter) => this.#ctx.store.replace(full, new Date(now), notAfter));
       if (rev === null) this.#interrupted(record.id);
-      this.#saved({ ...full, rev });
+      this.#saved({ ...full, rev }, sent);
     } else if (this.isModified) {
       const patch = {
         ...this.#data.changes(),
@@ -361,11 +378,12 @@ export class Session<S extends SessionSchema> {
         schemaVersion: this.#ctx.runtime.version,
         maxBytes: this.#ctx.maxBytes,
       };
+      const sent = this.#pending();
       const rev = await this.#onTime(now, (notAfter) =>
         this.#ctx.store.patch(record.id, notAfter ? { ...patch, notAfter } : patch, new Date(now)),
       );
       if (rev === null) this.#interrupted(record.id);
-      this.#saved({ ...record, expiresAt: patch.expiresAt, updatedAt: patch.updatedAt, rev });
+      this.#saved({ ...record, expiresAt: patch.expiresAt, updatedAt: patch.updatedAt, rev }, sent);
     } else if (expiryMoved) {
       if (!(await this.#ctx.store.touch(record.id, new Date(nextMs), new Date(now)))) {
         // A read-only request of a session gone meanwhile: nothing to save, so no error. No clearing
@@ -386,6 +404,10 @@ export class Session<S extends SessionSchema> {
    * @example for (const value of await session.commit()) headers.append("Set-Cookie", value);
    */
   async commit(): Promise<string[]> {
+    return this.#exclusive(() => this.#commit());
+  }
+
+  async #commit(): Promise<string[]> {
     // One instant for the save and the cookie, so Max-Age matches the stored expiry to the second.
     const now = this.#ctx.nowMs();
     await this.#save(now);
@@ -445,6 +467,7 @@ export class Session<S extends SessionSchema> {
     this.#id ??= hashToken(createToken());
     const id = record?.id ?? this.#id;
     const full = { ...this.#fullRecord(id, now), rev: (record?.rev ?? 0) + 1 };
+    const sent = this.#pending();
     const value = await sealer.seal(full, this.#ctx.cookie.name);
     const cookie = serializeSessionCookie(
       this.#ctx.cookie,
@@ -455,7 +478,7 @@ export class Session<S extends SessionSchema> {
     const bytes = utf8Length(cookie);
     if (bytes > MAX_COOKIE_BYTES) throw new SessionTooLargeError(bytes, MAX_COOKIE_BYTES);
     this.#token = value;
-    this.#saved(full);
+    this.#saved(full, sent);
     this.#reseal = false;
     this.#cookie = "set";
     if (record === null) this.#ctx.emit("created", id);
@@ -502,6 +525,15 @@ export class Session<S extends SessionSchema> {
       if (!isTesseraError(error) || error.name !== "SessionLateWriteError") throw error;
       return write(undefined);
     }
+  }
+
+  #pending(): PendingChanges {
+    return { ...this.#data.pending(), policyChanges: this.#policyChanges };
+  }
+
+  #policyMoved(): void {
+    this.#policyChanged = true;
+    this.#policyChanges++;
   }
 
   #assertOpen(method: string): void {
@@ -569,11 +601,23 @@ export class Session<S extends SessionSchema> {
     };
   }
 
-  #saved(record: StoredSession): void {
+  /** The store holds `record`; what `sent` described is saved, changes made meanwhile stay pending. */
+  #saved(record: StoredSession, sent: PendingChanges): void {
     this.#record = record;
     this.#id = record.id;
-    this.#data.markSaved();
-    this.#policyChanged = false;
+    this.#data.markSaved(sent);
+    if (this.#policyChanges === sent.policyChanges) this.#policyChanged = false;
+  }
+
+  /**
+   * Saves, rotations and destroys of one session run one at a time, in call order: the
+   * procedures of a tRPC batch share one session and commit concurrently, and two saves in
+   * flight at once would both insert a new session, or rotate from under each other.
+   */
+  #exclusive<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => undefined);
+    return result;
   }
 
   #interrupted(id: string): never {

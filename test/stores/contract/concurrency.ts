@@ -23,6 +23,48 @@ export function concurrencyContract(harness: () => StoreHarness, scope: Contract
     expect(c.get("userId")).toBe("u1");
   });
 
+  it("issue 12.1: one session shared by concurrent procedures (a tRPC batch): a change made while another procedure's save is in flight is saved, not marked saved unsent", async () => {
+    const { sessions } = makeSessions(harness());
+    const cookie = cookieHeader(await signedIn(sessions));
+    const session = await sessions.load(cookie);
+    session.set("cart", [{ sku: "apple", qty: 1 }]);
+    const first = session.commit(); // in flight
+    session.set("theme", "dark");
+    session.delete("userId");
+    await first;
+    await session.commit(); // the other procedure commits once the first is done
+    const loaded = await sessions.load(cookie);
+    expect(loaded.get("cart")).toEqual([{ sku: "apple", qty: 1 }]);
+    expect(loaded.get("theme")).toBe("dark");
+    expect(loaded.has("userId")).toBe(false);
+  });
+
+  it("issue 12.1: a new session committed by two procedures at once is created once and keeps both writes; a login (rotate) beside an add keeps the cart", async () => {
+    const { sessions } = makeSessions(harness());
+    const session = await sessions.load(undefined);
+    session.set("visits", 1);
+    const first = session.commit();
+    session.set("theme", "dark");
+    const [a, b] = await Promise.all([first, session.commit()]);
+    const cookie = cookieHeader([...a, ...b]);
+    const loaded = await sessions.load(cookie);
+    expect([loaded.get("visits"), loaded.get("theme")]).toEqual([1, "dark"]);
+
+    const login = (async () => {
+      await loaded.rotate();
+      loaded.set("userId", "u1");
+      return loaded.commit();
+    })();
+    loaded.set("cart", [{ sku: "pear", qty: 2 }]);
+    const add = loaded.commit();
+    const sent = [...(await login), ...(await add)];
+    expect(new Set(sent.map((c) => c.split(";")[0]))).toHaveProperty("size", 1); // one new token
+    const after = await sessions.load(cookieHeader(sent));
+    expect(after.get("userId")).toBe("u1");
+    expect(after.get("cart")).toEqual([{ sku: "pear", qty: 2 }]);
+    expect((await sessions.load(cookie)).isNew).toBe(true); // the pre-login token is dead
+  });
+
   it("R53: 50 concurrent requests each setting its own key lose none", async () => {
     const shape: Record<string, z.ZodOptional<z.ZodNumber>> = {};
     for (let i = 0; i < 50; i++) shape[`k${i}`] = z.number().optional();
