@@ -81,7 +81,20 @@ export class SessionStoreError extends TesseraError {
  * waits, it means the writers' clocks disagree by more than `storeTimeout`, and the session
  * retries the write without the deadline.
  */
-export class SessionLateWriteError extends SessionStoreError {}
+export class SessionLateWriteError extends SessionStoreError {
+  /** @param store the refusing store's name, for the message */
+  constructor(store: string) {
+    super(`${store}: a write arrived after its deadline, past a newer write; nothing written`);
+  }
+}
+
+/**
+ * @internal For stores that check in code (memory, file): throws `SessionLateWriteError` when the
+ * record holds a write stamped after this write's deadline (`SessionPatch.notAfter`).
+ */
+export function refuseLateWrite(store: string, updatedAt: Date, notAfter: Date | undefined): void {
+  if (notAfter !== undefined && updatedAt.getTime() > notAfter.getTime()) throw new SessionLateWriteError(store);
+}
 
 /**
  * The session was destroyed, revoked or expired by someone else while this request held

@@ -33,9 +33,10 @@ export type SessionFetchHandler<S extends SessionSchema> = (
  * when a cookie is sent and `Vary: Cookie` always (R18). A session error in the load or the save
  * gets the core's answer (`sessionErrorResponse`: 503 store down, 401 session revoked or
  * unreadable, 413 too large; no stack, no cookie), and so does one the handler throws (from
- * `rotate()`, say); any other error propagates. A handler that throws saves nothing: there is no response to carry a cookie (but `rotate()`/`destroy()` act on
- * the store when called). Once the handler has returned, the session is read-only: a change then
- * (from a streaming body, say) throws `SessionConfigError` rather than being lost (R20).
+ * `rotate()`, say); any other error propagates. A handler that throws saves nothing: there is
+ * no response to carry a cookie (but `rotate()`/`destroy()` act on the store when called). Once
+ * the handler has returned, the session is read-only: a change then (from a streaming body, say)
+ * throws `SessionConfigError` rather than being lost (R20).
  * @example export default { fetch: withSession(sessions, (req, session) => Response.json(session.get("cart"))) };
  */
 export function withSession<S extends SessionSchema>(

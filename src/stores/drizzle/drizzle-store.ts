@@ -71,10 +71,6 @@ const iso = (date: Date | null) => (date === null ? null : date.toISOString());
  * import { drizzle } from "drizzle-orm/postgres-js";
  * const store = drizzleStore({ db: drizzle(process.env.DATABASE_URL!) });
  */
-function lateWrite(): SessionLateWriteError {
-  return new SessionLateWriteError("drizzleStore: a write arrived after its deadline, past a newer write; nothing written");
-}
-
 export function drizzleStore(options: DrizzleStoreOptions) {
   const db: unknown = (options as Partial<DrizzleStoreOptions> | undefined)?.db;
   if (!is(db, PgDatabase)) {
@@ -237,7 +233,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
       const [row] = await replaceQuery.execute(params);
       if (row !== undefined) return row.rev;
       const [miss] = await patchMissQuery.execute({ ...params, deleted: [], set: "{}", maxBytes: 0 });
-      if (miss?.live && !miss.onTime) throw lateWrite();
+      if (miss?.live && !miss.onTime) throw new SessionLateWriteError("drizzleStore");
       return null;
     },
 
@@ -259,7 +255,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
         if (row !== undefined) return row.rev;
         const [miss] = await patchMissQuery.execute(params);
         if (miss === undefined || !miss.live) return null;
-        if (!miss.onTime) throw lateWrite();
+        if (!miss.onTime) throw new SessionLateWriteError("drizzleStore");
         if (!miss.fits) throw new SessionTooLargeError(Number(miss.bytes), patch.maxBytes);
       }
       throw new SessionStoreError("drizzleStore: a patch kept losing races with concurrent patches");

@@ -1,6 +1,6 @@
 import { lstat, readdir, rmdir, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { SessionConfigError, SessionLateWriteError, SessionStoreError, SessionTooLargeError } from "../../errors.js";
+import { refuseLateWrite, SessionConfigError, SessionStoreError, SessionTooLargeError } from "../../errors.js";
 import type { SessionStore, StoredData, StoredSession, Where } from "../../store.js";
 import { defaultDir, openDir } from "./file-dir.js";
 import { errnoOf } from "./file-io.js";
@@ -79,16 +79,6 @@ const BATCH = 32; // files read at once by a scan: enough to overlap I/O, few en
  * import { fileStore } from "tessera/file";
  * export const sessions = defineSession({ schema, store: fileStore({ dir: "/var/lib/myapp/sessions" }) });
  */
-/**
- * A write that waited on the lock past its caller's deadline, while a newer write landed, must
- * not undo it (`SessionPatch.notAfter`).
- */
-function refuseLate(current: StoredSession, notAfter: Date | undefined): void {
-  if (notAfter !== undefined && current.updatedAt.getTime() > notAfter.getTime()) {
-    throw new SessionLateWriteError("fileStore: a write arrived after its deadline, past a newer write; nothing written");
-  }
-}
-
 export function fileStore(options: FileStoreOptions = {}) {
   const { dir, lockTimeout = 10_000 } = options;
   if (dir !== undefined && (typeof dir !== "string" || dir === "" || dir.includes("\0"))) {
@@ -216,7 +206,7 @@ export function fileStore(options: FileStoreOptions = {}) {
 
     async replace(record, now, notAfter?) {
       return update(record.id, now, (current) => {
-        refuseLate(current, notAfter);
+        refuseLateWrite("fileStore", current.updatedAt, notAfter);
         const rev = current.rev + 1;
         return [{ ...record, rev }, rev];
       });
@@ -224,7 +214,7 @@ export function fileStore(options: FileStoreOptions = {}) {
 
     async patch(id, patch, now) {
       return update(id, now, (current) => {
-        refuseLate(current, patch.notAfter);
+        refuseLateWrite("fileStore", current.updatedAt, patch.notAfter);
         // `current.data` was just parsed from the file: ours to change.
         const data: StoredData = current.data;
         const before = dataBytes(data);

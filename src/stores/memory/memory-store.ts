@@ -1,4 +1,4 @@
-import { SessionCorruptError, SessionLateWriteError, SessionStoreError, SessionTooLargeError } from "../../errors.js";
+import { refuseLateWrite, SessionCorruptError, SessionStoreError, SessionTooLargeError } from "../../errors.js";
 import type { SessionPatch, SessionStore, StoredData, StoredSession, Where } from "../../store.js";
 import { utf8Length } from "../../utf8.js";
 
@@ -17,13 +17,6 @@ export interface MemoryStoreOptions {
  * `SessionCorruptError` (B12).
  * @example defineSession({ schema, store: memoryStore() })
  */
-/** A write that arrives after its caller gave up, past a newer write, must not undo it (`SessionPatch.notAfter`). */
-function refuseLate(current: StoredSession, notAfter: Date | undefined): void {
-  if (notAfter !== undefined && current.updatedAt.getTime() > notAfter.getTime()) {
-    throw new SessionLateWriteError("memoryStore: a write arrived after its deadline, past a newer write; nothing written");
-  }
-}
-
 export function memoryStore(options: MemoryStoreOptions = {}) {
   const map = options.map ?? new Map<string, StoredSession>();
   const live = (id: string, now: Date): StoredSession | undefined => {
@@ -55,7 +48,7 @@ export function memoryStore(options: MemoryStoreOptions = {}) {
     async replace(record, now, notAfter?) {
       const current = writable(record.id, now);
       if (current === undefined) return null;
-      refuseLate(current, notAfter);
+      refuseLateWrite("memoryStore", current.updatedAt, notAfter);
       const rev = current.rev + 1;
       map.set(record.id, { ...structuredClone(record), rev });
       return rev;
@@ -63,7 +56,7 @@ export function memoryStore(options: MemoryStoreOptions = {}) {
     async patch(id, patch: SessionPatch, now) {
       const current = writable(id, now);
       if (current === undefined) return null;
-      refuseLate(current, patch.notAfter);
+      refuseLateWrite("memoryStore", current.updatedAt, patch.notAfter);
       const data: StoredData = { ...current.data };
       for (const key of patch.deleted) delete data[key];
       Object.assign(data, structuredClone(patch.set));

@@ -88,10 +88,6 @@ type Values = (JsonValue | undefined)[];
  * redis.on("error", (error) => logger.warn({ error }, "session store"));
  * export const sessions = defineSession({ schema, store: redisStore({ redis, indexes: ["userId"] }) });
  */
-function lateWrite(): SessionLateWriteError {
-  return new SessionLateWriteError("redisStore: a write arrived after its deadline, past a newer write; nothing written");
-}
-
 export function redisStore(options: RedisStoreOptions) {
   const redis: unknown = (options as Partial<RedisStoreOptions> | undefined)?.redis;
   if (typeof redis !== "object" || redis === null || typeof (redis as Redis).defineCommand !== "function") {
@@ -195,7 +191,7 @@ export function redisStore(options: RedisStoreOptions) {
       const args = [...indexArgs, nowMs, expMs - nowMs, notAfter?.getTime() ?? "", ...wholeRecord(record)];
       const reply = await commands.tesseraStoreReplace(sessionKey(record.id), ...args);
       if (reply === null) return null;
-      if (reply[0] === -2) throw lateWrite();
+      if (reply[0] === -2) throw new SessionLateWriteError("redisStore");
       const [rev, oldExp, ...before] = reply as Exclude<RecordReply, null>;
       await reindex(record.id, before.map(jsonOf), valuesOf(record.data), expMs, nowMs, Number(oldExp));
       return rev;
@@ -221,7 +217,7 @@ export function redisStore(options: RedisStoreOptions) {
       const reply = await commands.tesseraStorePatch(sessionKey(id), ...args);
       if (reply === null) return null;
       if (reply[0] === -1) throw new SessionTooLargeError(Number(reply[1]), patch.maxBytes);
-      if (reply[0] === -2) throw lateWrite();
+      if (reply[0] === -2) throw new SessionLateWriteError("redisStore");
       const [rev, oldExp, ...entries] = reply as Exclude<typeof reply, [-1, number] | [-2, number]>;
       const before = entries.map(jsonOf);
       const after = fields.map((field, i) =>
