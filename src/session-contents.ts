@@ -6,11 +6,16 @@ import type { StoredData, StoredEntry } from "./store.js";
 /** A snapshot of what a save sends: the dirty keys with the entries they held, deletes, whole-record flags. */
 export interface PendingChanges {
   readonly entries: ReadonlyMap<string, StoredEntry | undefined>;
+  /** The decoded values of `entries`, so `discard` can go back to what this save stored. */
+  readonly values: ReadonlyMap<string, unknown>;
   readonly deleted: ReadonlySet<string>;
   readonly replaceAll: boolean;
   readonly clears: number;
   readonly userDeletes: number;
 }
+
+/** A key as the store holds it (`discard` goes back to it); null: the store holds none. */
+type Saved = { readonly value: unknown; readonly entry: StoredEntry } | null;
 
 /** How a store sizes one entry for `maxBytes` (`SessionStore.entryBytes`). */
 export type EntryMeasure = (key: string, entry: StoredEntry) => number;
@@ -44,6 +49,15 @@ export class SessionContents {
   #clears = 0;
   /** The next save must replace the whole record (`clear()`, migrated data). */
   #replaceAll: boolean;
+  /** Whether the store's record itself needs the whole rewrite (migrated at load, not saved since). */
+  #storedNeedsReplace: boolean;
+  /** Keys dropped at load (expired, invalid): deleted by the next write, whatever `discard` undoes. */
+  readonly #dropped: Set<string>;
+  /**
+   * Each key changed since the last save, as the store holds it, recorded at its first change:
+   * what `discard` restores. Copy-on-write, so a request that writes nothing copies nothing.
+   */
+  readonly #undo = new Map<string, Saved>();
 
   constructor(
     runtime: SchemaRuntime,
@@ -60,8 +74,10 @@ export class SessionContents {
     this.#measure = measure;
     this.#values = hydrated?.values ?? new Map();
     this.#entries = hydrated?.entries ?? new Map();
-    for (const key of hydrated?.dropped ?? []) this.#deleted.add(key);
+    this.#dropped = new Set(hydrated?.dropped ?? []);
+    for (const key of this.#dropped) this.#deleted.add(key);
     this.#replaceAll = hydrated?.migrated ?? false;
+    this.#storedNeedsReplace = this.#replaceAll;
     this.#total = hydrated === null ? 0 : hydrated.bytes;
   }
 
@@ -111,6 +127,7 @@ export class SessionContents {
     if (!this.#values.has(key) && !this.#entries.has(key)) return;
     // `$expiry` back to the policy lengthens a browser-session cookie by its Max-Age and Expires.
     if (key === EXPIRY_KEY && this.#entries.has(key)) this.#checkFits([], key);
+    this.#remember(key);
     if (this.#total !== null && this.#entries.has(key)) this.#total -= this.#sizeOf(key);
     this.#values.delete(key);
     this.#entries.delete(key);
@@ -125,6 +142,7 @@ export class SessionContents {
 
   /** Empties everything; the next save replaces the whole record. */
   clear(): void {
+    for (const key of this.#entries.keys()) this.#remember(key);
     this.#values.clear();
     this.#entries.clear();
     this.#sizes.clear();
@@ -169,9 +187,14 @@ export class SessionContents {
   /** What a save is about to send, for `markSaved` once the store has it. */
   pending(): PendingChanges {
     const entries = new Map<string, StoredEntry | undefined>();
-    for (const key of this.#dirty) entries.set(key, this.#entries.get(key));
+    const values = new Map<string, unknown>();
+    for (const key of this.#dirty) {
+      entries.set(key, this.#entries.get(key));
+      values.set(key, this.#values.get(key));
+    }
     return {
       entries,
+      values,
       deleted: new Set(this.#deleted),
       replaceAll: this.#replaceAll,
       clears: this.#clears,
@@ -188,14 +211,59 @@ export class SessionContents {
     if (sent === undefined) {
       this.#dirty.clear();
       this.#deleted.clear();
+      this.#dropped.clear();
+      this.#undo.clear();
       this.#replaceAll = false;
+      this.#storedNeedsReplace = false;
       this.#userDeleted = false;
       return;
     }
     for (const [key, entry] of sent.entries) if (this.#entries.get(key) === entry) this.#dirty.delete(key);
-    for (const key of sent.deleted) if (!this.#dirty.has(key)) this.#deleted.delete(key);
-    if (sent.replaceAll && this.#clears === sent.clears) this.#replaceAll = false;
+    for (const key of sent.deleted) {
+      this.#dropped.delete(key);
+      if (!this.#dirty.has(key)) this.#deleted.delete(key);
+    }
+    if (sent.replaceAll) {
+      this.#storedNeedsReplace = false;
+      this.#dropped.clear();
+      if (this.#clears === sent.clears) this.#replaceAll = false;
+    }
     if (this.#userDeletes === sent.userDeletes) this.#userDeleted = false;
+    // The store now holds what was sent: that is where `discard` goes back to from here.
+    for (const key of [...this.#undo.keys()]) {
+      if (!this.#dirty.has(key) && !this.#deleted.has(key) && !this.#replaceAll) this.#undo.delete(key);
+      else if (sent.entries.has(key)) {
+        this.#undo.set(key, { value: sent.values.get(key), entry: sent.entries.get(key) as StoredEntry });
+      } else if (sent.replaceAll || sent.deleted.has(key)) this.#undo.set(key, null);
+    }
+  }
+
+  /**
+   * Drops unsaved changes of `keys` (of everything, `clear()` included, when none are given):
+   * each goes back to what the store holds, as of the last save. Nothing is validated or
+   * measured again: the restored entries are the stored ones.
+   */
+  discard(keys?: Iterable<string>): void {
+    const all = keys === undefined;
+    for (const key of all ? [...this.#undo.keys()] : keys) {
+      const saved = this.#undo.get(key);
+      if (saved === undefined) continue;
+      this.#undo.delete(key);
+      if (saved === null) {
+        this.#values.delete(key);
+        this.#entries.delete(key);
+      } else {
+        if (key !== EXPIRY_KEY) this.#values.set(key, saved.value);
+        this.#entries.set(key, saved.entry);
+      }
+      this.#sizes.delete(key);
+      this.#dirty.delete(key);
+      if (this.#dropped.has(key)) this.#deleted.add(key);
+      else this.#deleted.delete(key);
+    }
+    this.#total = null;
+    if (all) this.#replaceAll = this.#storedNeedsReplace;
+    this.#userDeleted = [...this.#deleted].some((key) => !this.#dropped.has(key));
   }
 
   /** A fresh start after `destroy()`: nothing held, nothing pending. */
@@ -257,7 +325,15 @@ export class SessionContents {
     return this.#measure === undefined ? encoded : { entry: encoded.entry, bytes: this.#measure(key, encoded.entry) };
   }
 
+  /** Records `key` as the store holds it, before its first change since the last save. */
+  #remember(key: string): void {
+    if (this.#undo.has(key)) return;
+    const entry = this.#entries.get(key);
+    this.#undo.set(key, entry === undefined ? null : { value: this.#values.get(key), entry });
+  }
+
   #commit(key: string, value: unknown, entry: StoredEntry, bytes: number): void {
+    this.#remember(key);
     if (this.#total !== null) this.#total += bytes - this.#storedSize(key);
     if (key !== EXPIRY_KEY) this.#values.set(key, value);
     this.#entries.set(key, entry);

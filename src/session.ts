@@ -29,7 +29,7 @@ import {
   type SessionValue,
 } from "./schema.js";
 import { type PendingChanges as ContentChanges, SessionContents } from "./session-contents.js";
-import type { CookieSessionStore, SessionStore, StoredData, StoredSession } from "./store.js";
+import type { CookieSessionStore, SessionStore, StoredData, StoredEntry, StoredSession } from "./store.js";
 import { createToken, hashToken, sessionTag } from "./token.js";
 import { utf8Length } from "./utf8.js";
 
@@ -299,6 +299,43 @@ export class Session<S extends SessionSchema> {
     this.#token = token;
     this.#id = id;
     if (old !== null) this.#cookie = "set";
+  }
+
+  /**
+   * Django's `login()`: puts the user's identity `value` under `key` and rotates the token
+   * (session fixation). When the session holds another identity under `key`, every key is
+   * cleared first, so nothing of the previous user (a cart, a flash, a setting) carries over to
+   * the next; an anonymous session keeps its data. `value` is validated before anything changes.
+   * @example await session.login("userId", user.id);
+   */
+  async login<K extends SessionKey<S>>(key: K, value: SessionInput<S, K>): Promise<void> {
+    this.#assertOpen("login");
+    this.#assertOwnToken("login");
+    const identity = (entry: StoredEntry | undefined) => JSON.stringify([entry?.json, entry?.meta]);
+    const before = this.#data.live(key) ? identity(this.#data.entry(key)) : null;
+    this.#write(key, value, undefined, false);
+    if (before !== null && before !== identity(this.#data.entry(key))) {
+      this.clear();
+      this.#write(key, value, undefined, false);
+    }
+    await this.rotate();
+  }
+
+  /**
+   * Drops the changes not yet saved, back to what the store holds: those of `keys`, or when
+   * none are given every change (values, deletes, `clear()`, `setExpiry`). What already reached
+   * the store stays (`save()`, `rotate()`, `destroy()`, and the cookie they need). Adapters call
+   * it for a request that ends in an error; call it when a check fails after a write.
+   * @example session.set("role", "admin"); if (!allowed) { session.discard(); throw new Forbidden(); }
+   */
+  discard(...keys: SessionKey<S>[]): void {
+    this.#assertOpen("discard");
+    if (keys.length > 0) {
+      this.#data.discard(keys);
+      return;
+    }
+    this.#data.discard();
+    this.#policyChanged = false;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe } from "vitest";
 import { concurrencyContract } from "./contract/concurrency.js";
 import { dataContract } from "./contract/data.js";
+import { discardContract } from "./contract/discard.js";
 import { evolutionContract } from "./contract/evolution.js";
 import { expiryContract } from "./contract/expiry.js";
 import { queriesContract } from "./contract/queries.js";
@@ -39,5 +40,6 @@ export function describeStore(name: string, open: OpenStore, options: { skip?: b
     describe("schema evolution", () => evolutionContract(harness, scope));
     describe("queries", () => queriesContract(harness, scope));
     describe("trust (issue 11)", () => trustContract(harness, scope));
+    describe("discard and login (issue 12)", () => discardContract(harness, scope));
   });
 }
