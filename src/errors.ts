@@ -11,6 +11,7 @@ export type ErrorCode =
   | "STORE_UNAVAILABLE"
   | "SESSION_INTERRUPTED"
   | "SESSION_CORRUPT"
+  | "CROSS_SITE_REQUEST"
   | "CONFIG";
 
 const brand = Symbol.for("tessera.error");
@@ -111,6 +112,19 @@ export class SessionInterruptedError extends TesseraError {
  */
 export class SessionCorruptError extends TesseraError {
   readonly code = "SESSION_CORRUPT";
+}
+
+/**
+ * A state-changing request came from another site (its `Sec-Fetch-Site` or `Origin` says so,
+ * see `crossSiteCheck`). Adapters answer it with a 403 before loading the session: nothing is
+ * read, written or sent as a cookie.
+ */
+export class CrossSiteRequestError extends TesseraError {
+  readonly code = "CROSS_SITE_REQUEST";
+
+  constructor(message = "Cross-site request refused: its Origin or Sec-Fetch-Site is not this site") {
+    super(message);
+  }
 }
 
 /** Bad options, thrown at start-up by `defineSession` and the store factories. */

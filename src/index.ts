@@ -1,7 +1,16 @@
 export type { CookieOptions } from "./cookie.js";
+export {
+  type CsrfHeaders,
+  type CsrfOption,
+  type CsrfOptions,
+  type CsrfRequest,
+  crossSiteCheck,
+  crossSiteRequest,
+} from "./csrf.js";
 export { defineSession, type SessionOptions } from "./define.js";
 export type { Duration } from "./duration.js";
 export {
+  CrossSiteRequestError,
   type ErrorCode,
   isTesseraError,
   SessionConfigError,
@@ -17,6 +26,7 @@ export {
 export type { EventHandler, SessionEvent } from "./events.js";
 export type { SessionInfo, SessionManager, SessionWhere } from "./manager.js";
 export {
+  SESSION_CACHE_CONTROL,
   type SessionErrorAnswer,
   type SessionErrorStatus,
   sessionErrorAnswer,

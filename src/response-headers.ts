@@ -1,10 +1,17 @@
 /**
  * What adapters send, decided once here so that no adapter decides it (R18, B6): the headers of
- * every Web-standard response that carries a session (each `Set-Cookie`, `Cache-Control: no-store`
- * whenever a cookie goes out, `Cookie` added to `Vary`), and the answer to the session's own
+ * every Web-standard response that carries a session (each `Set-Cookie`, `Cache-Control: private,
+ * no-store` whenever a cookie goes out, `Cookie` added to `Vary`), and the answer to the session's own
  * errors. Pure functions of `Response`/`Headers`; adapters only translate.
  */
 import { type ErrorCode, isTesseraError } from "./errors.js";
+
+/**
+ * The `Cache-Control` of every response that carries a session `Set-Cookie` (a new token, a
+ * refresh or a clearing cookie), replacing whatever the application or framework set: a shared
+ * cache (CDN, proxy) must never store a token and serve it to someone else (issue 12.2).
+ */
+export const SESSION_CACHE_CONTROL = "private, no-store";
 
 /**
  * A copy of `response` with the session headers, because a handler's response may have
@@ -16,14 +23,14 @@ export function withSessionHeaders(response: Response, cookies: readonly string[
   const inPlace = response.status < 200;
   const headers = inPlace ? response.headers : new Headers(response.headers);
   for (const cookie of cookies) headers.append("Set-Cookie", cookie);
-  if (cookies.length > 0) headers.set("Cache-Control", "no-store");
+  if (cookies.length > 0) headers.set("Cache-Control", SESSION_CACHE_CONTROL);
   headers.set("Vary", varyCookie(headers.get("Vary")));
   if (inPlace) return response;
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
 /** The HTTP status of a session error an adapter answers itself. */
-export type SessionErrorStatus = 401 | 413 | 503;
+export type SessionErrorStatus = 401 | 403 | 413 | 503;
 
 /** How an adapter answers a session error: the status and the fixed text sent for it. */
 export interface SessionErrorAnswer {
@@ -42,12 +49,15 @@ export interface SessionErrorAnswer {
  *   session, so to the client the session ended exactly as an interrupted one did.
  * - `SESSION_TOO_LARGE`: the write would grow the record past `maxBytes` (at commit: another
  *   request grew it meanwhile); nothing was written. The same request would fail again.
+ * - `CROSS_SITE_REQUEST`: a state-changing request from another site (src/csrf.ts), refused
+ *   before the session is loaded.
  */
 const answers: Partial<Record<ErrorCode, SessionErrorAnswer>> = {
   STORE_UNAVAILABLE: { status: 503, message: "Service Unavailable" },
   SESSION_INTERRUPTED: { status: 401, message: "Unauthorized" },
   SESSION_CORRUPT: { status: 401, message: "Unauthorized" },
   SESSION_TOO_LARGE: { status: 413, message: "Payload Too Large" },
+  CROSS_SITE_REQUEST: { status: 403, message: "Forbidden" },
 };
 
 /**

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import {
   isTesseraError,
+  SESSION_CACHE_CONTROL,
   type Session,
   SessionConfigError,
   type SessionManager,
@@ -188,7 +189,7 @@ function replay(res: Response, original: Pick<Response, Held>, calls: [Held, unk
     for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i]) res.setHeader(String(flat[i]), flat[i + 1] as string);
     head.length = at;
   }
-  if (cookies.length > 0) res.append("Set-Cookie", cookies).setHeader("Cache-Control", "no-store");
+  if (cookies.length > 0) res.append("Set-Cookie", cookies).setHeader("Cache-Control", SESSION_CACHE_CONTROL);
   res.vary("Cookie");
   let drained = true;
   for (const [name, args] of calls) drained = Reflect.apply(original[name], res, args) !== false;

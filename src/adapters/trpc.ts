@@ -115,6 +115,7 @@ async function translate<T>(run: () => Promise<T>, headers: Headers | null): Pro
 /** The tRPC code whose HTTP status is the core's answer. */
 const codes = {
   401: "UNAUTHORIZED",
+  403: "FORBIDDEN",
   413: "PAYLOAD_TOO_LARGE",
   503: "SERVICE_UNAVAILABLE",
 } as const satisfies Record<SessionErrorStatus, TRPC_ERROR_CODE_KEY>;

@@ -42,9 +42,9 @@ export function adapterContract(url: () => string): void {
     expect(attribute(setCookie, "Domain")).toBeUndefined();
   });
 
-  it("R18: Cache-Control: no-store with a cookie, Vary: Cookie on every response, the handler's Vary kept", async () => {
+  it("R18: Cache-Control: private, no-store with a cookie, Vary: Cookie on every response, the handler's Vary kept", async () => {
     const first = await get("/login");
-    expect(first.headers.get("Cache-Control")).toBe("no-store");
+    expect(first.headers.get("Cache-Control")).toBe("private, no-store");
     expect(first.headers.get("Vary")).toBe("Cookie");
     const read = await get("/me", cookieHeader(first.headers.getSetCookie()));
     expect(read.headers.getSetCookie()).toEqual([]);
@@ -60,7 +60,7 @@ export function adapterContract(url: () => string): void {
     const rotated = await get("/rotate", old);
     const fresh = cookieHeader(rotated.headers.getSetCookie());
     expect(fresh).not.toBe(old);
-    expect(rotated.headers.get("Cache-Control")).toBe("no-store");
+    expect(rotated.headers.get("Cache-Control")).toBe("private, no-store");
     expect(await (await get("/me", fresh)).json()).toMatchObject({ userId: "u1" });
     expect(await (await get("/me", old)).json()).toMatchObject({ userId: null });
   });

@@ -212,7 +212,7 @@ describe("tessera/express expressSession over HTTP", () => {
 
   it("the cookie is set on a streamed response (res.write … res.end) and the body arrives whole", async () => {
     const response = await get("/stream");
-    expect(response.headers.get("Cache-Control")).toBe("no-store");
+    expect(response.headers.get("Cache-Control")).toBe("private, no-store");
     expect(await response.text()).toBe("abc");
     expect(await userOf(response)).toBe("streamed");
   });
@@ -239,7 +239,7 @@ describe("tessera/express expressSession over HTTP", () => {
     const head = await get("/write-head");
     expect(head.statusText).toBe("Fine");
     expect(head.headers.get("Vary")).toBe("Accept-Encoding, Cookie");
-    expect(head.headers.get("Cache-Control")).toBe("no-store");
+    expect(head.headers.get("Cache-Control")).toBe("private, no-store");
     expect(await head.text()).toBe("h");
     expect(await userOf(head)).toBe("head");
   });

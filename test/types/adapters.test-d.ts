@@ -91,7 +91,7 @@ describe("adapters carry the schema's types (no declare module, no generic writt
   it("B6: the session-error answer is typed by its statuses; withSessionErrors keeps the Route Handler's signature", () => {
     expectTypeOf(sessionErrorAnswer).returns.toEqualTypeOf<SessionErrorAnswer | null>();
     expectTypeOf<SessionErrorAnswer["status"]>().toEqualTypeOf<SessionErrorStatus>();
-    expectTypeOf<SessionErrorStatus>().toEqualTypeOf<401 | 413 | 503>();
+    expectTypeOf<SessionErrorStatus>().toEqualTypeOf<401 | 403 | 413 | 503>();
     expectTypeOf(sessionErrorResponse).returns.toEqualTypeOf<Response | null>();
     const route = withSessionErrors(async (request: Request, context: { params: Promise<{ id: string }> }) =>
       Response.json({ url: request.url, id: (await context.params).id }),
