@@ -47,12 +47,15 @@ await request("2. The visitor picks a theme: the session is created", (s) => {
   s.set("theme", "dark");
   return undefined;
 });
-await request("3. Login: rotate() issues a new token for the same data (the old one is dead)", async (s) => {
-  await s.rotate();
-  s.set("userId", "user_42");
-  s.set("lastSeen", new Date());
-  return undefined;
-});
+await request(
+  "3. Login: login() rotates to a new token; an anonymous session keeps its data (the old token is dead)",
+  async (s) => {
+    // Had the session held another user, login() would clear it first: nothing of theirs carries over.
+    await s.login("userId", "user_42");
+    s.set("lastSeen", new Date());
+    return undefined;
+  },
+);
 await request("4. Add to cart: only the changed key is written, no new cookie", (s) => {
   s.set("cart", [...s.get("cart"), { sku: "tea-01", qty: 2 }]);
   s.flash("notice", "Added tea to your cart");

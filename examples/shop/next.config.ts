@@ -15,12 +15,9 @@ const config: NextConfig = {
   // The demo's type check is `npm run typecheck:demo`; lint is the repository's Biome.
   typescript: { ignoreBuildErrors: true },
   poweredByHeader: false,
-  webpack: (webpackConfig: { module: { parser?: Record<string, unknown> }; resolve: { extensionAlias?: object } }) => {
+  // Tessera's sources import `./x.js` (NodeNext style): resolve those to the `.ts` files.
+  webpack: (webpackConfig: { resolve: { extensionAlias?: object } }) => {
     webpackConfig.resolve.extensionAlias = { ...webpackConfig.resolve.extensionAlias, ".js": [".ts", ".tsx", ".js"] };
-    webpackConfig.module.parser = {
-      ...webpackConfig.module.parser,
-      javascript: { ...(webpackConfig.module.parser?.javascript as object | undefined), url: false },
-    };
     return webpackConfig;
   },
   reactStrictMode: true,

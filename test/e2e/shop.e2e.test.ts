@@ -3,18 +3,24 @@
  * port, and headless Chromium (Debian's, through playwright-core) as two devices of one user.
  *
  * The app runs on what the run has: a fresh database on DATABASE_URL's server (dropped at the
- * end) or, without one, PGlite in memory; with REDIS_URL, a Redis cache under a prefix of its
- * own. "The raw token is never stored" is checked in that database directly when there is a
- * server, and on PGlite (which only the app's process can open) through the app's test-only
- * route, enabled by TESSERA_E2E=1.
+ * end) or, without one, PGlite in a temporary folder; with REDIS_URL, a Redis cache under a
+ * prefix of its own. "The raw token is never stored" is checked in that database directly,
+ * after the server has stopped (only one process may open a PGlite folder): the shipped app
+ * has no test-only route, and the build is checked for one.
+ *
+ * A third browser logs in as alice and then as bob (nothing of alice's reaches bob), and a
+ * fourth, on http://shop.localhost:<port>, visits an attacker's page on http://evil.shop.localhost (the
+ * same site, so SameSite=Lax sends the cookie) whose form posts to the shop's logout.
  *
  * Screenshots (cart, sessions page) go to test/e2e/__screenshots__/ when they are missing or
  * with UPDATE_SCREENSHOTS=1, so an ordinary run leaves the work tree as it was.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
@@ -29,6 +35,13 @@ const shopDir = path.join(root, "examples", "shop");
 const nextBin = path.join(root, "node_modules", "next", "dist", "bin", "next");
 const screenshots = path.join(root, "test", "e2e", "__screenshots__");
 const COOKIE = "shop_sid";
+/**
+ * The shop and an attacker on a subdomain of it: one site, two origins. Under `.localhost`, both
+ * are loopback and "potentially trustworthy", so Chromium sends them Fetch Metadata
+ * (`Sec-Fetch-Site`), as it does to any HTTPS site; it sends none to plain-HTTP names.
+ */
+const SHOP_HOST = "shop.localhost";
+const ATTACKER_HOST = "evil.shop.localhost";
 const BUILD_TIMEOUT = 240_000;
 
 // Two devices of the same user, told apart on the "Your sessions" page by their User-Agent.
@@ -92,6 +105,30 @@ async function waitForServer(url: string, server: ChildProcess, log: () => strin
   throw new Error(`next start did not answer within 30 s\n${log()}`);
 }
 
+/** The routes the production build may serve: a test probe added to the app shows up here. */
+const SHIPPED_ROUTES = ["/", "/_global-error", "/_not-found", "/api/trpc/[trpc]", "/login", "/sessions"];
+
+/**
+ * An attacker's page on another origin of the same site: a `multipart/form-data` form (no CORS
+ * preflight) that posts itself to the shop's `procedure`, as soon as it loads.
+ */
+function attackerPage(shop: string): Promise<{ url: string; server: Server }> {
+  const server = createHttpServer((request, response) => {
+    const procedure = new URL(request.url ?? "/", "http://x").searchParams.get("p") ?? "auth.logout";
+    response.setHeader("content-type", "text/html; charset=utf-8");
+    response.end(`<!doctype html><form method="post" enctype="multipart/form-data" action="${shop}/api/trpc/${encodeURIComponent(procedure)}">
+<input name="x" value="1"></form><script>document.forms[0].submit()</script>`);
+  });
+  return new Promise((resolve, reject) => {
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      resolve({ url: `http://${ATTACKER_HOST}:${port}`, server });
+    });
+  });
+}
+
 /** Stops a process we started, by its pid: SIGTERM, then SIGKILL after 5 s. */
 async function stop(child: ChildProcess | undefined): Promise<void> {
   if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
@@ -118,11 +155,14 @@ describe.skipIf(!hasChromium).sequential("demo shop in a browser: two devices of
   let page1: Page;
   let page2: Page;
   let database: { url: string; drop(): Promise<void> } | undefined;
+  /** The PGlite folder when there is no DATABASE_URL. */
+  let dataDir: string | undefined;
+  let attacker: { url: string; server: Server } | undefined;
   let sql: postgres.Sql | undefined;
   let redis: Redis | undefined;
   const redisPrefix = `tessera-e2e-${randomUUID().slice(0, 8)}:`;
-  /** Device 1's cookie values, in order: anonymous, after login. */
-  const tokens: { anonymous?: string | undefined; loggedIn?: string | undefined; device2?: string | undefined } = {};
+  /** Every token the run saw: device 1's (anonymous, after login), device 2's, alice's and bob's. */
+  const tokens: Partial<Record<"anonymous" | "loggedIn" | "device2" | "alice" | "bob", string | undefined>> = {};
 
   beforeAll(async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
@@ -132,12 +172,16 @@ describe.skipIf(!hasChromium).sequential("demo shop in a browser: two devices of
     const [command, ...prefix] = [...nice, process.execPath];
     await run("next build", command!, [...prefix, nextBin, "build", "--webpack", shopDir], env, BUILD_TIMEOUT);
 
-    const serverEnv: NodeJS.ProcessEnv = { ...env, SHOP_PLAIN_HTTP: "1", TESSERA_E2E: "1", SHOP_PGLITE: "memory" };
+    const serverEnv: NodeJS.ProcessEnv = { ...env, SHOP_PLAIN_HTTP: "1" };
     if (process.env.DATABASE_URL) {
       database = await createDatabase(process.env.DATABASE_URL);
       serverEnv.DATABASE_URL = database.url;
       sql = postgres(database.url, { max: 1, onnotice: () => {} });
-    } else delete serverEnv.DATABASE_URL;
+    } else {
+      delete serverEnv.DATABASE_URL;
+      dataDir = path.join(mkdtempSync(path.join(tmpdir(), "tessera-e2e-")), "shop");
+      serverEnv.SHOP_PGLITE = dataDir;
+    }
     if (process.env.REDIS_URL) {
       serverEnv.SHOP_REDIS_PREFIX = redisPrefix;
       redis = new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: 1 });
@@ -158,6 +202,7 @@ describe.skipIf(!hasChromium).sequential("demo shop in a browser: two devices of
       serverLog += chunk.toString();
     });
     await waitForServer(base, server, () => serverLog);
+    attacker = await attackerPage(`http://${SHOP_HOST}:${port}`);
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -170,6 +215,7 @@ describe.skipIf(!hasChromium).sequential("demo shop in a browser: two devices of
         "--disable-sync",
         "--no-first-run",
         "--disable-quic",
+        `--host-resolver-rules=MAP ${SHOP_HOST} 127.0.0.1, MAP ${ATTACKER_HOST} 127.0.0.1`,
       ],
     });
     device1 = await browser.newContext({ userAgent: LINUX_UA, viewport: { width: 1280, height: 800 } });
@@ -181,6 +227,8 @@ describe.skipIf(!hasChromium).sequential("demo shop in a browser: two devices of
   afterAll(async () => {
     await browser?.close();
     await stop(server);
+    await new Promise((resolve) => (attacker === undefined ? resolve(undefined) : attacker.server.close(resolve)));
+    if (dataDir !== undefined) rmSync(path.dirname(dataDir), { recursive: true, force: true });
     if (redis !== undefined) {
       const keys = await redis.keys(`${redisPrefix}*`);
       if (keys.length > 0) await redis.del(...keys);
@@ -212,36 +260,25 @@ describe.skipIf(!hasChromium).sequential("demo shop in a browser: two devices of
     await page.getByTestId(`add-${sku}`).click();
   }
 
-  /** Where the raw token and its SHA-256 occur in the sessions table (and in the Redis cache). */
-  async function stored(token: string): Promise<{ rows: number; withToken: number; withHash: number }> {
-    const hash = createHash("sha256").update(token).digest("hex");
-    if (redis !== undefined) {
-      for (const key of await redis.keys(`${redisPrefix}*`)) {
-        expect(key).not.toContain(token);
-        const type = await redis.type(key);
-        const values =
-          type === "hash" ? Object.values(await redis.hgetall(key)) : type === "string" ? [await redis.get(key)] : [];
-        for (const value of values) expect(value ?? "").not.toContain(token);
-      }
-    }
-    const statement = `select count(*)::int as rows,
-              count(*) filter (where position($1 in s::text) > 0)::int as with_token,
-              count(*) filter (where s.id = $2)::int as with_hash
-         from sessions s`;
-    if (sql !== undefined) {
-      const [row] = await sql.unsafe<{ rows: number; with_token: number; with_hash: number }[]>(statement, [token, hash]);
-      return { rows: row!.rows, withToken: row!.with_token, withHash: row!.with_hash };
-    }
-    // PGlite lives inside the app's process: ask its test-only route (404 without TESSERA_E2E=1).
-    const response = await fetch(`${base}/api/e2e/token`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ token }),
+  /** The page `pathname` as `token`'s holder gets it (no browser: the cookie alone). */
+  async function pageWith(token: string | undefined, pathname: string): Promise<string> {
+    const response = await fetch(`${base}${pathname}`, {
+      headers: token === undefined ? {} : { cookie: `${COOKIE}=${token}` },
     });
-    expect(response.status).toBe(200);
-    const row = (await response.json()) as { rows: number; with_token: number; with_hash: number };
-    return { rows: row.rows, withToken: row.with_token, withHash: row.with_hash };
+    return response.text();
   }
+
+  it("12.10: the production build ships no test-only route", () => {
+    const next = path.join(shopDir, ".next");
+    const appRoutes = JSON.parse(readFileSync(path.join(next, "app-path-routes-manifest.json"), "utf8")) as Record<
+      string,
+      string
+    >;
+    expect(Object.values(appRoutes).sort()).toEqual(SHIPPED_ROUTES);
+    const pages = JSON.parse(readFileSync(path.join(next, "server", "pages-manifest.json"), "utf8")) as Record<string, string>;
+    expect(Object.keys(pages).filter((route) => !/^\/(_|404$|500$)/.test(route))).toEqual([]);
+    expect(existsSync(path.join(next, "server", "app", "api", "e2e"))).toBe(false);
+  });
 
   it("an anonymous visit reads the defaults and stores nothing", async () => {
     await open(page1, "/");
@@ -337,6 +374,79 @@ describe.skipIf(!hasChromium).sequential("demo shop in a browser: two devices of
     expect(tokens.device2).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
+  it("12.4: another origin's multipart POST to auth.logout or devices.revokeOthers, with device 1's cookie, is 403 and changes nothing", async () => {
+    const attacks = [
+      { "sec-fetch-site": "cross-site", origin: "https://evil.example" },
+      { "sec-fetch-site": "same-site", origin: attacker!.url },
+      // An older browser without Sec-Fetch-Site: the Origin decides.
+      { origin: attacker!.url },
+    ];
+    for (const procedure of ["auth.logout", "devices.revokeOthers"]) {
+      for (const headers of attacks) {
+        const form = new FormData();
+        form.set("x", "1");
+        const response = await fetch(`${base}/api/trpc/${procedure}`, {
+          method: "POST",
+          headers: { ...headers, cookie: `${COOKIE}=${tokens.loggedIn}` },
+          body: form,
+        });
+        expect([procedure, headers, response.status]).toEqual([procedure, headers, 403]);
+        expect(response.headers.getSetCookie()).toEqual([]);
+        expect(((await response.json()) as { error: { data: { code: string } } }).error.data.code).toBe("FORBIDDEN");
+      }
+    }
+    // Both devices are still signed in.
+    const sessionsPage = await pageWith(tokens.loggedIn, "/sessions");
+    expect(sessionsPage).toContain("This device");
+    expect(sessionsPage.match(/data-testid="device-row"/g)?.length).toBe(2);
+    expect(await pageWith(tokens.device2, "/sessions")).toContain("This device");
+  });
+
+  it("12.4: a sibling subdomain's page whose form posts to the shop (the cookie goes along, SameSite=Lax) is refused; the user stays signed in", async () => {
+    const shop = `http://${SHOP_HOST}:${new URL(base).port}`;
+    const victim = await browser!.newContext({ userAgent: LINUX_UA });
+    try {
+      const page = await victim.newPage();
+      await page.goto(`${shop}/login`);
+      await page.waitForFunction(() => document.documentElement.dataset.ready === "1");
+      await page.getByTestId("username").fill("grace");
+      await page.getByTestId("login-submit").click();
+      await page.getByTestId("who").waitFor();
+      const token = (await victim.cookies(shop)).find((cookie) => cookie.name === COOKIE)?.value;
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      // grace's second device, for revokeOthers to have something to sign out.
+      const other = await victim.browser()!.newContext({ userAgent: WINDOWS_UA });
+      const otherPage = await other.newPage();
+      await otherPage.goto(`${shop}/login`);
+      await otherPage.waitForFunction(() => document.documentElement.dataset.ready === "1");
+      await otherPage.getByTestId("username").fill("grace");
+      await otherPage.getByTestId("login-submit").click();
+      await otherPage.getByTestId("who").waitFor();
+      const otherToken = (await other.cookies(shop)).find((cookie) => cookie.name === COOKIE)?.value;
+      await other.close();
+
+      for (const procedure of ["auth.logout", "devices.revokeOthers"]) {
+        const answered = page.waitForResponse((response) => response.url().endsWith(`/api/trpc/${procedure}`));
+        await page.goto(`${attacker!.url}/?p=${procedure}`);
+        const response = await answered;
+        // What the browser sent: the victim's cookie, from a same-site page, as a form.
+        const sent = await response.request().allHeaders();
+        expect(sent.cookie).toContain(`${COOKIE}=${token}`);
+        expect(sent.origin).toBe(attacker!.url);
+        expect(sent["sec-fetch-site"]).toBe("same-site");
+        expect(sent["content-type"]).toMatch(/^multipart\/form-data; boundary=/);
+        expect([procedure, response.status()]).toEqual([procedure, 403]);
+      }
+      expect((await victim.cookies(shop)).find((cookie) => cookie.name === COOKIE)?.value).toBe(token);
+      const sessionsPage = await pageWith(token, "/sessions");
+      expect(sessionsPage).toContain("This device");
+      expect(sessionsPage.match(/data-testid="device-row"/g)?.length).toBe(2);
+      expect(await pageWith(otherToken, "/sessions")).toContain("This device");
+    } finally {
+      await victim.close();
+    }
+  });
+
   it('"Your sessions" lists both devices, this one marked', async () => {
     await open(page1, "/sessions");
     await page1.getByTestId("devices").waitFor();
@@ -367,23 +477,105 @@ describe.skipIf(!hasChromium).sequential("demo shop in a browser: two devices of
     expect(await page1.getByTestId("who").textContent()).toBe("Signed in as ada");
   });
 
-  it("never stores a raw token: the table holds its SHA-256 only", async () => {
-    const live = await stored(tokens.loggedIn!);
-    expect(live.rows).toBeGreaterThan(0);
-    expect(live.withHash).toBe(1);
-    expect(live.withToken).toBe(0);
-    const revoked = await stored(tokens.device2!);
-    expect(revoked.withHash).toBe(0);
-    expect(revoked.withToken).toBe(0);
-    expect((await stored(tokens.anonymous!)).withToken).toBe(0);
-  });
-
   it("logs out: the record is deleted and the cookie cleared", async () => {
     await page1.getByTestId("logout").click();
     await page1.getByTestId("login-link").waitFor();
     expect(await sessionCookie(device1)).toBeUndefined();
-    expect((await stored(tokens.loggedIn!)).withHash).toBe(0);
+    expect(await pageWith(tokens.loggedIn, "/sessions")).toContain("You are not signed in.");
     await open(page1, "/sessions");
     await page1.getByTestId("signed-out").waitFor();
+  });
+
+  it("12.10: logging in as bob in the browser where alice is signed in: bob's cart is empty, alice's token is dead", async () => {
+    const shared = await browser!.newContext({ userAgent: LINUX_UA, viewport: { width: 1280, height: 800 } });
+    try {
+      const page = await shared.newPage();
+      await open(page, "/login");
+      await page.getByTestId("username").fill("alice");
+      await page.getByTestId("login-submit").click();
+      await page.getByTestId("flash").waitFor();
+      expect(await page.getByTestId("who").textContent()).toBe("Signed in as alice");
+      await addToCart(page, "pot-01", "2");
+      await page.getByTestId("cart-line-pot-01").waitFor();
+      await page.getByTestId("theme-toggle").click();
+      await page.waitForFunction(() => document.documentElement.dataset.theme === "dark");
+      tokens.alice = (await sessionCookie(shared))?.value;
+
+      // The login page offers another name to a signed-in user.
+      await open(page, "/login");
+      expect(await page.getByTestId("signed-in-as").textContent()).toContain("alice");
+      await page.getByTestId("username").fill("bob");
+      await page.getByTestId("login-submit").click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="who"]')?.textContent === "Signed in as bob");
+      expect(await page.getByTestId("flash").textContent()).toBe("Welcome back, bob");
+      expect(await page.getByTestId("cart").textContent()).toContain("Empty for now.");
+      expect(await page.getByTestId("cart-count").textContent()).toContain("0");
+      expect(await page.locator("html").getAttribute("data-theme")).toBe("light");
+      tokens.bob = (await sessionCookie(shared))?.value;
+      expect(tokens.bob).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(tokens.bob).not.toBe(tokens.alice);
+
+      // alice's token reaches nothing; bob's "Your sessions" lists this browser alone.
+      expect(await pageWith(tokens.alice, "/sessions")).toContain("You are not signed in.");
+      await open(page, "/sessions");
+      expect(await page.getByTestId("device-row").count()).toBe(1);
+    } finally {
+      await shared.close();
+    }
+  });
+
+  it("never stores a raw token: read after the server stops, the table holds SHA-256 ids only", async () => {
+    // The Redis cache (when there is one) holds neither the token nor, as a key, anything but hashes.
+    if (redis !== undefined) {
+      for (const key of await redis.keys(`${redisPrefix}*`)) {
+        const type = await redis.type(key);
+        const values =
+          type === "hash" ? Object.values(await redis.hgetall(key)) : type === "string" ? [await redis.get(key)] : [];
+        for (const token of Object.values(tokens)) {
+          expect(key).not.toContain(token);
+          for (const value of values) expect(value ?? "").not.toContain(token);
+        }
+      }
+    }
+    // A PGlite folder opens in one process at a time: the shop's first.
+    await stop(server);
+    let query: (text: string, params: string[]) => Promise<Record<string, unknown>[]>;
+    let close: () => Promise<void>;
+    if (sql !== undefined) {
+      const db = sql;
+      query = (text, params) => db.unsafe(text, params);
+      close = async () => {};
+    } else {
+      const { PGlite } = await import("@electric-sql/pglite");
+      const db = new PGlite(dataDir!);
+      query = async (text, params) => (await db.query<Record<string, unknown>>(text, params)).rows;
+      close = () => db.close();
+    }
+    try {
+      const [all] = await query(
+        "select count(*)::int as rows, count(*) filter (where id !~ '^[0-9a-f]{64}$')::int as other_ids from sessions",
+        [],
+      );
+      expect(all).toEqual({ rows: expect.any(Number), other_ids: 0 });
+      expect(all!.rows).toBeGreaterThan(0);
+      const where = async (token: string) => {
+        const hash = createHash("sha256").update(token).digest("hex");
+        const [row] = await query(
+          `select count(*) filter (where position($1 in s::text) > 0)::int as with_token,
+                  count(*) filter (where s.id = $2)::int as with_hash
+             from sessions s`,
+          [token, hash],
+        );
+        return row;
+      };
+      // bob is signed in: his row's id is the SHA-256 of his token.
+      expect(await where(tokens.bob!)).toEqual({ with_token: 0, with_hash: 1 });
+      // The rest ended: anonymous (rotated at login), device 1 (logged out), device 2 (revoked), alice (bob's login).
+      for (const name of ["anonymous", "loggedIn", "device2", "alice"] as const) {
+        expect([name, await where(tokens[name]!)]).toEqual([name, { with_token: 0, with_hash: 0 }]);
+      }
+    } finally {
+      await close();
+    }
   });
 });

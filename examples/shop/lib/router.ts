@@ -2,33 +2,28 @@ import { randomUUID } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import * as z from "zod";
 import { deviceLabel } from "./device";
-import { productBySku } from "./schema";
+import { cartItem, productBySku } from "./schema";
 import { procedure, router, userProcedure, validated } from "./trpc";
 
 export const appRouter = router({
   cart: router({
     /**
      * Adds `qty` of a product. The quantity is checked by the session schema, not here: a bad
-     * one (0, 2.5, a line over 99) is refused by `session.set` with the schema's message.
+     * one (0, 2.5, a line over 99) is refused with the schema's own message.
      */
     add: procedure.input(z.object({ sku: z.string(), qty: z.number() })).mutation(({ ctx, input }) => {
       if (productBySku(input.sku) === undefined) throw new TRPCError({ code: "NOT_FOUND", message: "No such product." });
-      const before = ctx.session.get("cart");
-      const line = before.find((item) => item.sku === input.sku);
       return validated(() => {
-        // First the line as entered (the schema's rules for a quantity), then the merged line
-        // (at most 99 in all). The adapter commits even after an error, so a refused merge puts
-        // the cart back as it was; a refused first write changed nothing.
-        ctx.session.set("cart", [...before, { sku: input.sku, qty: input.qty }]);
-        if (line !== undefined) {
-          const merged = before.map((item) => (item === line ? { sku: item.sku, qty: item.qty + input.qty } : item));
-          try {
-            ctx.session.set("cart", merged);
-          } catch (error) {
-            ctx.session.set("cart", before);
-            throw error;
-          }
-        }
+        // The line as entered, by the schema's rules for one line: merged into an existing one,
+        // a 0 or a -2 would otherwise pass unseen.
+        const entered = cartItem.parse({ sku: input.sku, qty: input.qty });
+        const before = ctx.session.get("cart");
+        const merged = before.some((item) => item.sku === entered.sku)
+          ? before.map((item) => (item.sku === entered.sku ? { sku: item.sku, qty: item.qty + entered.qty } : item))
+          : [...before, entered];
+        // One write: a refused cart (a line over 99, more than 20 lines) throws and changes
+        // nothing, and a procedure that fails commits none of its writes.
+        ctx.session.set("cart", merged);
         return ctx.session.get("cart");
       });
     }),
@@ -47,15 +42,23 @@ export const appRouter = router({
   }),
 
   auth: router({
-    /** Any name, no password. The session rotates: a new token for the same data (cart, theme). */
+    /**
+     * Any name, no password. `session.login` rotates the token (the old one is dead at once);
+     * an anonymous session keeps its cart and theme, and a session that held another user is
+     * cleared first, so nothing of theirs reaches this one. The name is validated before
+     * anything changes.
+     */
     login: procedure.input(z.object({ username: z.string() })).mutation(async ({ ctx, input }) => {
-      const device = deviceLabel(ctx.req.headers.get("user-agent"));
-      // Write first (the schema trims and bounds the name; a refused one changes nothing), then
-      // rotate: the new token carries the unsaved changes, and the old one is dead at once.
-      validated(() => ctx.session.update({ userId: input.username, deviceId: randomUUID(), device, lastSeen: new Date() }));
-      await ctx.session.rotate();
-      ctx.session.flash("flash", `Welcome back, ${ctx.session.get("userId")}`);
-      return { userId: ctx.session.get("userId") };
+      await validated(() => ctx.session.login("userId", input.username));
+      // After the login, which may have cleared the session: this device, as of now.
+      ctx.session.update({
+        deviceId: randomUUID(),
+        device: deviceLabel(ctx.req.headers.get("user-agent")),
+        lastSeen: new Date(),
+      });
+      const userId = ctx.session.get("userId");
+      ctx.session.flash("flash", `Welcome back, ${userId}`);
+      return { userId };
     }),
     /** Deletes this session; the cookie is cleared. */
     logout: procedure.mutation(async ({ ctx }) => {

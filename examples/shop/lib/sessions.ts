@@ -2,8 +2,8 @@
  * The shop's session manager and its database.
  *
  * - No `DATABASE_URL`: the embedded default, PGlite, in `.tessera-demo/shop/` under the
- *   working directory, created on first use (`SHOP_PGLITE=memory` keeps it in memory instead,
- *   as the e2e test does; see `embedded-db.ts`).
+ *   working directory, created on first use (`SHOP_PGLITE` moves it, `SHOP_PGLITE=memory`
+ *   keeps it in memory; see `embedded-db.ts`).
  * - `DATABASE_URL` set: that PostgreSQL, through postgres.js.
  * - `REDIS_URL` set as well: a Redis cache in front of the database (Django's `cached_db`).
  *
@@ -26,8 +26,8 @@ const userIdColumnDdl = [
   "create index if not exists sessions_user_id_idx on sessions (user_id)",
 ];
 
-/** A query runner for the few raw statements the demo needs (migration, e2e check). */
-export type RawQuery = (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
+/** A query runner for the migration's raw statements (the generated column); not handed out. */
+type RawQuery = (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
 
 /** The database (migrated) and the optional Redis cache: opened once per process. */
 async function connect() {
@@ -71,7 +71,7 @@ async function connect() {
     redis.on("error", () => {});
     cache = redisCache({ redis, prefix: process.env.SHOP_REDIS_PREFIX ?? "tessera-shop:" });
   }
-  return { db, query, cache };
+  return { db, cache };
 }
 
 function createSessions({ db, cache }: Connections) {

@@ -1,5 +1,6 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { FetchCreateContextFnOptions } from "@trpc/server/adapters/fetch";
+import * as z from "zod";
 import { createSessionContext, sessionMiddleware } from "../../../src/adapters/trpc";
 import { SessionValidationError } from "../../../src/index";
 import { getSessions } from "./sessions";
@@ -35,15 +36,24 @@ export const userProcedure = procedure.use(({ ctx, next }) => {
 });
 
 /**
- * Runs session writes; a value the schema refuses becomes a 400 whose message is the schema's
- * own ("Quantity can be at most 99"), for the page to show as it is.
+ * Runs session writes (or checks a value with a piece of the session schema); a value the
+ * schema refuses becomes a 400 whose message is the schema's own ("Quantity can be at most
+ * 99"), for the page to show as it is. Returns what `write` returns, awaited when a promise.
  */
-export function validated<T>(write: () => T): T {
+export function validated<T>(write: () => Promise<T>): Promise<T>;
+export function validated<T>(write: () => T): T;
+export function validated<T>(write: () => T | Promise<T>): T | Promise<T> {
   try {
-    return write();
+    const result = write();
+    return result instanceof Promise ? result.catch(rethrow) : result;
   } catch (error) {
-    if (!(error instanceof SessionValidationError)) throw error;
-    // No `cause`: the adapter would otherwise map it again, with the key's name in the message.
-    throw new TRPCError({ code: "BAD_REQUEST", message: error.issues.map((issue) => issue.message).join("; ") });
+    return rethrow(error);
   }
+}
+
+function rethrow(error: unknown): never {
+  const issues = error instanceof SessionValidationError ? error.issues : error instanceof z.ZodError ? error.issues : undefined;
+  if (issues === undefined) throw error;
+  // No `cause`: the adapter would otherwise map it again, with the key's name in the message.
+  throw new TRPCError({ code: "BAD_REQUEST", message: issues.map((issue) => issue.message).join("; ") });
 }
