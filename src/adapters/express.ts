@@ -1,5 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import {
+  CrossSiteRequestError,
+  type CsrfOption,
+  crossSiteCheck,
   isTesseraError,
   SESSION_CACHE_CONTROL,
   type Session,
@@ -18,6 +21,13 @@ export interface ExpressSessionOptions {
    * @default a `503` with a short text body and `Cache-Control: no-store`
    */
   onStoreError?: (error: SessionStoreError, req: Request, res: Response) => void;
+  /**
+   * The cross-site request check (`crossSiteCheck`): a state-changing request (not GET, HEAD or
+   * OPTIONS) whose `Sec-Fetch-Site` or `Origin` names another site is answered 403 before the
+   * session loads. `false` turns it off (an API called only by other servers).
+   * @default on, trusting only the request's own `Host`
+   */
+  csrf?: CsrfOption;
 }
 
 /** An Express request whose `req.session` is typed from the manager `M` (no `declare module`). */
@@ -26,16 +36,19 @@ export type SessionRequest<M, R extends Request = Request> = R & {
 };
 
 /**
- * Express 5 middleware: `req.session` is the request's session, saved with its cookie,
- * `Cache-Control: no-store` (with a cookie) and `Vary: Cookie` (always, R18) set just before the
- * headers go out, whatever sends them (`json`, `redirect`, `write`, `flushHeaders`, an error handler).
+ * Express 4 and 5 middleware: `req.session` is the request's session, saved with its cookie,
+ * `Cache-Control: private, no-store` (with a cookie) and `Vary: Cookie` (always, R18) set just
+ * before the headers go out, whatever sends them (`json`, `redirect`, `write`, `flushHeaders`).
  * The first `writeHead`/`write`/`end` starts `session.commit()`; that call and those after it are
  * held, then replayed in order once it resolves (held writes return `false`; `drain` follows). From
  * then on the session is read-only: a change throws `SessionConfigError` (R20), which Express routes
  * to `next(err)`. A session error in the load or the save is answered by the middleware itself,
  * never by Express's error handler (which shows the stack in development): the core's answer
  * (`sessionErrorResponse`: 503 store down, 401 session revoked or unreadable, 413 too large; no
- * stack, no cookie). Any other save error goes to `next(err)`.
+ * stack, no cookie). Any other error goes to `next(err)`, never to a rejected promise (Express 4
+ * would crash on it). A request that ends in an unhandled error commits nothing (docs/adapters.md):
+ * a `sessionHandler` that threw, or a status of 500 or more when the response starts. A
+ * cross-site state-changing request is answered 403 before the session loads (`csrf`).
  * @example app.use(expressSession(sessions));
  */
 export function expressSession<S extends SessionSchema>(
@@ -47,9 +60,10 @@ export function expressSession<S extends SessionSchema>(
   if (onStoreError !== undefined && typeof onStoreError !== "function") {
     throw new SessionConfigError("onStoreError must be a function");
   }
+  const crossSite = crossSiteCheck(options.csrf);
 
   /** How to answer a session error (the response is the core's), or null for any other error. */
-  const answerTo = (error: unknown): ((req: Request, res: Response) => Promise<void>) | null => {
+  const answerTo = (error: unknown): Answer | null => {
     if (onStoreError !== undefined && isStoreDown(error)) return async (req, res) => onStoreError(error, req, res.vary("Cookie"));
     const response = sessionErrorResponse(error);
     if (response === null) return null;
@@ -60,14 +74,13 @@ export function expressSession<S extends SessionSchema>(
     };
   };
 
-  return async (req, res, next) => {
+  const run = async (req: Request, res: Response, next: NextFunction) => {
     if ("session" in req) throw new SessionConfigError("req.session is already set (another session middleware?)");
-    let abandoned = false; // the handler threw a session error: its answer goes out, nothing is saved
+    if (crossSite(req)) return (answerTo(new CrossSiteRequestError()) as Answer)(req, res);
+    let failed = false; // a sessionHandler threw or called next(err): whatever answers it, nothing is saved
     answerers.set(req, (error) => {
-      const answer = answerTo(error);
-      if (answer === null) return null;
-      abandoned = true;
-      return answer;
+      failed = true;
+      return answerTo(error);
     });
     let session: Session<S>;
     try {
@@ -79,9 +92,10 @@ export function expressSession<S extends SessionSchema>(
     }
     (req as Request & { session: Session<S> }).session = session;
     const lock = () => session.lock("after the response started: its cookie is already sent");
-    const commit = async () => {
+    const commit = async (status: number) => {
       lock();
-      return abandoned ? [] : session.commit();
+      // A 5xx is an error handler's answer (Express's own, or the app's) even when no sessionHandler saw the throw.
+      return failed || status >= 500 ? [] : session.commit();
     };
     // A read that needs no write and no cookie goes out at once, without the hold and replay.
     const settled = () => {
@@ -95,9 +109,12 @@ export function expressSession<S extends SessionSchema>(
       for (const name of ["content-type", "content-length", "content-encoding", "content-range", "etag", "location"]) {
         res.removeHeader(name); // they described the discarded response
       }
-      return answer(req, res);
+      return answer(req, res).catch(next); // onStoreError threw
     });
     next();
+  };
+  return (req, res, next) => {
+    run(req, res, next).catch(next);
   };
 }
 
@@ -112,28 +129,40 @@ export function sessionHandler<S extends SessionSchema, R extends Request = Requ
   handler: (req: SessionRequest<SessionManager<S>, R>, res: Response, next: NextFunction) => unknown,
 ): (req: R, res: Response, next: NextFunction) => unknown {
   if (typeof handler !== "function") throw new SessionConfigError("sessionHandler needs a handler function");
-  return async (req, res, next) => {
+  const run = async (req: R, res: Response, next: NextFunction) => {
     if (!("session" in req)) throw new SessionConfigError("req.session is missing: mount expressSession(sessions) first");
     try {
-      return await handler(req as SessionRequest<SessionManager<S>, R>, res, next);
+      await handler(req as SessionRequest<SessionManager<S>, R>, res, (error?: unknown) => {
+        if (error !== undefined && error !== "route" && error !== "router") answerers.get(req)?.(error); // marks it failed
+        next(error);
+      });
     } catch (error) {
-      // A session call (rotate, destroy) found the store down or the session gone: the same answer
-      // as from the commit, rather than Express's error handler (a stack in development).
+      // Marks the request failed (nothing is committed). A session call (rotate, destroy) that found
+      // the store down or the session gone gets the same answer as from the commit, rather than
+      // Express's error handler (a stack in development).
       const answer = answerers.get(req)?.(error) ?? null;
       if (answer === null || res.headersSent) throw error;
       return answer(req, res);
     }
   };
+  return (req, res, next) => {
+    run(req, res, next).catch(next);
+  };
 }
 
-/** Each request's way to answer a session error, for `sessionHandler` (set by `expressSession`). */
-const answerers = new WeakMap<object, (error: unknown) => ((req: Request, res: Response) => Promise<void>) | null>();
+type Answer = (req: Request, res: Response) => Promise<void>;
+
+/**
+ * Each request's hook for an error its `sessionHandler` threw (set by `expressSession`): marks
+ * the request failed and returns the answer to a session error, or null.
+ */
+const answerers = new WeakMap<object, (error: unknown) => Answer | null>();
 
 type Held = "writeHead" | "write" | "end";
 
 function holdUntilCommitted(
   res: Response,
-  commit: () => Promise<string[]>,
+  commit: (status: number) => Promise<string[]>,
   settled: () => boolean,
   failed: (error: unknown) => unknown,
 ): void {
@@ -161,7 +190,8 @@ function holdUntilCommitted(
           configurable: true,
           get: () => !released || Reflect.get(Object.getPrototypeOf(res) as object, "headersSent", res) === true,
         });
-        commit()
+        // writeHead(status) has not set statusCode yet: it is held.
+        commit(name === "writeHead" ? Number(args[0]) : res.statusCode)
           .then((cookies) => {
             release();
             replay(res, original, calls, cookies);
@@ -169,8 +199,7 @@ function holdUntilCommitted(
           .catch((error: unknown) => {
             release();
             return failed(error);
-          })
-          .catch(failed); // onStoreError itself threw: Express's error path
+          });
       }
       return name === "write" ? false : res;
     };

@@ -1,4 +1,7 @@
 import {
+  CrossSiteRequestError,
+  type CsrfOption,
+  crossSiteCheck,
   isTesseraError,
   type Session,
   SessionConfigError,
@@ -19,6 +22,13 @@ export interface WithSessionOptions {
    * @default a `503` with a short text body and `Cache-Control: no-store`
    */
   onStoreError?: (error: SessionStoreError, request: Request) => Response | Promise<Response>;
+  /**
+   * The cross-site request check (`crossSiteCheck`): a state-changing request (not GET, HEAD or
+   * OPTIONS) whose `Sec-Fetch-Site` or `Origin` names another site is answered 403 before the
+   * session loads. `false` turns it off (an API called only by other servers).
+   * @default on, trusting only the request's own host
+   */
+  csrf?: CsrfOption;
 }
 
 /** What `withSession` wraps: a Web-standard handler that also receives the typed session. */
@@ -29,12 +39,13 @@ export type SessionFetchHandler<S extends SessionSchema> = (
 
 /**
  * Wraps a Web-standard handler: loads the session from the request's cookie, runs the handler,
- * saves, and returns a copy of its response with the `Set-Cookie` values, `Cache-Control: no-store`
- * when a cookie is sent and `Vary: Cookie` always (R18). A session error in the load or the save
- * gets the core's answer (`sessionErrorResponse`: 503 store down, 401 session revoked or
+ * saves, and returns a copy of its response with the `Set-Cookie` values, `Cache-Control: private,
+ * no-store` when a cookie is sent and `Vary: Cookie` always (R18). A session error in the load or
+ * the save gets the core's answer (`sessionErrorResponse`: 503 store down, 401 session revoked or
  * unreadable, 413 too large; no stack, no cookie), and so does one the handler throws (from
- * `rotate()`, say); any other error propagates. A handler that throws saves nothing: there is
- * no response to carry a cookie (but `rotate()`/`destroy()` act on the store when called). Once
+ * `rotate()`, say); any other error propagates; a cross-site state-changing request gets a 403
+ * before the session loads (`csrf`). A request that ends in an error (the handler threw, or
+ * answered 500 or more) commits nothing (but `rotate()`/`destroy()` act on the store when called). Once
  * the handler has returned, the session is read-only: a change then (from a streaming body, say)
  * throws `SessionConfigError` rather than being lost (R20).
  * @example export default { fetch: withSession(sessions, (req, session) => Response.json(session.get("cart"))) };
@@ -48,6 +59,7 @@ export function withSession<S extends SessionSchema>(
   if (typeof handler !== "function") throw new SessionConfigError("withSession needs a handler function");
   const onStoreError = options.onStoreError ?? storeUnavailableResponse;
   if (typeof onStoreError !== "function") throw new SessionConfigError("onStoreError must be a function");
+  const crossSite = crossSiteCheck(options.csrf);
 
   const answer = async (error: unknown, request: Request) => {
     if (isStoreDown(error)) return withSessionHeaders(await onStoreError(error, request), []);
@@ -56,6 +68,7 @@ export function withSession<S extends SessionSchema>(
     return response;
   };
   return async (request) => {
+    if (crossSite(request)) return answer(new CrossSiteRequestError(), request);
     let session: Session<S>;
     try {
       session = await sessions.load(request.headers.get("cookie"));
@@ -72,6 +85,7 @@ export function withSession<S extends SessionSchema>(
     } finally {
       session.lock("after the response was returned: its headers are final");
     }
+    if (response.status >= 500) return withSessionHeaders(response, []);
     let cookies: string[];
     try {
       cookies = await session.commit();

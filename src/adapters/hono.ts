@@ -1,5 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import {
+  CrossSiteRequestError,
+  type CsrfOption,
+  crossSiteCheck,
   isTesseraError,
   type Session,
   SessionConfigError,
@@ -20,6 +23,13 @@ export interface HonoSessionOptions {
    * @default a `503` with a short text body and `Cache-Control: no-store`
    */
   onStoreError?: (error: SessionStoreError, c: Context) => Response | Promise<Response>;
+  /**
+   * The cross-site request check (`crossSiteCheck`): a state-changing request (not GET, HEAD or
+   * OPTIONS) whose `Sec-Fetch-Site` or `Origin` names another site is answered 403 before the
+   * session loads. `false` turns it off (an API called only by other servers).
+   * @default on, trusting only the request's own host
+   */
+  csrf?: CsrfOption;
 }
 
 /** The Hono env `honoSession` provides, for `new Hono<SessionEnv<typeof sessions>>()`. */
@@ -27,12 +37,15 @@ export type SessionEnv<M> = { Variables: { session: Session<M extends SessionMan
 
 /**
  * Hono middleware: `c.get("session")` is the request's session, typed from the schema (no
- * `ContextVariableMap` augmentation). After the handler (error responses included) it saves and
- * appends the `Set-Cookie` values, `Cache-Control: no-store` when a cookie is sent and
- * `Vary: Cookie` always (R18). A session error in the load, the save or thrown by a handler (from
- * `rotate()`, say) gets the core's answer (`sessionErrorResponse`: 503, 401 or 413; no stack, no
- * cookie) in place of `app.onError`'s. Once the handler has returned,
- * the session is read-only: a change then (from `streamSSE`, say) throws `SessionConfigError` (R20).
+ * `ContextVariableMap` augmentation). After the handler it saves and appends the `Set-Cookie`
+ * values, `Cache-Control: private, no-store` when a cookie is sent and `Vary: Cookie` always (R18);
+ * a request that ended in an error (`c.error`, or a status of 500 or more) commits nothing. A
+ * session error in the load, the save or thrown by a handler (from `rotate()`, say) gets the
+ * core's answer (`sessionErrorResponse`: 503, 401 or 413; no stack, no cookie) in place of
+ * `app.onError`'s; a cross-site state-changing request a 403 before the session loads (`csrf`).
+ * Mounted again on the same request (an app and its sub-app) it reuses the session already
+ * there. Once the handler has returned, the session is read-only: a change then (from
+ * `streamSSE`, say) throws `SessionConfigError` (R20).
  * @example const app = new Hono().use(honoSession(sessions)).get("/", (c) => c.json(c.get("session").get("cart")));
  */
 export function honoSession<S extends SessionSchema>(
@@ -43,6 +56,7 @@ export function honoSession<S extends SessionSchema>(
   // A fresh 503, not `c.text`, which would copy the dropped response's headers onto it.
   const onStoreError = options.onStoreError ?? storeUnavailableResponse;
   if (typeof onStoreError !== "function") throw new SessionConfigError("onStoreError must be a function");
+  const crossSite = crossSiteCheck(options.csrf);
 
   const answer = async (error: unknown, c: Context) => {
     const response = isStoreDown(error) ? await onStoreError(error, c) : sessionErrorResponse(error);
@@ -50,6 +64,16 @@ export function honoSession<S extends SessionSchema>(
     replaceResponse(c, response, []);
   };
   return async (c, next) => {
+    // An app and a sub-app that both mount it: the outer mount owns the session and its commit
+    // (a refusal here is thrown for it to answer, with nothing committed).
+    const owner = mounted.get(c);
+    if (crossSite(c.req.raw)) {
+      if (owner !== undefined) throw new CrossSiteRequestError();
+      return answer(new CrossSiteRequestError(), c);
+    }
+    if (owner === sessions) return next();
+    if (owner !== undefined) throw new SessionConfigError("honoSession is mounted twice with different managers");
+    mounted.set(c, sessions);
     let session: Session<S>;
     try {
       session = await sessions.load(c.req.header("Cookie") ?? null);
@@ -68,6 +92,7 @@ export function honoSession<S extends SessionSchema>(
       c.res.body?.cancel().catch(() => undefined);
       return answer(c.error, c);
     }
+    if (c.error !== undefined || c.res.status >= 500) return replaceResponse(c, c.res, []);
     let cookies: string[];
     try {
       cookies = await session.commit();
@@ -78,6 +103,9 @@ export function honoSession<S extends SessionSchema>(
     replaceResponse(c, c.res, cookies);
   };
 }
+
+/** Which manager's middleware owns each request's session. */
+const mounted = new WeakMap<Context, object>();
 
 const isStoreDown = (error: unknown): error is SessionStoreError => isTesseraError(error) && error.code === "STORE_UNAVAILABLE";
 

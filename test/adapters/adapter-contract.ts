@@ -12,7 +12,27 @@ import {
 } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { attribute, cookieHeader } from "../helpers/cookies.js";
+import { countingStore, writes } from "../helpers/counting-store.js";
 import { openPglite } from "../helpers/databases.js";
+
+/**
+ * The shared scenario (`sessionErrorContract`, run by every adapter: express, fetch, hono, next,
+ * trpc). Each harness builds an app over the `ContractSessions` it is given and serves these
+ * paths; `request(path, cookie, init)` sends `init.method` (GET by default) and `init.headers`
+ * (tRPC sends its mutations as POST whatever `init` says, and its queries as GET). Every path
+ * answers GET and POST, with the adapter's defaults (the `csrf` check on).
+ * | path | query/mutation | does | answers |
+ * |---|---|---|---|
+ * | `/me` | query | reads | JSON `{ userId }` (userId or null) |
+ * | `/login` | mutation | `set("userId", "u1")` | 200 |
+ * | `/pause` | mutation | `set("cart", [{ sku: "p", qty: 1 }])`, then `await pause()` | 200 |
+ * | `/pause-rotate` | mutation | `await pause()`, then `await rotate()` | 200 |
+ * | `/cached-login` | mutation | `set("userId", "u1")`; the app sets `Cache-Control: public, max-age=600` on its own response (tRPC: `responseMeta` returning `{ headers: { "cache-control": … } }`) | 200 |
+ * | `/write-throw` | mutation | `set("userId", "admin")`, then `throw new Error("check failed")` (an app error, not the session's) | the framework's error path (500) |
+ * An error that reaches the app's own error path is answered as a development server does: a 500
+ * carrying the stack (`devErrorPage`). `ScenarioServer.origin` is the origin the harness is
+ * reached at (`http://127.0.0.1:<port>`), for the same-origin requests.
+ */
 
 /**
  * The HTTP behaviour every adapter shares, run against each framework's test app. The app
@@ -121,12 +141,20 @@ export type ContractSessions = SessionManager<typeof contractSchema>;
  * The paths of the error scenario: `/me` reads, `/login` sets userId "u1", `/pause` sets a cart
  * then awaits `pause()`, `/pause-rotate` awaits `pause()` then calls `rotate()` in the handler.
  */
-export type ScenarioPath = "/me" | "/login" | "/pause" | "/pause-rotate";
+export type ScenarioPath = "/me" | "/login" | "/pause" | "/pause-rotate" | "/cached-login" | "/write-throw";
+
+/** How the scenario sends a request: the method (GET by default) and extra headers. */
+export interface ScenarioInit {
+  method?: "GET" | "POST";
+  headers?: Record<string, string>;
+}
 
 /** One adapter's app for the error scenario, as its harness serves it. */
 export interface ScenarioServer {
-  /** One HTTP request to `path`, with `cookie` (`name=value`) when given. */
-  request(path: ScenarioPath, cookie?: string): Promise<Response>;
+  /** One HTTP request to `path`, with `cookie` (`name=value`) when given, and `init`'s method and headers. */
+  request(path: ScenarioPath, cookie?: string, init?: ScenarioInit): Promise<Response>;
+  /** The origin the app is reached at, `http://127.0.0.1:<port>`: a same-origin browser's `Origin`. */
+  origin?: string;
   close(): Promise<void>;
 }
 
@@ -144,7 +172,12 @@ export function devErrorPage(error: unknown): Response {
 
 /** A `request` over real HTTP to `url`, for the harnesses whose paths are the scenario's. */
 export function httpRequest(url: string): ScenarioServer["request"] {
-  return (path, cookie) => fetch(url + path, { redirect: "manual", headers: cookie === undefined ? {} : { Cookie: cookie } });
+  return (path, cookie, init = {}) =>
+    fetch(url + path, {
+      method: init.method ?? "GET",
+      redirect: "manual",
+      headers: { ...init.headers, ...(cookie === undefined ? {} : { Cookie: cookie }) },
+    });
 }
 
 /**
@@ -191,7 +224,8 @@ function createPause() {
  * no stack trace or error name in the body, no `Set-Cookie` from the answer (the client's cookie
  * stays, and a dead session is neither revived nor cleared), `Cache-Control: no-store` and
  * `Vary: Cookie`. The one cookie allowed is `sent` itself, unchanged: Next's proxy may have
- * refreshed its expiry before the route ran, which gives the dead token nothing.
+ * refreshed its expiry before the route ran, which gives the dead token nothing (with
+ * `Cache-Control: private, no-store` then, as every response with a session cookie).
  */
 async function expectSessionError(response: Response, status: number, sent?: string): Promise<void> {
   const body = await response.text();
@@ -199,7 +233,8 @@ async function expectSessionError(response: Response, status: number, sent?: str
   expect(body).not.toMatch(/\sat\s|Error|stack/);
   const cookies = response.headers.getSetCookie().map((setCookie) => cookieHeader([setCookie]));
   expect(cookies.filter((cookie) => cookie !== sent)).toEqual([]);
-  expect(response.headers.get("Cache-Control")).toBe("no-store");
+  // A refresh of the token sent that went out anyway (Next's proxy) carries a cookie: private, no-store then.
+  expect(response.headers.get("Cache-Control")).toBe(cookies.length > 0 ? "private, no-store" : "no-store");
   expect(response.headers.get("Vary")).toMatch(/\bCookie\b/);
 }
 
@@ -294,5 +329,73 @@ export function sessionErrorContract(serve: ServeScenario): void {
     const cookie = await login(server);
     arm();
     await expectSessionError(await server.request("/pause", cookie), 401, cookie);
+  });
+
+  it("12.2: a session cookie under the app's `public, max-age=600` goes out with `private, no-store` and Vary: Cookie", async () => {
+    const sessions = defineSession({ schema: contractSchema, store: memoryStore() });
+    const server = await start(sessions);
+    const response = await server.request("/cached-login", undefined, { method: "POST" });
+    expect(response.status, await response.clone().text()).toBe(200);
+    const cookie = cookieHeader(response.headers.getSetCookie());
+    expect(response.headers.getSetCookie()).toHaveLength(1);
+    expect(response.headers.get("Cache-Control")).toBe("private, no-store");
+    expect(response.headers.get("Vary")).toMatch(/\bCookie\b/);
+    expect((await sessions.load(cookie)).get("userId")).toBe("u1");
+  });
+
+  it("12.9: a write followed by an app error commits nothing: a 500, no Set-Cookie, the stored user unchanged", async () => {
+    const sessions = defineSession({ schema: contractSchema, store: memoryStore() });
+    const server = await start(sessions);
+    const cookie = await login(server);
+    const failed = await server.request("/write-throw", cookie, { method: "POST" });
+    expect(failed.status).toBe(500);
+    expect(failed.headers.getSetCookie()).toEqual([]);
+    expect((await sessions.load(cookie)).get("userId")).toBe("u1");
+    // A first visit: the new session is neither stored nor sent.
+    const fresh = await server.request("/write-throw", undefined, { method: "POST" });
+    expect(fresh.status).toBe(500);
+    expect(fresh.headers.getSetCookie()).toEqual([]);
+    expect(await sessions.findMany({ where: { userId: "admin" } })).toEqual([]);
+  });
+
+  it.each([
+    ["Sec-Fetch-Site: cross-site", { Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" }],
+    [
+      "Sec-Fetch-Site: same-site (a sibling subdomain)",
+      { Origin: "http://evil.127.0.0.1.nip.io", "Sec-Fetch-Site": "same-site" },
+    ],
+    ["a foreign Origin, no Sec-Fetch-Site (an older browser)", { Origin: "https://evil.example" }],
+    ["Origin: null, no Sec-Fetch-Site", { Origin: "null" }],
+  ])("12.4: a POST with %s is a 403 before the session loads: nothing read or stored, no Set-Cookie", async (_, headers) => {
+    const counted = countingStore(memoryStore());
+    const sessions = defineSession({ schema: contractSchema, store: counted.store });
+    const server = await start(sessions);
+    const cookie = await login(server);
+    counted.reset();
+    for (const path of ["/pause", "/login"] as const) {
+      const refused = await server.request(path, cookie, { method: "POST", headers });
+      await expectSessionError(refused, 403);
+      const first = await server.request(path, undefined, { method: "POST", headers }); // no cookie: no session created
+      await expectSessionError(first, 403);
+    }
+    expect({ get: counted.calls.get, writes: writes(counted.calls) }).toEqual({ get: 0, writes: 0 });
+    expect((await sessions.load(cookie)).get("cart")).toEqual([]);
+    expect(await sessions.findMany({ where: { userId: "u1" } })).toHaveLength(1);
+    // A safe method is never refused: the same headers on a GET read the session.
+    const read = await server.request("/me", cookie, { headers });
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({ userId: "u1" });
+  });
+
+  it("12.4: a same-origin POST passes: Origin equal to the host, Sec-Fetch-Site: same-origin, or no Origin at all", async () => {
+    const sessions = defineSession({ schema: contractSchema, store: memoryStore() });
+    const server = await start(sessions);
+    expect(server.origin, "the harness gives its origin").toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const origin = server.origin as string;
+    for (const headers of [{ Origin: origin }, { Origin: origin, "Sec-Fetch-Site": "same-origin" }, {}]) {
+      const response = await server.request("/login", undefined, { method: "POST", headers });
+      expect(response.status, JSON.stringify(headers)).toBe(200);
+      expect((await sessions.load(cookieHeader(response.headers.getSetCookie()))).get("userId")).toBe("u1");
+    }
   });
 }

@@ -4,6 +4,7 @@ import { withSession } from "../../src/adapters/fetch.js";
 import { defineSession, type Session, SessionConfigError, type SessionManager } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
+import { countingStore, writes } from "../helpers/counting-store.js";
 import { listen } from "../helpers/listen.js";
 import {
   adapterContract,
@@ -21,6 +22,13 @@ const schema = z.object({
 });
 type Schema = typeof schema;
 
+/** An upstream whose answers a shared cache may keep for ten minutes, for the fetch() passthrough. */
+let upstream: Awaited<ReturnType<typeof listen>>;
+beforeAll(async () => {
+  upstream = await listen(() => new Response("upstream", { headers: { "Cache-Control": "public, max-age=600" } }));
+});
+afterAll(() => upstream.close());
+
 /** The app under test: one route per behaviour. */
 function app(sessions: SessionManager<Schema>, seen: { session?: Session<Schema> } = {}) {
   return withSession(sessions, async (request, session) => {
@@ -36,6 +44,14 @@ function app(sessions: SessionManager<Schema>, seen: { session?: Session<Schema>
     }
     if (pathname === "/vary") return new Response("v", { headers: { Vary: "Accept-Encoding", "Cache-Control": "private" } });
     if (pathname === "/boom") throw new Error("boom");
+    if (pathname === "/unavailable") {
+      session.set("userId", "u4");
+      return new Response("down", { status: 503 });
+    }
+    if (pathname === "/passthrough") {
+      session.set("userId", "u5");
+      return fetch(upstream.url); // immutable headers, public, max-age=600
+    }
     return Response.json({ userId: session.get("userId") ?? null, cart: session.get("cart") });
   });
 }
@@ -64,6 +80,61 @@ describe("tessera/fetch withSession over HTTP", () => {
   it("other errors propagate; the handler's changes are not saved", async () => {
     const handler = app(sessions);
     await expect(handler(new Request("http://x/boom"))).rejects.toThrow("boom");
+  });
+
+  it("12.9: a response of 500 or more commits nothing, as a throw", async () => {
+    const cookie = await login();
+    const response = await get("/unavailable", cookie);
+    expect(response.status).toBe(503);
+    expect(response.headers.getSetCookie()).toEqual([]);
+    expect(response.headers.get("Vary")).toBe("Cookie");
+    expect(await (await get("/me", cookie)).json()).toMatchObject({ userId: "u1" });
+  });
+
+  it("12.2: a fetch() passthrough's public, max-age=600 becomes private, no-store with the cookie", async () => {
+    const response = await get("/passthrough");
+    expect(response.headers.getSetCookie()).toHaveLength(1);
+    expect(response.headers.get("Cache-Control")).toBe("private, no-store");
+    expect(response.headers.get("Vary")).toBe("Cookie");
+    expect(await response.text()).toBe("upstream");
+  });
+
+  it("12.4: a cross-site POST is a 403 before the session loads; csrf: false and trustedOrigins open it", async () => {
+    const counted = countingStore(memoryStore());
+    const counting = defineSession({ schema, store: counted.store });
+    const first = await counting.load(undefined);
+    first.set("userId", "u1");
+    const cookie = cookieHeader(await first.commit());
+    const cross = { Cookie: cookie, Origin: "https://admin.example", "Sec-Fetch-Site": "same-site" };
+    for (const [options, status] of [
+      [undefined, 403],
+      [{ csrf: false as const }, 200],
+      [{ csrf: { trustedOrigins: ["https://admin.example"] } }, 200],
+      [{ csrf: { trustedOrigins: ["https://other.example"] } }, 403],
+    ] as const) {
+      const handler = withSession(
+        counting,
+        (_request, session) => {
+          session.set("userId", "u2");
+          return new Response("ok");
+        },
+        options,
+      );
+      counted.reset();
+      const response = await handler(new Request("http://app.example/login", { method: "POST", headers: cross }));
+      expect({ options, status: response.status }).toEqual({ options, status });
+      if (status === 403) {
+        expect(await response.text()).toBe("Forbidden");
+        expect(response.headers.getSetCookie()).toEqual([]);
+        expect(response.headers.get("Cache-Control")).toBe("no-store");
+        expect({ get: counted.calls.get, writes: writes(counted.calls) }).toEqual({ get: 0, writes: 0 });
+      }
+    }
+    // Without a Host header (a Request built in code), the URL's host is the request's own.
+    const handler = withSession(counting, () => new Response("ok"));
+    const own = new Request("http://app.example/login", { method: "POST", headers: { Origin: "http://app.example" } });
+    expect((await handler(own)).status).toBe(200);
+    expect(() => withSession(counting, () => new Response(), { csrf: { trustedOrigins: ["*"] } })).toThrow(SessionConfigError);
   });
 
   it("R20: after the handler returned, a change throws SessionConfigError instead of being lost", async () => {
@@ -115,6 +186,14 @@ const serveScenario: ServeScenario = async (sessions, pause) => {
   const handler = withSession(sessions, async (request, session) => {
     const { pathname } = new URL(request.url);
     if (pathname === "/login") session.set("userId", "u1");
+    if (pathname === "/cached-login") {
+      session.set("userId", "u1");
+      return Response.json({ ok: true }, { headers: { "Cache-Control": "public, max-age=600" } });
+    }
+    if (pathname === "/write-throw") {
+      session.set("userId", "admin");
+      throw new Error("check failed");
+    }
     if (pathname === "/pause") {
       session.set("cart", [{ sku: "p", qty: 1 }]);
       await pause();
@@ -126,7 +205,7 @@ const serveScenario: ServeScenario = async (sessions, pause) => {
     return Response.json({ userId: session.get("userId") ?? null });
   });
   const server = await listen((request) => handler(request).catch(devErrorPage));
-  return { request: httpRequest(server.url), close: server.close };
+  return { request: httpRequest(server.url), origin: server.url, close: server.close };
 };
 
 describe("tessera/fetch: the shared session-error scenario", () => sessionErrorContract(serveScenario));

@@ -4,9 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { honoSession } from "../../src/adapters/hono.js";
 import { defineSession, SessionConfigError, type SessionManager } from "../../src/index.js";
+import { cookieStore } from "../../src/stores/cookie/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
+import { countingStore, writes } from "../helpers/counting-store.js";
 import { listen } from "../helpers/listen.js";
+import { rawRequest } from "../helpers/raw-http.js";
 import {
   adapterContract,
   closedStore,
@@ -23,10 +26,21 @@ const schema = z.object({
 });
 type Schema = typeof schema;
 
+/** An upstream whose answers a shared cache may keep for ten minutes, for the fetch() passthrough. */
+let upstream: Awaited<ReturnType<typeof listen>>;
+beforeAll(async () => {
+  upstream = await listen(() => new Response("upstream", { headers: { "Cache-Control": "public, max-age=600" } }));
+});
+afterAll(() => upstream.close());
+
 /** The app under test; `late` collects what a change after the response threw. */
 function app(sessions: SessionManager<Schema>, late: unknown[] = []) {
   return new Hono()
     .use(honoSession(sessions))
+    .use("/inner/*", async (c, next) => {
+      await next(); // mounted after honoSession: runs before its commit
+      c.header("Cache-Control", "public, max-age=600");
+    })
     .get("/login", (c) => {
       c.get("session").set("userId", "u1");
       return c.text("ok");
@@ -52,6 +66,18 @@ function app(sessions: SessionManager<Schema>, late: unknown[] = []) {
     .get("/boom", (c) => {
       c.get("session").set("userId", "u3");
       throw new Error("boom");
+    })
+    .get("/unavailable", (c) => {
+      c.get("session").set("userId", "u4");
+      return c.text("down", 503); // an answer of 500 or more, not a throw
+    })
+    .get("/passthrough", async (c) => {
+      c.get("session").set("userId", "u5");
+      return fetch(upstream.url); // immutable headers, public, max-age=600
+    })
+    .get("/inner/login", (c) => {
+      c.get("session").set("userId", "u6");
+      return c.text("ok");
     })
     .get("/stream", (c) =>
       stream(c, async (s) => {
@@ -91,10 +117,84 @@ describe("tessera/hono honoSession over HTTP", () => {
     expect(upstream.headers.get("Vary")).toBe("Cookie");
   });
 
-  it("an error response from app.onError is committed too (the changes and the cookie go out with it)", async () => {
-    const response = await get("/boom");
+  it("12.9: a handler that throws (c.error set) commits nothing: app.onError's 500 has no Set-Cookie", async () => {
+    const cookie = await login();
+    const response = await get("/boom", cookie);
     expect(response.status).toBe(500);
-    expect(await (await get("/me", cookieHeader(response.headers.getSetCookie()))).json()).toMatchObject({ userId: "u3" });
+    expect(response.headers.getSetCookie()).toEqual([]);
+    expect(response.headers.get("Vary")).toBe("Cookie");
+    expect(await (await get("/me", cookie)).json()).toMatchObject({ userId: "u1" });
+    expect((await get("/boom")).headers.getSetCookie()).toEqual([]);
+  });
+
+  it("12.9: a response of 500 or more commits nothing, as a throw", async () => {
+    const cookie = await login();
+    const response = await get("/unavailable", cookie);
+    expect(response.status).toBe(503);
+    expect(response.headers.getSetCookie()).toEqual([]);
+    expect(await (await get("/me", cookie)).json()).toMatchObject({ userId: "u1" });
+  });
+
+  it("12.2: a fetch() passthrough's public, max-age=600 and a later middleware's Cache-Control become private, no-store", async () => {
+    for (const path of ["/passthrough", "/inner/login"]) {
+      const response = await get(path);
+      expect(response.headers.getSetCookie(), path).toHaveLength(1);
+      expect(response.headers.get("Cache-Control"), path).toBe("private, no-store");
+      expect(response.headers.get("Vary"), path).toBe("Cookie");
+    }
+    expect(await (await get("/passthrough")).text()).toBe("upstream");
+  });
+
+  it("12.4: a cross-site POST is a 403 before the session loads; csrf: false and trustedOrigins open it", async () => {
+    const counted = countingStore(memoryStore());
+    const counting = defineSession({ schema, store: counted.store });
+    const first = await counting.load(undefined);
+    first.set("userId", "u1");
+    const cookie = cookieHeader(await first.commit());
+    const cross = { Cookie: cookie, Origin: "https://admin.example", "Sec-Fetch-Site": "cross-site" };
+    for (const [options, status] of [
+      [undefined, 403],
+      [{ csrf: false as const }, 200],
+      [{ csrf: { trustedOrigins: ["https://admin.example"] } }, 200],
+      [{ csrf: { trustedOrigins: ["https://admin.example:8443"] } }, 403],
+    ] as const) {
+      const target = new Hono().use(honoSession(counting, options)).post("/login", (c) => {
+        c.get("session").set("userId", "u2");
+        return c.text("ok");
+      });
+      counted.reset();
+      const response = await target.request("http://app.example/login", { method: "POST", headers: cross });
+      expect({ options, status: response.status }).toEqual({ options, status });
+      if (status === 403) {
+        expect(await response.text()).toBe("Forbidden");
+        expect(response.headers.getSetCookie()).toEqual([]);
+        expect(response.headers.get("Cache-Control")).toBe("no-store");
+        expect({ get: counted.calls.get, writes: writes(counted.calls) }).toEqual({ get: 0, writes: 0 });
+      }
+    }
+    expect((await counting.load(cookie)).get("userId")).toBe("u2"); // only the allowed posts wrote
+    expect(() => honoSession(sessions, { csrf: { trustedOrigins: ["admin.example"] } })).toThrow(SessionConfigError);
+  });
+
+  it("12.4 attacked: duplicate Origin and Sec-Fetch-Site headers over raw HTTP are refused, a 10 KB Origin too", async () => {
+    const host = new URL(server.url).host;
+    const post = (...headers: string[]) => rawRequest(server.url, "POST /me HTTP/1.1", [`Host: ${host}`, ...headers]);
+    expect((await post(`Origin: ${server.url}`)).status).toBe(404); // passes the check; no POST route
+    expect((await post(`Origin: ${server.url}`, "Origin: https://evil.example")).status).toBe(403);
+    expect((await post("Sec-Fetch-Site: same-origin", "Sec-Fetch-Site: cross-site")).status).toBe(403);
+    expect((await post(`Origin: http://${"a".repeat(10 * 1024)}.example`)).status).toBe(403);
+    const withToken = await post(`Cookie: ${await login()}`, "Origin: https://evil.example");
+    expect(withToken.status).toBe(403);
+    expect(withToken.text).not.toMatch(/set-cookie/i);
+  });
+
+  it("12.4: HEAD and OPTIONS from another site pass; PUT and DELETE are checked", async () => {
+    const cross = { Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" };
+    expect((await fetch(`${server.url}/me`, { method: "HEAD", headers: cross })).status).toBe(200);
+    expect((await fetch(`${server.url}/me`, { method: "OPTIONS", headers: cross })).status).toBe(404); // no such route, but not refused
+    for (const method of ["PUT", "DELETE", "PATCH"]) {
+      expect((await fetch(`${server.url}/me`, { method, headers: cross })).status, method).toBe(403);
+    }
   });
 
   it("R20: a change from a stream after the response was returned throws SessionConfigError", async () => {
@@ -110,6 +210,92 @@ describe("tessera/hono honoSession over HTTP", () => {
   it("convention 10: bad arguments fail at creation with SessionConfigError", () => {
     expect(() => honoSession({} as never)).toThrow(SessionConfigError);
     expect(() => honoSession(sessions, { onStoreError: "503" as never })).toThrow(SessionConfigError);
+  });
+});
+
+describe.each([
+  ["a server-side store", () => defineSession({ schema, store: memoryStore() })],
+  ["the cookie store", () => defineSession({ schema, store: cookieStore({ secrets: ["s".repeat(32)] }) })],
+])("tessera/hono mounted twice, by an app and its sub-app, on %s (issue 12.7)", (_store, define) => {
+  const sessions = define();
+  let visits = 0;
+  const sub = new Hono()
+    .use(honoSession(sessions))
+    .post("/login", async (c) => {
+      await c.get("session").login("userId", "u1"); // rotates, as a login must
+      return c.text("ok");
+    })
+    .get("/me", (c) => c.json({ userId: c.get("session").get("userId") ?? null }));
+  const main = new Hono()
+    .use(honoSession(sessions))
+    .use(async (c, next) => {
+      // The app's own per-request write (last seen): with two sessions, the outer one's save undid the login.
+      c.get("session").set("cart", [{ sku: "visit", qty: ++visits }]);
+      await next();
+    })
+    .get("/me", (c) => c.json({ userId: c.get("session").get("userId") ?? null }))
+    .route("/sub", sub);
+
+  it("12.7: a login through the doubly-mounted app sends exactly one Set-Cookie and the user stays logged in", async () => {
+    const anonymous = await main.request("/sub/me");
+    expect(anonymous.headers.getSetCookie()).toHaveLength(1); // the app's write made a session
+    const response = await main.request("/sub/login", {
+      method: "POST",
+      headers: { Cookie: cookieHeader(anonymous.headers.getSetCookie()) },
+    });
+    expect(response.status).toBe(200);
+    const setCookies = response.headers.getSetCookie();
+    expect(setCookies).toHaveLength(1);
+    expect(setCookies[0]).not.toMatch(/Max-Age=0/);
+    const cookie = cookieHeader(setCookies);
+    for (const path of ["/sub/me", "/me"]) {
+      expect(await (await main.request(path, { headers: { Cookie: cookie } })).json(), path).toEqual({ userId: "u1" });
+    }
+    // Logging in again from the logged-in session: one rotation, one cookie, still logged in.
+    const again = await main.request("/sub/login", { method: "POST", headers: { Cookie: cookie } });
+    expect(again.headers.getSetCookie()).toHaveLength(1);
+    const rotated = cookieHeader(again.headers.getSetCookie());
+    expect(await (await main.request("/me", { headers: { Cookie: rotated } })).json()).toEqual({ userId: "u1" });
+  });
+
+  it("12.7: a sub-app's csrf refuses under an app mounted with csrf: false: a 403 with no Set-Cookie, nothing loaded twice", async () => {
+    const rolling = defineSession({ schema, store: memoryStore(), rolling: true, touchAfter: 0 }); // a refresh due on every request
+    const nested = new Hono()
+      .use(honoSession(rolling, { csrf: false }))
+      .post("/hook", (c) => c.text("outer, unchecked"))
+      .route(
+        "/sub",
+        new Hono().use(honoSession(rolling)).post("/login", (c) => c.text(String(c.get("session").set("userId", "u1")))),
+      );
+    const first = await rolling.load(undefined);
+    first.set("userId", "u0");
+    const cookie = cookieHeader(await first.commit());
+    const headers = { Cookie: cookie, Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" };
+    expect((await nested.request("/hook", { method: "POST", headers })).status).toBe(200);
+    const refused = await nested.request("/sub/login", { method: "POST", headers });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toBe("Forbidden");
+    expect(refused.headers.getSetCookie()).toEqual([]);
+    expect((await rolling.load(cookie)).get("userId")).toBe("u0");
+  });
+
+  it("12.7: mounted twice with two different managers is a SessionConfigError on the error path, nothing committed", async () => {
+    const errors: unknown[] = [];
+    const other = defineSession({ schema, store: memoryStore() });
+    const mixed = new Hono()
+      .use(honoSession(sessions))
+      .route(
+        "/sub",
+        new Hono().use(honoSession(other)).post("/login", (c) => c.text(String(c.get("session").set("userId", "u1")))),
+      )
+      .onError((error, c) => {
+        errors.push(error);
+        return c.text("failed", 500);
+      });
+    const response = await mixed.request("/sub/login", { method: "POST" });
+    expect(response.status).toBe(500);
+    expect(response.headers.getSetCookie()).toEqual([]);
+    expect(errors[0]).toBeInstanceOf(SessionConfigError);
   });
 });
 
@@ -144,21 +330,28 @@ describe("tessera/hono when the store is down", () => {
 const serveScenario: ServeScenario = async (sessions, pause) => {
   const scenario = new Hono()
     .use(honoSession(sessions))
-    .get("/login", (c) => c.json({ ok: c.get("session").set("userId", "u1") ?? true }))
-    .get("/pause", async (c) => {
+    .all("/login", (c) => c.json({ ok: c.get("session").set("userId", "u1") ?? true }))
+    .all("/cached-login", (c) =>
+      c.json({ ok: c.get("session").set("userId", "u1") ?? true }, 200, { "Cache-Control": "public, max-age=600" }),
+    )
+    .all("/write-throw", (c) => {
+      c.get("session").set("userId", "admin");
+      throw new Error("check failed");
+    })
+    .all("/pause", async (c) => {
       c.get("session").set("cart", [{ sku: "p", qty: 1 }]);
       await pause();
       return c.json({ ok: true });
     })
-    .get("/pause-rotate", async (c) => {
+    .all("/pause-rotate", async (c) => {
       await pause();
       await c.get("session").rotate();
       return c.json({ ok: true });
     })
-    .get("/me", (c) => c.json({ userId: c.get("session").get("userId") ?? null }))
+    .all("/me", (c) => c.json({ userId: c.get("session").get("userId") ?? null }))
     .onError((error) => devErrorPage(error));
   const server = await listen(scenario.fetch);
-  return { request: httpRequest(server.url), close: server.close };
+  return { request: httpRequest(server.url), origin: server.url, close: server.close };
 };
 
 describe("tessera/hono: the shared session-error scenario", () => sessionErrorContract(serveScenario));
