@@ -1,31 +1,50 @@
 import { initTRPC, type TRPC_ERROR_CODE_KEY, TRPCError } from "@trpc/server";
 import type { FetchCreateContextFnOptions } from "@trpc/server/adapters/fetch";
 import { parseCookie, parseSetCookie } from "cookie";
-import type { Session, SessionErrorStatus, SessionManager, SessionSchema, TesseraError } from "../index.js";
-import { isTesseraError, SessionConfigError, sessionErrorAnswer } from "../index.js";
+import type { CsrfOption, Session, SessionErrorStatus, SessionManager, SessionSchema, TesseraError } from "../index.js";
+import {
+  CrossSiteRequestError,
+  crossSiteCheck,
+  isTesseraError,
+  SESSION_CACHE_CONTROL,
+  SessionConfigError,
+  sessionErrorAnswer,
+} from "../index.js";
+import { batchOf, inBatch, openBatch } from "./trpc/batch.js";
 
 /** What `createSessionContext` puts in tRPC's context; spread it into your own. */
 export interface SessionContext<S extends SessionSchema> {
   session: Session<S>;
 }
 
-/** Where one request's session cookie goes; keyed by the session, so the context stays `{ session }`. */
+/** Options of `createSessionContext`. */
+export interface SessionContextOptions {
+  /**
+   * Refuse cross-site POSTs (mutations; queries too with `allowMethodOverride`) with `FORBIDDEN`
+   * (403) before the session loads, by `Sec-Fetch-Site` and `Origin` (docs/security.md); `false`
+   * turns it off, `{ trustedOrigins }` lets other origins of yours through.
+   * @default {} (on, the request's own origin only)
+   */
+  csrf?: CsrfOption;
+}
+
+/** Where one request's session cookie goes. */
 interface Outbox {
   name: string;
   /** null when the response is already on its way (httpBatchStreamLink) and headers can no longer be set (R20). */
   headers: Headers | null;
+  /** Pins `Cache-Control` on `resHeaders`, against `responseMeta` and later writes. */
+  pin(value: string): void;
   /** The cookie's value as the request sent it. */
   sent: string | undefined;
-  /** A batch runs its procedures concurrently over one session: their commits run one after another. */
-  queue: Promise<unknown>;
 }
 const outboxes = new WeakMap<object, Outbox>();
 
 /**
- * `createContext` for `fetchRequestHandler`: loads the request's session (a bad cookie is a fresh
- * session) and remembers `resHeaders` for `sessionMiddleware`. Sends `Vary: Cookie` (R18).
- * A store outage becomes `TRPCError({ code: "SERVICE_UNAVAILABLE" })` (HTTP 503), with
- * `Cache-Control: no-store`.
+ * `createContext` for `fetchRequestHandler`: refuses a cross-site POST (`csrf`), loads the
+ * request's session (a bad cookie is a fresh session) and remembers `resHeaders` for
+ * `sessionMiddleware`. Sends `Vary: Cookie` (R18). A store outage becomes
+ * `TRPCError({ code: "SERVICE_UNAVAILABLE" })` (HTTP 503), with `Cache-Control: no-store`.
  * @example
  * const createContext = createSessionContext(sessions);
  * export type Context = Awaited<ReturnType<typeof createContext>>;
@@ -34,35 +53,46 @@ const outboxes = new WeakMap<object, Outbox>();
  */
 export function createSessionContext<S extends SessionSchema>(
   sessions: SessionManager<S>,
+  options: SessionContextOptions = {},
 ): (options: FetchCreateContextFnOptions) => Promise<SessionContext<S>> {
   if (typeof sessions?.load !== "function")
     throw new SessionConfigError("createSessionContext(sessions) takes defineSession's manager");
+  const crossSite = crossSiteCheck(options.csrf);
   return async ({ req, resHeaders, info }) => {
     resHeaders.append("Vary", "Cookie");
-    const session = await translate(() => sessions.load(req), resHeaders);
+    const pin = pinCacheControl(resHeaders);
+    if (crossSite(req)) throw translateError(new CrossSiteRequestError(), pin);
+    const session = await translate(() => sessions.load(req), pin);
     const sent = parseCookie(req.headers.get("cookie") ?? "", { decode: (value) => value })[sessions.cookieName];
     const headers = info.accept === "application/jsonl" ? null : resHeaders;
-    outboxes.set(session, { name: sessions.cookieName, headers, sent, queue: Promise.resolve() });
+    const outbox: Outbox = { name: sessions.cookieName, headers, pin, sent };
+    outboxes.set(session, outbox);
+    openBatch(session as unknown as Session<SessionSchema>, {
+      commit: () => translate(() => session.commit(), pin).then((cookies) => send(outbox, cookies)),
+      streamed: headers === null,
+      signal: req.signal,
+      abortError: () => new TRPCError({ code: "CLIENT_CLOSED_REQUEST", message: "The request was aborted" }),
+    });
     return { session };
   };
 }
 
 /**
- * Commits `ctx.session` after the procedure (a failed one too: a rotation or destroy is already
- * in the store and its cookie must go out; not one failed by a session error, which is answered
- * as below with nothing saved), puts its Set-Cookie on the response with
- * `Cache-Control: no-store` (R18), and maps the session's errors to the statuses every adapter
- * answers (the core's `sessionErrorAnswer`): `SessionStoreError` → `SERVICE_UNAVAILABLE` (503),
+ * Commits `ctx.session` once every procedure of the request that uses it has finished, puts its
+ * Set-Cookie on the response with `Cache-Control: private, no-store` (which `responseMeta`
+ * cannot replace), and maps the session's errors to the statuses every adapter answers (the
+ * core's `sessionErrorAnswer`): `SessionStoreError` → `SERVICE_UNAVAILABLE` (503),
  * `SessionInterruptedError` and `SessionCorruptError` → `UNAUTHORIZED` (401),
  * `SessionTooLargeError` → `PAYLOAD_TOO_LARGE` (413), with `Cache-Control: no-store` and no stack
  * in the body even when tRPC's `isDev` adds one; and `SessionValidationError` → `BAD_REQUEST`.
- * It adds nothing to the context, so `ctx.session` keeps the type your context gave it.
  *
- * With a server-side store, data writes to an existing session need no Set-Cookie, so they work
- * over `httpBatchStreamLink` (whose headers go out before procedures finish). A write that needs a
- * new cookie there (a new session, `rotate()`, `destroy()`, a cookie-store change) throws
- * `SessionConfigError` after saving (R20): route those through `httpBatchLink` (`splitLink`).
- * A due refresh of an unchanged cookie is skipped there and sent by a later request.
+ * A procedure that fails commits nothing of its own: its unsaved writes are discarded, while the
+ * other procedures of its batch keep theirs; a batch in which every procedure failed sends no
+ * Set-Cookie. A procedure that wrote answers once the commit is done. In a subscription the
+ * session is read-only once its response has started. With httpBatchStreamLink, whose headers
+ * go out before procedures finish, a change that needs a new cookie (a new session, `rotate()`,
+ * `destroy()`, `login()`, `setExpiry()`) throws `SessionConfigError` before anything is stored.
+ * It adds nothing to the context's type, so `ctx.session` keeps the type your context gave it.
  * @example
  * const t = initTRPC.context<Context>().create();
  * export const publicProcedure = t.procedure.use(sessionMiddleware);
@@ -71,20 +101,18 @@ export function createSessionContext<S extends SessionSchema>(
 export const sessionMiddleware = initTRPC
   .context<{ session: { commit(): Promise<string[]> } }>()
   .create()
-  .middleware(async ({ ctx, next }) => {
-    const outbox = outboxes.get(ctx.session);
-    if (outbox === undefined) {
+  .middleware(async ({ ctx, next, type }) => {
+    const batch = batchOf(ctx.session);
+    if (batch === "view") return next(); // applied twice: the outer one's view records already
+    if (batch === undefined) {
       throw new SessionConfigError("sessionMiddleware needs a context built with createSessionContext(sessions)");
     }
-    const result = await next();
+    const result = await inBatch(batch, (view) => next({ ctx: { session: view } as object }));
+    if (type === "subscription") {
+      batch.session.lock("was called after the subscription's response started: its cookie and changes cannot be sent");
+    }
     const cause = result.ok ? undefined : result.error.cause;
-    // A session call in the procedure (rotate, destroy) found the store down or the session gone:
-    // answered as a failed commit is, with nothing saved and no cookie (not even a clearing one).
-    if (sessionErrorAnswer(cause) !== null) throw translateError(cause as TesseraError, outbox.headers);
-    const commit = outbox.queue.then(() => translate(() => ctx.session.commit(), outbox.headers));
-    outbox.queue = commit.catch(() => {});
-    send(outbox, await commit);
-    const mapped = isTesseraError(cause) ? translateError(cause, outbox.headers) : cause;
+    const mapped = isTesseraError(cause) ? translateError(cause, (outboxes.get(batch.session) as Outbox).pin) : cause;
     if (mapped !== cause) throw mapped;
     return result;
   });
@@ -101,14 +129,44 @@ function send(outbox: Outbox, setCookies: string[]): void {
   const others = headers.getSetCookie().filter((cookie) => parseSetCookie(cookie).name !== name);
   headers.delete("Set-Cookie");
   for (const cookie of [...others, ...setCookies]) headers.append("Set-Cookie", cookie);
-  headers.set("Cache-Control", "no-store");
+  outbox.pin(SESSION_CACHE_CONTROL);
 }
 
-async function translate<T>(run: () => Promise<T>, headers: Headers | null): Promise<T> {
+/**
+ * tRPC writes `responseMeta`'s headers into `resHeaders` after the procedures (the object form
+ * with `set`, replacing ours), then copies them to the response. So once a session answer needs
+ * a `Cache-Control`, this `resHeaders` keeps it whatever is set, appended or deleted later.
+ */
+function pinCacheControl(headers: Headers): (value: string) => void {
+  const known = pins.get(headers);
+  if (known !== undefined) return known;
+  const { set, append, delete: remove } = Headers.prototype;
+  let pinned: string | null = null;
+  const held = (name: string) => pinned !== null && name.toLowerCase() === "cache-control";
+  Object.defineProperties(headers, {
+    set: { value: (name: string, value: string) => set.call(headers, name, held(name) ? (pinned as string) : value) },
+    append: {
+      value: (name: string, value: string) =>
+        held(name) ? set.call(headers, name, pinned as string) : append.call(headers, name, value),
+    },
+    delete: { value: (name: string) => (held(name) ? undefined : remove.call(headers, name)) },
+  });
+  const pin = (value: string) => {
+    // A session cookie's `private, no-store` is never weakened to an error's `no-store`.
+    if (pinned !== SESSION_CACHE_CONTROL) pinned = value;
+    set.call(headers, "Cache-Control", pinned as string);
+  };
+  pins.set(headers, pin);
+  return pin;
+}
+/** A context built twice over one request (a composed createContext) pins through the same guard. */
+const pins = new WeakMap<Headers, (value: string) => void>();
+
+async function translate<T>(run: () => Promise<T>, pin: (value: string) => void): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    throw isTesseraError(error) ? translateError(error, headers) : error;
+    throw isTesseraError(error) ? translateError(error, pin) : error;
   }
 }
 
@@ -126,11 +184,11 @@ const codes = {
  * stack, stays in `cause` (for `onError` and logs). The message is the core's fixed text, or for
  * a validation error the schema's (which names the key, never a value or a token).
  */
-function translateError(error: TesseraError, headers: Headers | null): Error {
+function translateError(error: TesseraError, pin: (value: string) => void): Error {
   const answer = sessionErrorAnswer(error);
   let translated: TRPCError;
   if (answer !== null) {
-    headers?.set("Cache-Control", "no-store");
+    pin("no-store");
     translated = new TRPCError({ code: codes[answer.status], message: answer.message, cause: error });
   } else if (error.code === "SESSION_VALIDATION") {
     translated = new TRPCError({ code: "BAD_REQUEST", message: error.message, cause: error });

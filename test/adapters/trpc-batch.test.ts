@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
-import { createTRPCClient, httpBatchLink } from "@trpc/client";
+import { createTRPCClient, httpBatchLink, httpBatchStreamLink, TRPCClientError } from "@trpc/client";
 import { initTRPC } from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { parseSetCookie } from "cookie";
@@ -10,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { createSessionContext, sessionMiddleware } from "../../src/adapters/trpc.js";
 import { defineSession, type SessionManager, type SessionStore } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
 import { redisStore } from "../../src/stores/redis/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
+import { countingStore, writes } from "../helpers/counting-store.js";
 import { databaseUrl, openPostgresJs, type TestDatabase } from "../helpers/databases.js";
 import { keysOn } from "../helpers/redis-keys.js";
 import { redisUrl } from "../helpers/redis-server.js";
@@ -224,5 +226,358 @@ describe.skipIf(!redisUrl)("issue 12.1: tRPC batches on Redis", () => {
         redis.disconnect();
       },
     };
+  });
+});
+
+/**
+ * Issue 12.9 through tRPC: a procedure that fails commits nothing of its own writes, while the
+ * other procedures of its batch keep theirs (docs/adapters.md). On the memory store: this is the
+ * adapter's rule, the same on every store.
+ */
+describe("issue 12.9: a failing procedure commits nothing of its own, its batch keeps the rest", () => {
+  const failSchema = schema.extend({ role: z.string().optional() });
+  type FailSessions = SessionManager<typeof failSchema>;
+
+  /** A gate a procedure waits at: the test awaits `reached`, then calls `open()`. */
+  function gate() {
+    let reach = () => {};
+    let open = () => {};
+    const reached = new Promise<void>((resolve) => {
+      reach = resolve;
+    });
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const pass = () => {
+      reach();
+      return opened;
+    };
+    return { reached, open, pass };
+  }
+
+  function failRouter(sessions: FailSessions, hold = gate()) {
+    const base = createSessionContext(sessions);
+    const t = initTRPC.context<Awaited<ReturnType<typeof base>>>().create();
+    const procedure = t.procedure.use(sessionMiddleware);
+    const addResolved = gate();
+    const router = t.router({
+      add: procedure.input(z.string()).mutation(({ ctx, input }) => {
+        ctx.session.set("cart", [...ctx.session.get("cart"), input]);
+        addResolved.pass();
+        return ctx.session.get("cart").length;
+      }),
+      privilege: procedure.mutation(({ ctx }) => {
+        ctx.session.set("role", "admin");
+        throw new Error("check failed");
+      }),
+      loginThenThrow: procedure.mutation(async ({ ctx }) => {
+        await ctx.session.rotate();
+        ctx.session.set("userId", "u1");
+        throw new Error("check failed");
+      }),
+      hang: procedure.mutation(async ({ ctx }) => {
+        ctx.session.set("note", "hung");
+        await hold.pass();
+        return "done";
+      }),
+      wait: procedure.query(async () => {
+        await hold.pass();
+        return "done";
+      }),
+      state: procedure.query(({ ctx }) => ctx.session.get("cart")),
+      twice: procedure.use(sessionMiddleware).mutation(({ ctx }) => ctx.session.set("note", "twice")),
+    });
+    return { router, createContext: base, hold, addResolved };
+  }
+  type FailRouter = ReturnType<typeof failRouter>["router"];
+
+  const servers: Server[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  });
+
+  async function serveFail(sessions: FailSessions, createContext?: (base: ReturnType<typeof createSessionContext>) => unknown) {
+    const app = failRouter(sessions);
+    const errors: { path: string | undefined; code: string }[] = [];
+    const handled: Promise<Response>[] = [];
+    let errored = () => {};
+    const firstError = new Promise<void>((resolve) => {
+      errored = resolve;
+    });
+    const context = createContext === undefined ? app.createContext : createContext(app.createContext as never);
+    const server = createServer(
+      getRequestListener((req) => {
+        const response = fetchRequestHandler({
+          endpoint: "/trpc",
+          req,
+          router: app.router,
+          createContext: context as typeof app.createContext,
+          onError: ({ error, path }) => {
+            errors.push({ path, code: error.code });
+            errored();
+          },
+        });
+        handled.push(response);
+        return response;
+      }),
+    );
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/trpc`;
+    return { url, errors, handled, firstError, hold: app.hold, addResolved: app.addResolved };
+  }
+
+  /** A tRPC client sending `cookie`, keeping every raw response. */
+  function client(url: string, cookie: string | undefined, options: { stream?: boolean } = {}) {
+    const responses: Response[] = [];
+    const fetchWithCookie: LinkFetch = async (input, init) => {
+      const headers = new Headers(init?.headers);
+      if (cookie !== undefined) headers.set("cookie", cookie);
+      const response = await fetch(input, {
+        method: init?.method ?? "GET",
+        body: init?.body ?? null,
+        headers,
+        signal: init?.signal ?? null,
+      });
+      responses.push(response);
+      return response;
+    };
+    const link = options.stream
+      ? httpBatchStreamLink({ url, fetch: fetchWithCookie })
+      : httpBatchLink({ url, fetch: fetchWithCookie });
+    const sessionCookies = () =>
+      responses.flatMap((response) => response.headers.getSetCookie()).filter((c) => c.startsWith(`${cookieName}=`));
+    return { trpc: createTRPCClient<FailRouter>({ links: [link] }), responses, sessionCookies };
+  }
+
+  const memory = () => defineSession({ schema: failSchema, store: memoryStore() });
+  const cookieName = memory().cookieName;
+  const stored = async (sessions: FailSessions) => {
+    const session = await sessions.load(undefined);
+    session.set("userId", "u0");
+    return cookieHeader(await session.commit());
+  };
+  const codeOf = (answer: PromiseSettledResult<unknown>) =>
+    answer.status === "rejected" ? ((answer.reason as TRPCClientError<FailRouter>).data?.code ?? "?") : "OK";
+
+  for (const stream of [false, true]) {
+    const link = stream ? "httpBatchStreamLink" : "httpBatchLink";
+    it(`issue 12.9 (${link}): in a batch of [add, privilege] and [privilege, add] the cart is stored and the privilege is not`, async () => {
+      const sessions = memory();
+      const { url } = await serveFail(sessions);
+      for (const order of [
+        ["add", "privilege"],
+        ["privilege", "add"],
+      ] as const) {
+        const cookie = await stored(sessions);
+        const { trpc, sessionCookies } = client(url, cookie, { stream });
+        const answers = await Promise.allSettled(
+          order.map((op) => (op === "add" ? trpc.add.mutate("apple") : trpc.privilege.mutate())),
+        );
+        expect(answers.map(codeOf)).toEqual(order.map((op) => (op === "add" ? "OK" : "INTERNAL_SERVER_ERROR")));
+        const session = await sessions.load(cookie);
+        expect({ cart: session.get("cart"), role: session.get("role") ?? null }).toEqual({ cart: ["apple"], role: null });
+        expect(sessionCookies()).toEqual([]); // a data write to a stored session needs no cookie
+      }
+    });
+  }
+
+  it("issue 12.9: in a new session's batch [add, privilege] the one cookie carries the cart and not the privilege", async () => {
+    const sessions = memory();
+    const { url } = await serveFail(sessions);
+    const { trpc, sessionCookies } = client(url, undefined);
+    await Promise.allSettled([trpc.add.mutate("apple"), trpc.privilege.mutate()]);
+    expect(sessionCookies()).toHaveLength(1);
+    const session = await sessions.load(cookieHeader(sessionCookies()));
+    expect({ cart: session.get("cart"), role: session.get("role") ?? null }).toEqual({ cart: ["apple"], role: null });
+  });
+
+  it("issue 12.9: a lone failing procedure stores nothing and sends no Set-Cookie, on a new and on a stored session", async () => {
+    const store = countingStore(memoryStore());
+    const sessions = defineSession({ schema: failSchema, store: store.store });
+    const { url } = await serveFail(sessions);
+    const fresh = client(url, undefined);
+    expect(codeOf((await Promise.allSettled([fresh.trpc.privilege.mutate()]))[0] as PromiseSettledResult<unknown>)).toBe(
+      "INTERNAL_SERVER_ERROR",
+    );
+    expect(fresh.sessionCookies()).toEqual([]);
+    expect(writes(store.calls)).toBe(0);
+
+    const cookie = await stored(sessions);
+    store.reset();
+    const known = client(url, cookie);
+    await expect(known.trpc.privilege.mutate()).rejects.toBeInstanceOf(TRPCClientError);
+    expect(known.sessionCookies()).toEqual([]);
+    expect(writes(store.calls)).toBe(0);
+    expect((await sessions.load(cookie)).get("role")).toBeUndefined();
+  });
+
+  it("issue 12.9: rotate() then a throw: the rotation stays in the store, its write and cookie do not (alone); beside an OK procedure the rotated cookie goes out", async () => {
+    const sessions = memory();
+    const { url } = await serveFail(sessions);
+    const cookie = await stored(sessions);
+    const alone = client(url, cookie);
+    await expect(alone.trpc.loginThenThrow.mutate()).rejects.toBeInstanceOf(TRPCClientError);
+    expect(alone.sessionCookies()).toEqual([]);
+    expect((await sessions.load(cookie)).isNew).toBe(true); // the old token died with the rotation (as Django's cycle_key before a 500)
+
+    const again = await stored(sessions);
+    const beside = client(url, again);
+    const answers = await Promise.allSettled([beside.trpc.loginThenThrow.mutate(), beside.trpc.add.mutate("apple")]);
+    expect(answers.map(codeOf)).toEqual(["INTERNAL_SERVER_ERROR", "OK"]);
+    expect(beside.sessionCookies()).toHaveLength(1);
+    const session = await sessions.load(cookieHeader(beside.sessionCookies()));
+    expect({ userId: session.get("userId"), cart: session.get("cart") }).toEqual({ userId: "u0", cart: ["apple"] });
+  });
+
+  it("issue 12.9: a batch of 50 procedures with one failing commits once: 49 writes stored, the privilege not, one Set-Cookie", async () => {
+    const store = countingStore(memoryStore());
+    const sessions = defineSession({ schema: failSchema, store: store.store });
+    const { url } = await serveFail(sessions);
+    const { trpc, sessionCookies, responses } = client(url, undefined);
+    const calls = Array.from({ length: 50 }, (_, i) => (i === 17 ? trpc.privilege.mutate() : trpc.add.mutate(`sku${i}`)));
+    const answers = await Promise.allSettled(calls);
+    expect(answers.filter((answer) => answer.status === "fulfilled")).toHaveLength(49);
+    expect(responses).toHaveLength(1);
+    expect(sessionCookies()).toHaveLength(1);
+    expect(store.calls.create).toBe(1);
+    expect(writes(store.calls)).toBe(1);
+    const session = await sessions.load(cookieHeader(sessionCookies()));
+    expect(session.get("cart")).toHaveLength(49);
+    expect(session.get("role")).toBeUndefined();
+  });
+
+  it("duplicate procedures in one batch: [add, add] stores both items; [login, login] sends one cookie and the old token is dead", async () => {
+    const sessions = defineSession({ schema, store: memoryStore() });
+    const url = await serve(sessions, servers);
+    const cookie = await stored(sessions as unknown as FailSessions);
+    const adds = await sendBatch(url, ["add", "add"], cookie);
+    expect(adds.answers.map((a) => a.status)).toEqual(["fulfilled", "fulfilled"]);
+    expect((await sessions.load(cookie)).get("cart")).toEqual(["apple", "apple"]);
+    const logins = await sendBatch(url, ["login", "login"], cookie);
+    expect(logins.answers.map((a) => a.status)).toEqual(["fulfilled", "fulfilled"]);
+    const setCookies = logins.responses[0]?.headers.getSetCookie() ?? [];
+    expect(setCookies).toHaveLength(1);
+    expect((await sessions.load(cookieHeader(setCookies))).get("userId")).toBe("u1");
+    expect((await sessions.load(cookie)).isNew).toBe(true);
+  });
+
+  it("sessionMiddleware applied twice to a procedure commits its write once", async () => {
+    const store = countingStore(memoryStore());
+    const sessions = defineSession({ schema: failSchema, store: store.store });
+    const { url } = await serveFail(sessions);
+    const cookie = await stored(sessions);
+    store.reset();
+    await client(url, cookie).trpc.twice.mutate();
+    expect(store.calls.patch).toBe(1);
+    expect((await sessions.load(cookie)).get("note")).toBe("twice");
+  });
+
+  it("an error thrown by the app's createContext after the session loaded: no procedure runs, nothing stored, no Set-Cookie", async () => {
+    const store = countingStore(memoryStore());
+    const sessions = defineSession({ schema: failSchema, store: store.store });
+    const { url } = await serveFail(sessions, (base) => async (options: Parameters<typeof base>[0]) => {
+      const context = await base(options);
+      context.session.set("note" as never, "from context" as never);
+      throw new Error("no tenant");
+    });
+    const { trpc, sessionCookies } = client(url, undefined);
+    const answers = await Promise.allSettled([trpc.add.mutate("apple")]);
+    expect(answers.map(codeOf)).toEqual(["INTERNAL_SERVER_ERROR"]);
+    expect(sessionCookies()).toEqual([]);
+    expect(writes(store.calls)).toBe(0);
+  });
+
+  it("httpBatchStreamLink: a read-only procedure answers while a sibling is still running (it waits for no commit)", async () => {
+    const sessions = memory();
+    const { url, hold } = await serveFail(sessions);
+    const cookie = await stored(sessions);
+    const { trpc } = client(url, cookie, { stream: true });
+    const waiting = trpc.wait.query();
+    const state = trpc.state.query();
+    await hold.reached;
+    expect(await state).toEqual([]); // answered before the gate opens: a hold here would time the test out
+    hold.open();
+    expect(await waiting).toBe("done");
+  });
+
+  it("a procedure that reaches the middleware after its batch's commit started makes a second commit: one Set-Cookie goes out, the later (rotated) one, and every write is stored", async () => {
+    let created = () => {};
+    const creating = new Promise<void>((resolve) => {
+      created = resolve;
+    });
+    let letCreate = () => {};
+    const mayCreate = new Promise<void>((resolve) => {
+      letCreate = resolve;
+    });
+    const store = memoryStore();
+    // The first commit's insert waits until the late procedure is about to enter the middleware.
+    const held: SessionStore = {
+      ...store,
+      async create(record) {
+        created();
+        await mayCreate;
+        return store.create(record);
+      },
+    };
+    const sessions = defineSession({ schema: failSchema, store: held });
+    const base = createSessionContext(sessions);
+    const t = initTRPC.context<Awaited<ReturnType<typeof base>>>().create();
+    const procedure = t.procedure.use(sessionMiddleware);
+    const late = t.procedure
+      .use(async ({ next }) => {
+        await creating;
+        letCreate();
+        return next();
+      })
+      .use(sessionMiddleware);
+    const router = t.router({
+      add: procedure.input(z.string()).mutation(({ ctx, input }) => ctx.session.set("cart", [input])),
+      login: late.mutation(async ({ ctx }) => {
+        await ctx.session.rotate();
+        ctx.session.set("userId", "u1");
+      }),
+    });
+    const server = createServer(
+      getRequestListener((req) => fetchRequestHandler({ endpoint: "/trpc", req, router, createContext: base })),
+    );
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/trpc`;
+    const responses: Response[] = [];
+    const trpc = createTRPCClient<typeof router>({
+      links: [
+        httpBatchLink({
+          url,
+          fetch: async (input, init) => responses[responses.push(await fetch(input, init as RequestInit)) - 1] as Response,
+        }),
+      ],
+    });
+    await Promise.all([trpc.add.mutate("apple"), trpc.login.mutate()]);
+    const setCookies = responses[0]?.headers.getSetCookie() ?? [];
+    expect(setCookies).toHaveLength(1);
+    const session = await sessions.load(cookieHeader(setCookies));
+    expect({ cart: session.get("cart"), userId: session.get("userId") }).toEqual({ cart: ["apple"], userId: "u1" });
+  });
+
+  it("a procedure that never ends holds its batch's writers until the client aborts: they then fail and save nothing; its own later end commits only its own", async () => {
+    const sessions = memory();
+    const { url, hold, addResolved, firstError, errors, handled } = await serveFail(sessions);
+    const cookie = await stored(sessions);
+    const { trpc } = client(url, cookie);
+    const abort = new AbortController();
+    const answers = Promise.allSettled([
+      trpc.add.mutate("apple", { signal: abort.signal }),
+      trpc.hang.mutate(undefined, { signal: abort.signal }),
+    ]);
+    await Promise.all([hold.reached, addResolved.reached]);
+    abort.abort();
+    await firstError; // the server gave up on add
+    expect(errors).toEqual([{ path: "add", code: "CLIENT_CLOSED_REQUEST" }]);
+    hold.open();
+    await Promise.all(handled);
+    expect((await answers).map((answer) => answer.status)).toEqual(["rejected", "rejected"]);
+    const session = await sessions.load(cookie);
+    expect({ cart: session.get("cart"), note: session.get("note") }).toEqual({ cart: [], note: "hung" });
   });
 });
