@@ -258,7 +258,7 @@ describe.each([
     expect(await (await main.request("/me", { headers: { Cookie: rotated } })).json()).toEqual({ userId: "u1" });
   });
 
-  it("12.7: a sub-app's csrf refuses under an app mounted with csrf: false: a 403 with no Set-Cookie, nothing loaded twice", async () => {
+  it("12.7: a sub-app's csrf refuses under an app mounted with csrf: false: a 403 with no Set-Cookie, the session unchanged", async () => {
     const rolling = defineSession({ schema, store: memoryStore(), rolling: true, touchAfter: 0 }); // a refresh due on every request
     const nested = new Hono()
       .use(honoSession(rolling, { csrf: false }))
