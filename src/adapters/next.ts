@@ -1,7 +1,18 @@
 import { parseSetCookie, type SetCookie } from "cookie";
 import { cookies as nextCookies } from "next/headers.js";
 import { type NextRequest, NextResponse } from "next/server.js";
-import { type Session, SessionConfigError, type SessionManager, type SessionSchema, sessionErrorResponse } from "../index.js";
+import {
+  CrossSiteRequestError,
+  type CsrfOption,
+  crossSiteCheck,
+  SESSION_CACHE_CONTROL,
+  type Session,
+  SessionConfigError,
+  type SessionManager,
+  type SessionSchema,
+  sessionErrorResponse,
+  withSessionHeaders,
+} from "../index.js";
 
 /** A cookie's attributes as `cookies().set(name, value, attributes)` takes them. */
 export type CookieAttributes = Omit<SetCookie, "name" | "value">;
@@ -12,20 +23,45 @@ export interface NextCookies {
   set(name: string, value: string, attributes: CookieAttributes): unknown;
 }
 
-/** Options of `getSession`. */
+/** Options of `getSession` and `sessionRoute`. */
 export interface GetSessionOptions {
   /** Where the request's cookies come from (tests pass their own). @default `cookies` from `next/headers` */
   cookies?: () => NextCookies | Promise<NextCookies>;
 }
 
+/** Options of `sessionRoute`. */
+export interface SessionRouteOptions extends GetSessionOptions {
+  /** The cross-site request check (see `SessionMiddlewareOptions.csrf`). @default on */
+  csrf?: CsrfOption;
+}
+
 /** Options of `sessionMiddleware`. */
 export interface SessionMiddlewareOptions<S extends SessionSchema> {
-  /** Your own proxy logic, given the session; the refreshed cookie is added to its response. @default NextResponse.next() */
-  response?: (request: NextRequest, session: Session<S>) => NextResponse | Promise<NextResponse>;
+  /** Your own proxy logic, given the session; the cookie is added to its response (a `NextResponse` or a plain `Response`). @default NextResponse.next() */
+  response?: (request: NextRequest, session: Session<S>) => Response | Promise<Response>;
+  /**
+   * The cross-site request check: a state-changing request (not GET, HEAD or OPTIONS) whose
+   * `Sec-Fetch-Site` or `Origin` names another site is answered 403 before the session loads.
+   * `false` turns it off. (Server Actions have Next's own Origin check as well.)
+   * @default on, trusting only the request's own host
+   */
+  csrf?: CsrfOption;
+}
+
+/** A Route Handler run by `sessionRoute`: the sessions it loaded, and whether its response is out. */
+interface RouteState {
+  sessions: Set<Session<SessionSchema>>;
+  wroteCookie: boolean;
+  returned: boolean;
 }
 
 /** The cookie jar each session came from, so `saveSession(session)` needs nothing else. */
 const jars = new WeakMap<object, NextCookies>();
+/** Next gives each request one `cookies()` object: it ties a session to its `sessionRoute` call. */
+const routes = new WeakMap<NextCookies, RouteState>();
+const RETURNED = "after the Route Handler returned its response: its cookie can no longer be set";
+/** The request header by which the proxy tells the destination of its rewrite that a session cookie goes out. */
+const REWRITE_MARK = "x-tessera-session-cookie";
 
 /**
  * This request's session in a Route Handler, Server Action or Server Component, from
@@ -40,18 +76,20 @@ export async function getSession<S extends SessionSchema>(
   sessions: SessionManager<S>,
   options: GetSessionOptions = {},
 ): Promise<Session<S>> {
-  const provide = options.cookies ?? nextCookies;
-  if (typeof provide !== "function") throw new SessionConfigError("getSession: options.cookies must be a function");
-  const jar = await provide();
+  const jar = await cookieSource(options.cookies)();
   const session = await sessions.load(jar);
   jars.set(session, jar);
+  const route = routes.get(jar);
+  route?.sessions.add(session as unknown as Session<SessionSchema>);
+  if (route?.returned) session.lock(RETURNED);
   return session;
 }
 
 /**
  * Saves the session and writes its cookie, when it changed, through `cookies().set` with the
- * attributes of `commit()`'s Set-Cookie. Returns whether a cookie was written (then send
- * `Cache-Control: no-store` from a Route Handler; Next does so for actions and dynamic pages).
+ * attributes of `commit()`'s Set-Cookie. Returns whether a cookie was written. In a Route
+ * Handler, wrap the handler in `sessionRoute` (it sends `Cache-Control: private, no-store` with the
+ * cookie); Next sends `no-store` itself for Server Actions and dynamic pages.
  *
  * Server Components cannot set cookies: a save that needs a new cookie there (a new session,
  * `rotate()`, `destroy()`, a cookie-store change) throws `SessionConfigError` (R20), after the
@@ -68,6 +106,10 @@ export async function getSession<S extends SessionSchema>(
  */
 export async function saveSession<S extends SessionSchema>(session: Session<S>): Promise<boolean> {
   const jar = jars.get(session) ?? (await nextCookies());
+  const route = routes.get(jar);
+  // `sessionRoute` saved everything when the handler returned and has locked the session since;
+  // what is left is at most a due refresh, whose cookie could not reach the client any more.
+  if (route?.returned) return false;
   let written = false;
   for (const setCookie of await session.commit()) {
     const { name, value = "", ...attributes } = parseSetCookie(setCookie);
@@ -85,16 +127,19 @@ export async function saveSession<S extends SessionSchema>(session: Session<S>):
       );
     }
   }
+  if (written && route !== undefined) route.wroteCookie = true;
   return written;
 }
 
 /**
  * Next's `proxy` (or `middleware`): refreshes a due rolling expiry by re-setting the cookie on the
- * response, which Server Components cannot do. Sends `Vary: Cookie`, and `Cache-Control: no-store`
- * with a cookie (R18). A session error in its load or save is answered here, so the route never
- * runs: the core's `sessionErrorResponse` (503 store down, 401 session revoked or unreadable, 413
- * too large; no stack, no cookie). Run it on the Node.js runtime when the store needs Node
- * (Drizzle, PGlite).
+ * response, which Server Components cannot do, and hands the session to your own logic
+ * (`response`). Sends `Vary: Cookie`, and `Cache-Control: private, no-store` with a cookie (also
+ * through a rewrite: the rewritten request is marked so that this proxy, running again on it when
+ * Next serves the rewrite as a proxied request, answers no-store too). A session error in its load
+ * or save is answered here, so the route never runs: the core's `sessionErrorResponse` (503 store
+ * down, 401 session revoked or unreadable, 413 too large, 403 cross-site; no stack, no cookie).
+ * Run it on the Node.js runtime when the store needs Node (Drizzle, PGlite).
  * @example
  * // proxy.ts
  * export const proxy = sessionMiddleware(sessions);
@@ -108,7 +153,9 @@ export function sessionMiddleware<S extends SessionSchema>(
     throw new SessionConfigError("sessionMiddleware(sessions) takes defineSession's manager");
   const respond = options.response ?? (() => NextResponse.next());
   if (typeof respond !== "function") throw new SessionConfigError("sessionMiddleware: options.response must be a function");
+  const crossSite = crossSiteCheck(options.csrf);
   return async (request) => {
+    if (crossSite(request)) return answer(new CrossSiteRequestError());
     let session: Session<S>;
     try {
       // The raw Cookie header, not `request.cookies`: Next's jar keeps the last of duplicate
@@ -117,7 +164,10 @@ export function sessionMiddleware<S extends SessionSchema>(
     } catch (error) {
       return answer(error);
     }
-    const response = await respond(request, session);
+    // A plain Response (perhaps with immutable headers) becomes a NextResponse with the same
+    // status, headers (x-middleware-* included) and body, so that its cookie jar can be used.
+    const returned = await respond(request, session);
+    const response = returned instanceof NextResponse ? returned : new NextResponse(returned.body, returned);
     let setCookies: string[];
     try {
       setCookies = await session.commit();
@@ -129,37 +179,83 @@ export function sessionMiddleware<S extends SessionSchema>(
       response.cookies.set(name, value, attributes);
     }
     response.headers.append("Vary", "Cookie");
-    if (setCookies.length > 0) response.headers.set("Cache-Control", "no-store");
+    const marked = request.headers.has(REWRITE_MARK);
+    if (setCookies.length > 0 || marked) response.headers.set("Cache-Control", SESSION_CACHE_CONTROL);
+    if (setCookies.length > 0 && response.headers.has("x-middleware-rewrite")) markRewrite(request, response);
     return response;
   };
 }
 
 /**
- * Wraps a Route Handler so that a session error thrown by `getSession`/`saveSession` inside it
- * gets the same answer as from every adapter (`sessionErrorResponse`: 503 store down, 401 session
- * revoked or unreadable, 413 too large; no stack, no cookie) instead of Next's 500. Other errors
- * are rethrown. (Server Components and Server Actions have no status to set: catch there with
- * `sessionErrorAnswer(error)`; the proxy already answers a failed load before the page renders.)
+ * Next serves some rewrites by proxying a new request to itself (one whose origin it does not
+ * take for its own, e.g. `next start -H 127.0.0.1`), and copies that response's `Cache-Control`
+ * over ours: a static page's year-long `s-maxage` would then carry the cookie. The rewritten
+ * request gets a header, as `NextResponse.rewrite(url, { request: { headers } })` sets one,
+ * by which this proxy answers that request with no-store too.
+ */
+function markRewrite(request: NextRequest, response: NextResponse): void {
+  const overridden = response.headers.get("x-middleware-override-headers");
+  const names = overridden === null ? [...request.headers.keys()] : overridden.split(",").filter((name) => name !== "");
+  if (overridden === null)
+    for (const [name, value] of request.headers) response.headers.set(`x-middleware-request-${name}`, value);
+  response.headers.set("x-middleware-override-headers", [...names, REWRITE_MARK].join(","));
+  response.headers.set(`x-middleware-request-${REWRITE_MARK}`, "1");
+}
+
+/**
+ * Wraps a Route Handler that uses `getSession`/`saveSession`, so that it answers as every other
+ * adapter does:
+ * - what the handler changed and did not save is saved when it returns its response (a handler
+ *   that throws, or answers 500 or more, saves nothing more: only what it saved itself stays);
+ * - the response gets `Vary: Cookie`, and `Cache-Control: private, no-store` when a session cookie
+ *   goes out, replacing the handler's own (a `fetch()` passthrough's `public, max-age=600`, say);
+ * - once it has returned, its sessions are read-only: a change from a streamed body throws
+ *   `SessionConfigError` instead of storing a session whose cookie cannot be sent;
+ * - a session error (`getSession`/`saveSession`, `rotate()`) gets the core's answer
+ *   (`sessionErrorResponse`: 503, 401, 413; no stack, no cookie) instead of Next's 500;
+ * - a cross-site state-changing request is answered 403 before the handler runs (`csrf`).
  * @example
  * // app/api/cart/route.ts
- * export const POST = withSessionErrors(async (request: NextRequest) => {
+ * export const POST = sessionRoute(async (request: NextRequest) => {
  *   const session = await getSession(sessions);
  *   session.set("cart", await request.json());
- *   await saveSession(session);
- *   return Response.json({ ok: true }, { headers: { "Cache-Control": "no-store" } });
+ *   return Response.json({ ok: true });
  * });
  */
-export function withSessionErrors<A extends unknown[]>(
+export function sessionRoute<A extends unknown[]>(
   handler: (...args: A) => Response | Promise<Response>,
+  options: SessionRouteOptions = {},
 ): (...args: A) => Promise<Response> {
-  if (typeof handler !== "function") throw new SessionConfigError("withSessionErrors needs a Route Handler function");
+  if (typeof handler !== "function") throw new SessionConfigError("sessionRoute needs a Route Handler function");
+  const provide = cookieSource(options.cookies);
+  const crossSite = crossSiteCheck(options.csrf);
   return async (...args) => {
+    if (args[0] instanceof Request && crossSite(args[0])) return answer(new CrossSiteRequestError());
+    const route: RouteState = { sessions: new Set(), wroteCookie: false, returned: false };
+    routes.set(await provide(), route);
+    let response: Response;
     try {
-      return await handler(...args);
+      response = await handler(...args);
+      if (response.status < 500) for (const session of route.sessions) await saveSession(session);
     } catch (error) {
       return answer(error);
+    } finally {
+      route.returned = true;
+      for (const session of route.sessions) session.lock(RETURNED);
     }
+    if (route.sessions.size === 0) return response;
+    const sent = withSessionHeaders(response, []); // a copy: a fetch() response's headers are immutable
+    if (route.wroteCookie) sent.headers.set("Cache-Control", SESSION_CACHE_CONTROL);
+    return sent;
   };
+}
+
+/** @deprecated The former name of `sessionRoute`, which now does more than answer session errors. */
+export const withSessionErrors = sessionRoute;
+
+function cookieSource(provide: GetSessionOptions["cookies"] = nextCookies): () => NextCookies | Promise<NextCookies> {
+  if (typeof provide !== "function") throw new SessionConfigError("options.cookies must be a function");
+  return provide;
 }
 
 /** The core's answer to a session error, as a NextResponse; any other error is rethrown. */

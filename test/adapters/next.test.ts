@@ -12,12 +12,14 @@ import {
   type NextCookies,
   saveSession,
   sessionMiddleware,
-  withSessionErrors,
+  sessionRoute,
 } from "../../src/adapters/next.js";
 import { defineSession, SessionConfigError, type SessionOptions } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { hashToken } from "../../src/token.js";
 import { testClock } from "../helpers/clock.js";
+import { cookieHeader } from "../helpers/cookies.js";
+import { countingStore, writes } from "../helpers/counting-store.js";
 import {
   type ContractSessions,
   devErrorPage,
@@ -218,7 +220,7 @@ describe("tessera/next sessionMiddleware (proxy)", () => {
       httpOnly: true,
       secure: true,
     });
-    expect(due.headers.get("cache-control")).toBe("no-store");
+    expect(due.headers.get("cache-control")).toBe("private, no-store");
     expect(due.headers.get("vary")).toMatch(/\bCookie\b/);
     expect(due.headers.get("x-middleware-next")).toBe("1");
     const stored = await store.get(hashToken(cookie), new Date(clock.now()));
@@ -273,65 +275,343 @@ describe("tessera/next sessionMiddleware (proxy)", () => {
   });
 });
 
-/**
- * A Route Handler as Next runs it: `cookies()` reads the request's cookies and what is set on it
- * goes out on the handler's response. This is the handler of the error scenario, written as the
- * docs say (getSession, change, saveSession, `Cache-Control: no-store` when a cookie was written).
- */
-function scenarioRoute(sessions: ContractSessions, pause: () => Promise<void>) {
-  return async (request: NextRequest): Promise<Response> => {
-    const outgoing = NextResponse.next(); // only its cookie store is used, as Next's mutable cookies()
-    const jar: NextCookies = {
-      get: (name) => outgoing.cookies.get(name) ?? request.cookies.get(name),
-      set: (name, value, attributes) => outgoing.cookies.set(name, value, attributes),
+describe("tessera/next sessionMiddleware: responses of your own logic (issue 12.8, 12.2)", () => {
+  const url = "https://shop.example/ab";
+
+  it("12.8: a plain Response from options.response carries the cookie (no 500): status, headers and body kept", async () => {
+    const { sessions } = setup();
+    const proxy = sessionMiddleware(sessions, {
+      response: (_, session) => {
+        session.set("theme", "dark");
+        return new Response("plain", { status: 202, headers: { "X-App": "1", "Cache-Control": "public, max-age=600" } });
+      },
+    });
+    const response = await proxy(new NextRequest(url));
+    expect(response.status).toBe(202);
+    expect(await response.text()).toBe("plain");
+    expect(response.headers.get("x-app")).toBe("1");
+    const [setCookie = ""] = response.headers.getSetCookie();
+    expect(parseSetCookie(setCookie).name).toBe(sessions.cookieName);
+    expect(response.headers.get("cache-control")).toBe("private, no-store");
+    expect(response.headers.get("vary")).toMatch(/\bCookie\b/);
+    // Next reads x-middleware-set-cookie to show the new cookie to the page rendered after the proxy.
+    expect(response.headers.get("x-middleware-set-cookie")).toContain(parseSetCookie(setCookie).value);
+    expect((await sessions.load(cookieHeader([setCookie]))).get("theme")).toBe("dark");
+  });
+
+  it("12.8: Response.redirect (immutable headers) and a Response carrying x-middleware-next keep their meaning", async () => {
+    const { sessions } = setup();
+    const redirect = await sessionMiddleware(sessions, {
+      response: (_, session) => {
+        session.set("theme", "dark");
+        return Response.redirect("https://shop.example/login", 303);
+      },
+    })(new NextRequest(url));
+    expect(redirect.status).toBe(303);
+    expect(redirect.headers.get("location")).toBe("https://shop.example/login");
+    expect(redirect.headers.getSetCookie()).toHaveLength(1);
+    const passed = await sessionMiddleware(sessions, {
+      response: (_, session) => {
+        session.set("theme", "dark");
+        return new Response(null, { headers: { "x-middleware-next": "1" } });
+      },
+    })(new NextRequest(url));
+    expect(passed.headers.get("x-middleware-next")).toBe("1");
+    expect(passed.headers.getSetCookie()).toHaveLength(1);
+  });
+
+  it("12.2: a rewrite that carries a cookie marks the rewritten request (all its headers kept), and the proxy answers a marked request with private, no-store", async () => {
+    const { sessions } = setup();
+    const proxy = sessionMiddleware(sessions, {
+      response: (request, session) => {
+        if (session.get("theme") === "light") session.set("theme", "dark"); // a first visitor's A/B bucket
+        return NextResponse.rewrite(new URL("/static", request.url));
+      },
+    });
+    const response = await proxy(new NextRequest(url, { headers: { "accept-language": "fr" } }));
+    expect(response.headers.get("x-middleware-rewrite")).toBe("https://shop.example/static");
+    expect(response.headers.get("cache-control")).toBe("private, no-store");
+    const override = response.headers.get("x-middleware-override-headers")?.split(",");
+    expect(override).toEqual(expect.arrayContaining(["accept-language", "x-tessera-session-cookie"]));
+    expect(response.headers.get("x-middleware-request-accept-language")).toBe("fr");
+    expect(response.headers.get("x-middleware-request-x-tessera-session-cookie")).toBe("1");
+
+    // The rewritten request as Next proxies it back to itself: no cookie of its own to set.
+    const inner = await sessionMiddleware(sessions)(
+      new NextRequest("https://shop.example/static", { headers: { "x-tessera-session-cookie": "1" } }),
+    );
+    expect(inner.headers.getSetCookie()).toEqual([]);
+    expect(inner.headers.get("cache-control")).toBe("private, no-store");
+    // Without a cookie to send, a rewrite is left alone.
+    const cookie = cookieHeader(response.headers.getSetCookie());
+    const again = await proxy(new NextRequest(url, { headers: { cookie } }));
+    expect(again.headers.getSetCookie()).toEqual([]);
+    expect(again.headers.get("x-middleware-override-headers")).toBeNull();
+    expect(again.headers.get("cache-control")).toBeNull();
+  });
+
+  it("12.2: request headers the app's rewrite already overrides are kept, the mark added to them", async () => {
+    const { sessions } = setup();
+    const response = await sessionMiddleware(sessions, {
+      response: (request, session) => {
+        session.set("theme", "dark");
+        return NextResponse.rewrite(new URL("/static", request.url), { request: { headers: new Headers({ "x-bucket": "b" }) } });
+      },
+    })(new NextRequest(url, { headers: { "accept-language": "fr" } }));
+    expect(response.headers.get("x-middleware-override-headers")).toBe("x-bucket,x-tessera-session-cookie");
+    expect(response.headers.get("x-middleware-request-x-bucket")).toBe("b");
+    expect(response.headers.get("x-middleware-request-accept-language")).toBeNull();
+  });
+
+  it("12.4: a cross-site POST is a 403 before the session loads; csrf: false or a trusted origin lets it through", async () => {
+    const { sessions } = setup();
+    const post = (headers: Record<string, string>) => new NextRequest(url, { method: "POST", headers });
+    const refused = await sessionMiddleware(sessions)(post({ origin: "https://evil.example", "sec-fetch-site": "cross-site" }));
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toBe("Forbidden");
+    expect(refused.headers.getSetCookie()).toEqual([]);
+    expect(refused.headers.get("cache-control")).toBe("no-store");
+    expect((await sessionMiddleware(sessions, { csrf: false })(post({ origin: "https://evil.example" }))).status).toBe(200);
+    const trusted = sessionMiddleware(sessions, { csrf: { trustedOrigins: ["https://admin.example"] } });
+    expect((await trusted(post({ origin: "https://admin.example", "sec-fetch-site": "same-site" }))).status).toBe(200);
+    expect((await sessionMiddleware(sessions)(post({ origin: "https://shop.example" }))).status).toBe(200);
+  });
+});
+
+describe("tessera/next sessionRoute (Route Handlers)", () => {
+  const route = <S extends typeof schema>(
+    sessions: ReturnType<typeof setup>["sessions"],
+    handler: (session: Awaited<ReturnType<typeof getSession<S>>>, jar: TestCookies) => Response | Promise<Response>,
+    cookie?: string,
+    init: { method?: string; headers?: Record<string, string> } = {},
+  ) => {
+    const jar = new TestCookies(cookie === undefined ? {} : { [sessions.cookieName]: cookie });
+    const wrapped = sessionRoute(
+      async (_: Request) => handler((await getSession(sessions, { cookies: () => jar })) as never, jar),
+      {
+        cookies: () => jar,
+      },
+    );
+    return { jar, response: wrapped(new Request("https://shop.example/api", init)) };
+  };
+
+  it("12.2: a cookie written by saveSession goes out with private, no-store, replacing the handler's public, max-age=600; Vary: Cookie", async () => {
+    const { sessions } = setup();
+    const { jar, response } = route(sessions, async (session) => {
+      session.set("theme", "dark");
+      await saveSession(session);
+      return Response.json({ ok: true }, { headers: { "Cache-Control": "public, max-age=600" } });
+    });
+    const sent = await response;
+    expect(jar.written.get(sessions.cookieName)?.value).toMatch(/^[\w-]{43}$/);
+    expect(sent.headers.get("cache-control")).toBe("private, no-store");
+    expect(sent.headers.get("vary")).toBe("Cookie");
+  });
+
+  it("12.2: what the handler left unsaved is saved when it returns, through cookies().set; a response with immutable headers is copied", async () => {
+    const { sessions } = setup();
+    const { jar, response } = route(sessions, (session) => {
+      session.set("userId", "u1");
+      return Response.redirect("https://shop.example/account", 303);
+    });
+    const sent = await response;
+    expect(sent.status).toBe(303);
+    expect(sent.headers.get("location")).toBe("https://shop.example/account");
+    expect(sent.headers.get("cache-control")).toBe("private, no-store");
+    const cookie = jar.written.get(sessions.cookieName)?.value as string;
+    expect((await sessions.load(`${sessions.cookieName}=${cookie}`)).get("userId")).toBe("u1");
+  });
+
+  it("a read sends Vary: Cookie and keeps the handler's Cache-Control; a handler that loads no session is left alone", async () => {
+    const { sessions, login } = setup();
+    const cookie = await login();
+    const read = await route(
+      sessions,
+      (session) => Response.json(session.get("cart"), { headers: { "Cache-Control": "private, max-age=60" } }),
+      cookie,
+    ).response;
+    expect(read.headers.get("vary")).toBe("Cookie");
+    expect(read.headers.get("cache-control")).toBe("private, max-age=60");
+    const plain = new Response("no session");
+    expect(
+      await sessionRoute((_: Request) => plain, { cookies: () => new TestCookies() })(new Request("https://shop.example/")),
+    ).toBe(plain);
+  });
+
+  it("12.3: after the handler returned, a change from its streamed body throws SessionConfigError and saveSession stores nothing: no orphan row", async () => {
+    const counted = countingStore(memoryStore());
+    const { sessions } = setup({ store: counted.store });
+    const outcome: unknown[] = [];
+    let release = () => {};
+    const later = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { jar, response } = route(sessions, (session) => {
+      const body = new ReadableStream({
+        async start(controller) {
+          await later; // the response is out
+          try {
+            session.set("userId", "u1");
+          } catch (error) {
+            outcome.push(error);
+          }
+          outcome.push(await saveSession(session));
+          const late = await getSession(sessions, { cookies: () => jar }); // loaded after the return: read-only too
+          outcome.push(await late.rotate().catch((error: unknown) => error));
+          controller.enqueue(new TextEncoder().encode("done"));
+          controller.close();
+        },
+      });
+      return new Response(body);
+    });
+    const sent = await response;
+    release();
+    expect(await sent.text()).toBe("done");
+    expect(outcome[0]).toBeInstanceOf(SessionConfigError);
+    expect((outcome[0] as Error).message).toMatch(/^session\.set\(\) after the Route Handler returned its response/);
+    expect(outcome[1]).toBe(false);
+    expect(outcome[2]).toBeInstanceOf(SessionConfigError);
+    expect(jar.written.size).toBe(0);
+    expect(sent.headers.getSetCookie()).toEqual([]);
+    expect(writes(counted.calls)).toBe(0);
+  });
+
+  it("12.9: a handler that throws commits nothing (the error goes on to Next's 500); one that answers 500 or more saves nothing more either", async () => {
+    const { sessions, login } = setup();
+    const cookie = await login();
+    const thrown = route(
+      sessions,
+      (session) => {
+        session.set("userId", "admin");
+        throw new Error("check failed");
+      },
+      cookie,
+    );
+    await expect(thrown.response).rejects.toThrow("check failed");
+    const failed = await route(
+      sessions,
+      (session) => {
+        session.set("userId", "admin");
+        return new Response("upstream down", { status: 502 });
+      },
+      cookie,
+    ).response;
+    expect(failed.status).toBe(502);
+    expect(thrown.jar.written.size).toBe(0);
+    const stored = await sessions.load(`${sessions.cookieName}=${cookie}`);
+    expect(stored.isNew).toBe(false);
+    expect(stored.get("userId")).toBeUndefined();
+  });
+
+  it("12.4: a cross-site POST is a 403 before the handler runs; csrf: false lets it through", async () => {
+    let ran = 0;
+    const handler = (_: Request) => {
+      ran++;
+      return new Response("ok");
     };
-    const session = await getSession(sessions, { cookies: () => jar });
-    if (request.nextUrl.pathname === "/login") session.set("userId", "u1");
-    if (request.nextUrl.pathname === "/pause") {
-      session.set("cart", [{ sku: "p", qty: 1 }]);
-      await pause();
+    const cross = { method: "POST", headers: { origin: "https://evil.example", "sec-fetch-site": "cross-site" } };
+    const refused = await sessionRoute(handler, { cookies: () => new TestCookies() })(
+      new Request("https://shop.example/api", cross),
+    );
+    expect(refused.status).toBe(403);
+    expect(ran).toBe(0);
+    const allowed = await sessionRoute(handler, { cookies: () => new TestCookies(), csrf: false })(
+      new Request("https://shop.example/api", cross),
+    );
+    expect(allowed.status).toBe(200);
+    expect(ran).toBe(1);
+    expect(() => sessionRoute("handler" as never)).toThrow(SessionConfigError);
+  });
+});
+
+/**
+ * One request's `await cookies()` as Next gives it to a Route Handler: it reads the request's
+ * cookies and what was set since; what is set goes out on the handler's response
+ * (`appendMutableCookies` in Next's app-route module), even on an error answer.
+ */
+function requestCookies(request: NextRequest) {
+  const outgoing = NextResponse.next(); // only its cookie store is used, as Next's mutable cookies()
+  const jar: NextCookies = {
+    get: (name) => outgoing.cookies.get(name) ?? request.cookies.get(name),
+    set: (name, value, attributes) => outgoing.cookies.set(name, value, attributes),
+  };
+  const finalize = (response: Response) => {
+    const headers = new Headers(response.headers);
+    for (const setCookie of outgoing.headers.getSetCookie()) headers.append("Set-Cookie", setCookie);
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  };
+  return { jar, finalize };
+}
+
+/**
+ * Next's request pipeline for a proxy and a Route Handler: the proxy first; when it passes the
+ * request on, the handler, whose response headers are added to the proxy's as Next's
+ * `sendResponse` does (Set-Cookie and Vary appended, any other only when the proxy set none).
+ * An error that escapes is a development error page (with the stack).
+ */
+async function serveNext(
+  proxy: (request: NextRequest) => Promise<Response>,
+  route: (request: NextRequest, jar: NextCookies) => Promise<Response>,
+) {
+  const handle = async (incoming: Request): Promise<Response> => {
+    const body = incoming.method === "GET" || incoming.method === "HEAD" ? null : await incoming.arrayBuffer();
+    const request = new NextRequest(incoming.url, { method: incoming.method, headers: incoming.headers, body });
+    const proxied = await proxy(request);
+    const headers = new Headers();
+    for (const [name, value] of proxied.headers)
+      if (!name.startsWith("x-middleware-") && name !== "set-cookie") headers.set(name, value);
+    for (const setCookie of proxied.headers.getSetCookie()) headers.append("Set-Cookie", setCookie);
+    if (proxied.headers.get("x-middleware-next") !== "1") return new Response(proxied.body, { status: proxied.status, headers });
+    const { jar, finalize } = requestCookies(request);
+    const response = finalize(await route(request, jar));
+    for (const [name, value] of response.headers) {
+      if (name === "set-cookie") continue;
+      if (name === "vary" || !headers.has(name)) headers.append(name, value);
     }
-    if (request.nextUrl.pathname === "/pause-rotate") {
-      await pause();
-      await session.rotate();
-    }
-    const written = await saveSession(session);
-    const response = Response.json({ userId: session.get("userId") ?? null });
-    for (const setCookie of outgoing.headers.getSetCookie()) response.headers.append("Set-Cookie", setCookie);
-    if (written) response.headers.set("Cache-Control", "no-store");
-    return response;
+    for (const setCookie of response.headers.getSetCookie()) headers.append("Set-Cookie", setCookie);
+    return new Response(response.body, { status: response.status, headers });
+  };
+  const server: Server = createServer(getRequestListener((request) => handle(request).catch(devErrorPage)));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    origin,
+    request: httpRequest(origin),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve()) && server.closeAllConnections()),
   };
 }
 
 /**
- * The error scenario through Next's request pipeline: the proxy (`sessionMiddleware`) first; when
- * it passes the request on, the Route Handler, whose response gets the proxy's headers as Next
- * merges them. An error that escapes is a development error page (with the stack).
+ * The scenario's Route Handler, written as docs/adapters.md says: `sessionRoute` around a handler
+ * that uses `getSession` (what it leaves unsaved is saved when it returns).
  */
-const serveScenario: ServeScenario = async (sessions, pause) => {
-  const proxy = sessionMiddleware(sessions);
-  const route = withSessionErrors(scenarioRoute(sessions, pause)); // as docs/adapters.md recommends
-  const handle = async (incoming: Request): Promise<Response> => {
-    const request = new NextRequest(incoming.url, { method: incoming.method, headers: incoming.headers });
-    const proxied = await proxy(request);
-    if (proxied.headers.get("x-middleware-next") !== "1") return proxied;
-    const response = await route(request);
-    for (const [name, value] of proxied.headers) {
-      if (name.startsWith("x-middleware-") || name === "set-cookie") continue;
-      if (name === "vary") {
-        if (!/\bcookie\b/i.test(response.headers.get("vary") ?? "")) response.headers.append("Vary", value);
-      } else response.headers.set(name, value);
-    }
-    for (const setCookie of proxied.headers.getSetCookie()) response.headers.append("Set-Cookie", setCookie);
-    return response;
-  };
-  const server: Server = createServer(getRequestListener((request) => handle(request).catch(devErrorPage)));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    request: httpRequest(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve()) && server.closeAllConnections()),
-  };
-};
+function scenarioRoute(sessions: ContractSessions, pause: () => Promise<void>) {
+  return (request: NextRequest, jar: NextCookies) =>
+    sessionRoute(
+      async (_: NextRequest) => {
+        const session = await getSession(sessions, { cookies: () => jar });
+        const path = request.nextUrl.pathname;
+        if (path === "/login" || path === "/cached-login") session.set("userId", "u1");
+        if (path === "/pause") {
+          session.set("cart", [{ sku: "p", qty: 1 }]);
+          await pause();
+        }
+        if (path === "/pause-rotate") {
+          await pause();
+          await session.rotate();
+        }
+        if (path === "/write-throw") {
+          session.set("userId", "admin");
+          throw new Error("check failed");
+        }
+        const headers: Record<string, string> = path === "/cached-login" ? { "Cache-Control": "public, max-age=600" } : {};
+        return Response.json({ userId: session.get("userId") ?? null }, { headers });
+      },
+      { cookies: () => jar },
+    )(request);
+}
 
-describe("tessera/next (proxy, then getSession/saveSession in a Route Handler): the shared session-error scenario", () =>
+const serveScenario: ServeScenario = (sessions, pause) => serveNext(sessionMiddleware(sessions), scenarioRoute(sessions, pause));
+
+describe("tessera/next (proxy, then sessionRoute with getSession in a Route Handler): the shared session-error scenario", () =>
   sessionErrorContract(serveScenario));
