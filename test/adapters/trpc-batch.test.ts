@@ -286,6 +286,13 @@ describe("issue 12.9: a failing procedure commits nothing of its own, its batch 
       }),
       state: procedure.query(({ ctx }) => ctx.session.get("cart")),
       twice: procedure.use(sessionMiddleware).mutation(({ ctx }) => ctx.session.set("note", "twice")),
+      note: procedure.input(z.string()).mutation(({ ctx, input }) => ctx.session.set("note", input)),
+      /** Changes nothing it did not find absent, and the session's lifetime, then fails. */
+      defaultsThenThrow: procedure.mutation(({ ctx }) => {
+        ctx.session.setdefault("note", "default");
+        ctx.session.setExpiry({ days: 300 });
+        throw new Error("check failed");
+      }),
     });
     return { router, createContext: base, hold, addResolved };
   }
@@ -445,6 +452,23 @@ describe("issue 12.9: a failing procedure commits nothing of its own, its batch 
     const session = await sessions.load(cookieHeader(sessionCookies()));
     expect(session.get("cart")).toHaveLength(49);
     expect(session.get("role")).toBeUndefined();
+  });
+
+  it("a failing procedure claims only what it changed: its setdefault() of a key a sibling set takes nothing from it, and its setExpiry() is undone", async () => {
+    const sessions = memory();
+    const { url } = await serveFail(sessions);
+    const cookie = await stored(sessions);
+    const before = (await sessions.load(cookie)).expiresAt.getTime();
+    const { trpc } = client(url, cookie);
+    for (const noteFirst of [true, false]) {
+      const note = () => trpc.note.mutate("hello");
+      const fail = () => trpc.defaultsThenThrow.mutate();
+      const answers = await Promise.allSettled(noteFirst ? [note(), fail()] : [fail(), note()]);
+      expect(answers.map(codeOf).sort()).toEqual(["INTERNAL_SERVER_ERROR", "OK"]);
+      const session = await sessions.load(cookie);
+      expect(session.get("note")).toBe("hello");
+      expect(session.expiresAt.getTime()).toBeLessThan(before + 86_400_000); // not 300 days
+    }
   });
 
   it("duplicate procedures in one batch: [add, add] stores both items; [login, login] sends one cookie and the old token is dead", async () => {

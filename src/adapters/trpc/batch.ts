@@ -132,13 +132,18 @@ function discardOwn(batch: Batch, own: Set<string>): void {
 /** The session's reserved key of `setExpiry`'s override; `discard` restores it like any key. */
 const EXPIRY_KEY = "$expiry";
 const reads = new Set<PropertyKey>(["get", "has", "all"]);
+/** Methods whose first argument is the one key they may change. */
+const keyed = new Set<PropertyKey>(["set", "delete", "pop", "flash", "setdefault", "consumeFlash"]);
+/** Methods that change no value before they return (the store work comes after). */
+const valueless = new Set<PropertyKey>(["rotate", "destroy", "save", "commit", "lock"]);
 const needsCookie = new Set<PropertyKey>(["rotate", "destroy", "login", "setExpiry"]);
 const adds = new Set<PropertyKey>(["set", "flash", "update", "setdefault", "login"]);
+const ABSENT = Symbol("absent");
 
 /**
  * One procedure's view of the shared session: every member forwards to the session (methods
  * bound to it: a proxy receiver could not reach its private fields), and each call records in
- * `own` the keys it changed, found by comparing the live values before and after it.
+ * `own` the keys it changed, found by comparing their live values before and after it.
  */
 function viewOf(batch: Batch, own: Set<string>): object {
   const bound = new Map<PropertyKey, unknown>();
@@ -148,10 +153,7 @@ function viewOf(batch: Batch, own: Set<string>): object {
       if (typeof member !== "function") return member;
       if (!bound.has(property)) {
         const call = (...args: unknown[]) => (member as (...a: unknown[]) => unknown).apply(target, args);
-        bound.set(
-          property,
-          reads.has(property) ? call : (...args: unknown[]) => record(batch, own, property, () => call(...args)),
-        );
+        bound.set(property, reads.has(property) ? call : (...args: unknown[]) => record(batch, own, property, args, call));
       }
       return bound.get(property);
     },
@@ -160,7 +162,13 @@ function viewOf(batch: Batch, own: Set<string>): object {
   return view;
 }
 
-function record(batch: Batch, own: Set<string>, method: PropertyKey, call: () => unknown): unknown {
+function record(
+  batch: Batch,
+  own: Set<string>,
+  method: PropertyKey,
+  args: unknown[],
+  call: (...args: unknown[]) => unknown,
+): unknown {
   const { session } = batch;
   // Refused before the store is touched: a new session's row, or a rotation, whose cookie can no
   // longer reach the client would be an orphan, or log the user out.
@@ -169,24 +177,35 @@ function record(batch: Batch, own: Set<string>, method: PropertyKey, call: () =>
       `session.${String(method)}() needs a new cookie, but this streamed response's headers are already sent: send it through httpBatchLink`,
     );
   }
-  const before = liveValues(session);
+  // The keys the call may change: one, the update's, none, or (clear, login, discard) all of them.
+  const keys = keyed.has(method)
+    ? [String(args[0])]
+    : method === "update"
+      ? Object.keys(args[0] ?? {})
+      : valueless.has(method)
+        ? []
+        : null;
+  const before = liveValues(session, keys);
   const claim = (key: string) => {
     own.add(key);
     batch.writers.set(key, own);
   };
   try {
-    const result = call();
+    const result = call(...args);
     if (method === "setExpiry" || method === "clear") claim(EXPIRY_KEY);
     return result;
   } finally {
-    const after = liveValues(session);
+    const after = liveValues(session, keys);
     for (const key of new Set([...before.keys(), ...after.keys()])) if (before.get(key) !== after.get(key)) claim(key);
   }
 }
 
-function liveValues(session: Session<SessionSchema>): Map<string, unknown> {
+/** The live value (or ABSENT) of each of `keys`, or of every key that has one when `keys` is null. */
+function liveValues(session: Session<SessionSchema>, keys: string[] | null): Map<string, unknown> {
   const values = new Map<string, unknown>();
-  for (const key of Object.keys(session.all())) if (session.has(key as never)) values.set(key, session.get(key as never));
+  for (const key of keys ?? Object.keys(session.all())) {
+    values.set(key, session.has(key as never) ? session.get(key as never) : ABSENT);
+  }
   return values;
 }
 
