@@ -161,8 +161,15 @@ function batchSuite(open: () => Promise<{ store: SessionStore; close(): Promise<
   });
 
   for (const speed of ["fast", "delayed"] as const) {
-    it(`issue 12.1 (${speed} store): every ordering of add/note/login/logout in one batch answers OK, sends at most one session cookie, and stores the outcome of some serial order of the batch`, async () => {
-      const sessions = defineSession({ schema, store: speed === "fast" ? store : delayed(store, 3) });
+    it(`issue 12.1 (${speed} store): every ordering of add/note/login/logout in one batch answers OK (no interrupted event), sends one session cookie when it must and none otherwise, and stores the outcome of some serial order of the batch`, async () => {
+      const interrupted: string[] = [];
+      const sessions = defineSession({
+        schema,
+        store: speed === "fast" ? store : delayed(store, 3),
+        onEvent: (event) => {
+          if (event.type === "interrupted") interrupted.push(event.type);
+        },
+      });
       const url = await serve(sessions, servers);
       const failures: string[] = [];
       const runs = [
@@ -201,6 +208,7 @@ function batchSuite(open: () => Promise<{ store: SessionStore; close(): Promise<
         const matches = outcomes.some((outcome) => JSON.stringify(outcome) === JSON.stringify(final));
         if (!matches) failures.push(`${label}: stored ${JSON.stringify(final)}, not a serial outcome`);
         if (seeded && identity && !(await sessions.load(before)).isNew) failures.push(`${label}: the old cookie still loads`);
+        if (interrupted.length > 0) failures.push(`${label}: ${interrupted.splice(0).length} interrupted event(s)`);
       }
       expect(failures).toEqual([]);
     });
