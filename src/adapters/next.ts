@@ -238,7 +238,10 @@ export function sessionRoute<A extends unknown[]>(
       response = await handler(...args);
       if (response.status < 500) for (const session of route.sessions) await saveSession(session);
     } catch (error) {
-      return answer(error);
+      const answered = answer(error);
+      // Next still appends the cookies set through cookies() before the error to this answer.
+      if (route.wroteCookie) answered.headers.set("Cache-Control", SESSION_CACHE_CONTROL);
+      return answered;
     } finally {
       route.returned = true;
       for (const session of route.sessions) session.lock(RETURNED);

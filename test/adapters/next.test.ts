@@ -14,7 +14,7 @@ import {
   sessionMiddleware,
   sessionRoute,
 } from "../../src/adapters/next.js";
-import { defineSession, SessionConfigError, type SessionOptions } from "../../src/index.js";
+import { defineSession, SessionConfigError, type SessionOptions, SessionStoreError } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { hashToken } from "../../src/token.js";
 import { testClock } from "../helpers/clock.js";
@@ -501,6 +501,19 @@ describe("tessera/next sessionRoute (Route Handlers)", () => {
     const stored = await sessions.load(`${sessions.cookieName}=${cookie}`);
     expect(stored.isNew).toBe(false);
     expect(stored.get("userId")).toBeUndefined();
+  });
+
+  it("12.2: a session error after saveSession wrote a cookie: the answer, to which Next appends that cookie, is private, no-store", async () => {
+    const { sessions } = setup();
+    const { jar, response } = route(sessions, async (session) => {
+      session.set("theme", "dark");
+      await saveSession(session);
+      throw new SessionStoreError("the store went away");
+    });
+    const answered = await response;
+    expect(answered.status).toBe(503);
+    expect(jar.written.size).toBe(1);
+    expect(answered.headers.get("cache-control")).toBe("private, no-store");
   });
 
   it("12.4: a cross-site POST is a 403 before the handler runs; csrf: false lets it through", async () => {
