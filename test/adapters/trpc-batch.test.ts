@@ -597,13 +597,16 @@ describe("issue 12.9: a failing procedure commits nothing of its own, its batch 
     const { url, hold, addResolved, firstError, errors, handled } = await serveFail(sessions);
     const cookie = await stored(sessions);
     const { trpc } = client(url, cookie);
-    const abort = new AbortController();
+    // One controller per call: tRPC's client aborts a batch once every call's signal has fired,
+    // counting listeners, which one signal shared by both would register only once.
+    const [addAbort, hangAbort] = [new AbortController(), new AbortController()];
     const answers = Promise.allSettled([
-      trpc.add.mutate("apple", { signal: abort.signal }),
-      trpc.hang.mutate(undefined, { signal: abort.signal }),
+      trpc.add.mutate("apple", { signal: addAbort.signal }),
+      trpc.hang.mutate(undefined, { signal: hangAbort.signal }),
     ]);
     await Promise.all([hold.reached, addResolved.reached]);
-    abort.abort();
+    addAbort.abort();
+    hangAbort.abort();
     await firstError; // the server gave up on add
     expect(errors).toEqual([{ path: "add", code: "CLIENT_CLOSED_REQUEST" }]);
     hold.open();
