@@ -59,14 +59,14 @@ async function timed(label, step) {
   return result;
 }
 
-/** Runs a command to its end, its output echoed; rejects on a non-zero exit. Returns stdout. */
-function run(command, commandArgs, options = {}) {
+/** Runs a command to its end, its output echoed (stdout only kept with `quiet`); rejects on a non-zero exit. Returns stdout. */
+function run(command, commandArgs, { quiet = false, ...options } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "pipe"], ...options });
     let stdout = "";
     child.stdout.on("data", (chunk) => {
       stdout += chunk;
-      process.stdout.write(chunk);
+      if (!quiet) process.stdout.write(chunk);
     });
     child.stderr.on("data", (chunk) => process.stderr.write(chunk));
     child.on("error", reject);
@@ -170,7 +170,9 @@ async function main() {
   log(`working in ${work}`);
   try {
     if (!args["no-build"]) await timed("npm run build", () => run("npm", ["run", "build"], { cwd: root }));
-    const packed = await timed("npm pack", () => run("npm", ["pack", "--json", "--pack-destination", work], { cwd: root }));
+    const packed = await timed("npm pack", () =>
+      run("npm", ["pack", "--json", "--pack-destination", work], { cwd: root, quiet: true }),
+    );
     const tarball = JSON.parse(packed)[0].filename;
 
     const app = path.join(work, "app");
@@ -213,7 +215,7 @@ async function main() {
     }
 
     const bundlers = [
-      ["webpack", ["build", "--webpack"]],
+      ["webpack", major < 16 ? ["build"] : ["build", "--webpack"]], // webpack is Next 15's default, Turbopack 16's
       ["Turbopack", major < 16 ? ["build", "--turbopack"] : ["build"]],
     ];
     for (const [bundler, buildArgs] of bundlers) {
