@@ -1,11 +1,12 @@
 import express, { type Request as ExpressRequest } from "express";
 import { Hono } from "hono";
+import type { NextRequest } from "next/server.js";
 import { describe, expectTypeOf, it } from "vitest";
 import * as z from "zod";
 import { expressSession, type SessionRequest, sessionHandler } from "../../src/adapters/express.js";
 import { type SessionFetchHandler, withSession } from "../../src/adapters/fetch.js";
 import { honoSession, type SessionEnv } from "../../src/adapters/hono.js";
-import { withSessionErrors } from "../../src/adapters/next.js";
+import { sessionRoute, withSessionErrors } from "../../src/adapters/next.js";
 import {
   defineSession,
   type Session,
@@ -99,5 +100,16 @@ describe("adapters carry the schema's types (no declare module, no generic writt
     expectTypeOf(route).toEqualTypeOf<(request: Request, context: { params: Promise<{ id: string }> }) => Promise<Response>>();
     // @ts-expect-error a Route Handler returns a Response
     withSessionErrors(() => "ok");
+  });
+
+  it("12: sessionRoute keeps the Route Handler's signature (withSessionErrors is its alias) and takes csrf", () => {
+    expectTypeOf(withSessionErrors).toEqualTypeOf(sessionRoute);
+    const route = sessionRoute(async (request: NextRequest) => Response.json({ url: request.url }), {
+      csrf: { trustedOrigins: ["https://a.example"] },
+    });
+    expectTypeOf(route).toEqualTypeOf<(request: NextRequest) => Promise<Response>>();
+    sessionRoute(() => new Response(), { csrf: false });
+    // @ts-expect-error csrf is false or an options object
+    sessionRoute(() => new Response(), { csrf: true });
   });
 });
