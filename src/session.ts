@@ -311,7 +311,8 @@ export class Session<S extends SessionSchema> {
   async login<K extends SessionKey<S>>(key: K, value: SessionInput<S, K>): Promise<void> {
     this.#assertOpen("login");
     this.#assertOwnToken("login");
-    const identity = (entry: StoredEntry | undefined) => JSON.stringify([entry?.json, entry?.meta]);
+    // Key order does not count: Postgres' jsonb hands objects back with their keys reordered.
+    const identity = (entry: StoredEntry | undefined) => canonicalJson([entry?.json, entry?.meta]);
     const before = this.#data.live(key) ? identity(this.#data.entry(key)) : null;
     this.#write(key, value, undefined, false);
     if (before !== null && before !== identity(this.#data.entry(key))) {
@@ -661,6 +662,16 @@ export class Session<S extends SessionSchema> {
     this.#ctx.emit("interrupted", id);
     throw new SessionInterruptedError("The session was destroyed, revoked or expired by another request; nothing was saved");
   }
+}
+
+/** JSON text with every object's keys sorted, so two encodings of one value compare equal. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) => {
+    if (inner === null || typeof inner !== "object" || Array.isArray(inner)) return inner;
+    const sorted: Record<string, unknown> = Object.create(null); // an own "__proto__" key stays a key
+    for (const key of Object.keys(inner).sort()) sorted[key] = (inner as Record<string, unknown>)[key];
+    return sorted;
+  });
 }
 
 /**
