@@ -58,6 +58,15 @@ export class SessionContents {
    * what `discard` restores. Copy-on-write, so a request that writes nothing copies nothing.
    */
   readonly #undo = new Map<string, Saved>();
+  /**
+   * The save in flight (saves run one at a time) and what the store will hold after it for each
+   * key in `#undo`: a key `discard` restores meanwhile goes back to the old record now and to
+   * that save's once it lands, so memory never lags behind the store (a later whole-record
+   * write, a rotation, would write the older value back over it).
+   */
+  #inFlight: { sent: PendingChanges; after: ReadonlyMap<string, Saved> } | null = null;
+  /** Keys `discard` restored while `#inFlight` was sending them. */
+  readonly #discardedInFlight = new Set<string>();
 
   constructor(
     runtime: SchemaRuntime,
@@ -192,7 +201,7 @@ export class SessionContents {
       entries.set(key, this.#entries.get(key));
       values.set(key, this.#values.get(key));
     }
-    return {
+    const sent: PendingChanges = {
       entries,
       values,
       deleted: new Set(this.#deleted),
@@ -200,6 +209,14 @@ export class SessionContents {
       clears: this.#clears,
       userDeletes: this.#userDeletes,
     };
+    const after = new Map<string, Saved>();
+    for (const [key, saved] of this.#undo) {
+      const sends = this.#replaceAll || this.#dirty.has(key) || this.#deleted.has(key);
+      after.set(key, sends ? this.#held(key) : saved);
+    }
+    this.#inFlight = { sent, after };
+    this.#discardedInFlight.clear();
+    return sent;
   }
 
   /**
@@ -213,6 +230,8 @@ export class SessionContents {
       this.#deleted.clear();
       this.#dropped.clear();
       this.#undo.clear();
+      this.#inFlight = null;
+      this.#discardedInFlight.clear();
       this.#replaceAll = false;
       this.#storedNeedsReplace = false;
       this.#userDeleted = false;
@@ -236,6 +255,17 @@ export class SessionContents {
         this.#undo.set(key, { value: sent.values.get(key), entry: sent.entries.get(key) as StoredEntry });
       } else if (sent.replaceAll || sent.deleted.has(key)) this.#undo.set(key, null);
     }
+    const inFlight = this.#inFlight;
+    this.#inFlight = null;
+    // By its entries map: the session spreads what `pending()` returned into its own object.
+    if (inFlight?.sent.entries !== sent.entries) return;
+    // Keys discarded while this save was in flight went back to the old record; it holds this save's now.
+    for (const key of this.#discardedInFlight) {
+      const saved = inFlight.after.get(key) ?? null;
+      if (this.#undo.has(key) || this.#dirty.has(key) || this.#deleted.has(key)) this.#undo.set(key, saved);
+      else this.#restore(key, saved);
+    }
+    this.#discardedInFlight.clear();
   }
 
   /**
@@ -249,17 +279,8 @@ export class SessionContents {
       const saved = this.#undo.get(key);
       if (saved === undefined) continue;
       this.#undo.delete(key);
-      if (saved === null) {
-        this.#values.delete(key);
-        this.#entries.delete(key);
-      } else {
-        if (key !== EXPIRY_KEY) this.#values.set(key, saved.value);
-        this.#entries.set(key, saved.entry);
-      }
-      this.#sizes.delete(key);
-      this.#dirty.delete(key);
-      if (this.#dropped.has(key)) this.#deleted.add(key);
-      else this.#deleted.delete(key);
+      this.#restore(key, saved);
+      if (this.#inFlight?.after.has(key)) this.#discardedInFlight.add(key);
     }
     this.#total = null;
     if (all) this.#replaceAll = this.#storedNeedsReplace;
@@ -325,11 +346,31 @@ export class SessionContents {
     return this.#measure === undefined ? encoded : { entry: encoded.entry, bytes: this.#measure(key, encoded.entry) };
   }
 
+  /** `key` back to `saved`, as the store holds it: not pending, nothing to re-validate. */
+  #restore(key: string, saved: Saved): void {
+    if (saved === null) {
+      this.#values.delete(key);
+      this.#entries.delete(key);
+    } else {
+      if (key !== EXPIRY_KEY) this.#values.set(key, saved.value);
+      this.#entries.set(key, saved.entry);
+    }
+    this.#sizes.delete(key);
+    this.#dirty.delete(key);
+    if (this.#dropped.has(key)) this.#deleted.add(key);
+    else this.#deleted.delete(key);
+    this.#total = null;
+  }
+
+  /** `key` as memory holds it now. */
+  #held(key: string): Saved {
+    const entry = this.#entries.get(key);
+    return entry === undefined ? null : { value: this.#values.get(key), entry };
+  }
+
   /** Records `key` as the store holds it, before its first change since the last save. */
   #remember(key: string): void {
-    if (this.#undo.has(key)) return;
-    const entry = this.#entries.get(key);
-    this.#undo.set(key, entry === undefined ? null : { value: this.#values.get(key), entry });
+    if (!this.#undo.has(key)) this.#undo.set(key, this.#held(key));
   }
 
   #commit(key: string, value: unknown, entry: StoredEntry, bytes: number): void {
