@@ -214,8 +214,11 @@ function replay(res: Response, original: Pick<Response, Held>, calls: [Held, unk
   if (head !== undefined) {
     const at = typeof head[1] === "string" ? 2 : 1;
     const headers: unknown = head[at];
-    const flat: unknown[] = Array.isArray(headers) ? headers : Object.entries(headers ?? {}).flat();
-    for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i]) res.setHeader(String(flat[i]), flat[i + 1] as string);
+    if (Array.isArray(headers)) {
+      // A flat [name, value, ...] list may repeat a name (two Set-Cookies): Node keeps every value.
+      for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i]) res.removeHeader(String(headers[i]));
+      for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i]) res.appendHeader(String(headers[i]), headers[i + 1]);
+    } else for (const [name, value] of Object.entries(headers ?? {})) if (name) res.setHeader(name, value as string);
     head.length = at;
   }
   if (cookies.length > 0) res.append("Set-Cookie", cookies).setHeader("Cache-Control", SESSION_CACHE_CONTROL);
