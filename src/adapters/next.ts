@@ -181,7 +181,7 @@ export function sessionMiddleware<S extends SessionSchema>(
     response.headers.append("Vary", "Cookie");
     const marked = request.headers.has(REWRITE_MARK);
     if (setCookies.length > 0 || marked) response.headers.set("Cache-Control", SESSION_CACHE_CONTROL);
-    if (setCookies.length > 0 && response.headers.has("x-middleware-rewrite")) markRewrite(request, response);
+    if (setCookies.length > 0 && response.headers.has("x-middleware-rewrite")) markRewrite(request, response, setCookies);
     return response;
   };
 }
@@ -191,14 +191,28 @@ export function sessionMiddleware<S extends SessionSchema>(
  * take for its own, e.g. `next start -H 127.0.0.1`), and copies that response's `Cache-Control`
  * over ours: a static page's year-long `s-maxage` would then carry the cookie. The rewritten
  * request gets a header, as `NextResponse.rewrite(url, { request: { headers } })` sets one,
- * by which this proxy answers that request with no-store too.
+ * by which this proxy answers that request with no-store too. Its `Cookie` header gets the
+ * cookies this response sets, so the destination reads the session just written: Next strips
+ * its own `x-middleware-set-cookie` from a proxied request.
  */
-function markRewrite(request: NextRequest, response: NextResponse): void {
+function markRewrite(request: NextRequest, response: NextResponse, setCookies: readonly string[]): void {
   const overridden = response.headers.get("x-middleware-override-headers");
-  const names = overridden === null ? [...request.headers.keys()] : overridden.split(",").filter((name) => name !== "");
+  const names = new Set(overridden === null ? request.headers.keys() : overridden.split(",").filter((name) => name !== ""));
   if (overridden === null)
     for (const [name, value] of request.headers) response.headers.set(`x-middleware-request-${name}`, value);
-  response.headers.set("x-middleware-override-headers", [...names, REWRITE_MARK].join(","));
+  // An app that overrode the request headers without `cookie` dropped the cookies on purpose.
+  if (overridden === null || names.has("cookie")) {
+    const sent = setCookies.map((setCookie) => setCookie.split(";", 1)[0] as string); // `name=value`, value "" to clear
+    const replaced = new Set(sent.map((pair) => pair.slice(0, pair.indexOf("=") + 1)));
+    const kept = (response.headers.get("x-middleware-request-cookie") ?? "")
+      .split(";")
+      .map((pair) => pair.trim())
+      .filter((pair) => pair !== "" && ![...replaced].some((prefix) => pair.startsWith(prefix)));
+    names.add("cookie");
+    response.headers.set("x-middleware-request-cookie", [...kept, ...sent.filter((pair) => !pair.endsWith("="))].join("; "));
+  }
+  names.add(REWRITE_MARK);
+  response.headers.set("x-middleware-override-headers", [...names].join(","));
   response.headers.set(`x-middleware-request-${REWRITE_MARK}`, "1");
 }
 

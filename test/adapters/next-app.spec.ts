@@ -62,6 +62,14 @@ describe(`tessera/next in the real server (${label})`, () => {
     expect(alone.headers.get("cache-control")).toMatch(/^s-maxage=31536000/);
   });
 
+  it("12.2: a first visitor's session created in the proxy, then a rewrite to a dynamic page: the page reads it, the response is private, no-store", async () => {
+    const response = await send("/ab-session");
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain("user=none bucket=b");
+    const cookie = expectPrivateCookie(response);
+    expect(await (await send("/session", { cookie })).text()).toContain("user=none bucket=b");
+  });
+
   it("12.2: an existing user's due refresh in the proxy, then a rewrite to the static page: the same token under private, no-store", async () => {
     const first = await send("/rolling/static?visit");
     const cookie = expectPrivateCookie(first, "rsid");

@@ -14,7 +14,7 @@ import {
   sessionMiddleware,
   sessionRoute,
 } from "../../src/adapters/next.js";
-import { defineSession, SessionConfigError, type SessionOptions, SessionStoreError } from "../../src/index.js";
+import { defineSession, type Session, SessionConfigError, type SessionOptions, SessionStoreError } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { hashToken } from "../../src/token.js";
 import { testClock } from "../helpers/clock.js";
@@ -332,9 +332,11 @@ describe("tessera/next sessionMiddleware: responses of your own logic (issue 12.
     expect(response.headers.get("x-middleware-rewrite")).toBe("https://shop.example/static");
     expect(response.headers.get("cache-control")).toBe("private, no-store");
     const override = response.headers.get("x-middleware-override-headers")?.split(",");
-    expect(override).toEqual(expect.arrayContaining(["accept-language", "x-tessera-session-cookie"]));
+    expect(override).toEqual(expect.arrayContaining(["accept-language", "cookie", "x-tessera-session-cookie"]));
     expect(response.headers.get("x-middleware-request-accept-language")).toBe("fr");
     expect(response.headers.get("x-middleware-request-x-tessera-session-cookie")).toBe("1");
+    // The destination reads the new session through its request's Cookie header (proxied or not).
+    expect(response.headers.get("x-middleware-request-cookie")).toBe(cookieHeader(response.headers.getSetCookie()));
 
     // The rewritten request as Next proxies it back to itself: no cookie of its own to set.
     const inner = await sessionMiddleware(sessions)(
@@ -361,6 +363,25 @@ describe("tessera/next sessionMiddleware: responses of your own logic (issue 12.
     expect(response.headers.get("x-middleware-override-headers")).toBe("x-bucket,x-tessera-session-cookie");
     expect(response.headers.get("x-middleware-request-x-bucket")).toBe("b");
     expect(response.headers.get("x-middleware-request-accept-language")).toBeNull();
+    expect(response.headers.get("x-middleware-request-cookie")).toBeNull(); // the app dropped the cookies: so be it
+  });
+
+  it("12.2: a rewrite after a rotation or a logout: the rewritten request's Cookie has the new token, or none, beside the other cookies", async () => {
+    const { sessions, login } = setup();
+    const cookie = `${sessions.cookieName}=${await login()}`;
+    const rewrite = (act: (session: Session<typeof schema>) => Promise<void>) =>
+      sessionMiddleware(sessions, {
+        response: async (request, session) => {
+          await act(session);
+          return NextResponse.rewrite(new URL("/static", request.url));
+        },
+      })(new NextRequest(url, { headers: { cookie: `theme=dark; ${cookie}; ${cookie}x` } }));
+    const rotated = await rewrite((session) => session.rotate());
+    expect(rotated.headers.get("x-middleware-request-cookie")).toBe(
+      `theme=dark; ${cookieHeader(rotated.headers.getSetCookie())}`,
+    );
+    const loggedOut = await rewrite((session) => session.destroy());
+    expect(loggedOut.headers.get("x-middleware-request-cookie")).toBe("theme=dark");
   });
 
   it("12.4: a cross-site POST is a 403 before the session loads; csrf: false or a trusted origin lets it through", async () => {

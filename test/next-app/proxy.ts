@@ -15,6 +15,11 @@ function build() {
           if (session.get("bucket") === undefined) session.set("bucket", "a");
           return NextResponse.rewrite(new URL("/static", request.url));
         }
+        if (path === "/ab-session") {
+          // The same for a dynamic page that reads the session: it must see the bucket just set.
+          if (session.get("bucket") === undefined) session.set("bucket", "b");
+          return NextResponse.rewrite(new URL("/session", request.url));
+        }
         if (path === "/ab-redirect") {
           session.set("bucket", "b");
           return NextResponse.redirect(new URL("/static", request.url));

@@ -6,5 +6,5 @@ import { getSessions } from "../../lib/sessions";
 export default async function SessionPage() {
   await connection(); // rendered per request, never at build time (the database is opened at run time)
   const session = await getSession(await getSessions());
-  return <p id="user">{`user=${session.get("userId") ?? "none"}`}</p>;
+  return <p id="user">{`user=${session.get("userId") ?? "none"} bucket=${session.get("bucket") ?? "none"}`}</p>;
 }
