@@ -21,11 +21,11 @@
  */
 import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { accepts, freePort, sleep, spawnGroup, stopGroup } from "./lib/processes.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const START_TIMEOUT = 60_000;
@@ -42,7 +42,6 @@ const { values: args } = parseArgs({
 const started = Date.now();
 const timings = [];
 const log = (message) => console.log(`next-fixture: ${message}`);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function fail(message) {
   throw new Error(`next-fixture: ${message}`);
@@ -85,57 +84,11 @@ function locked(name) {
   return version;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(host, port) {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
-
-function groupAlive(pgid) {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (error) {
-    if (error.code === "ESRCH") return false;
-    throw error;
-  }
-}
-
 /** `next start` in a process group of its own, on a fresh PGlite folder; resolves once it answers. */
 async function startServer(app, host, port, dataDir) {
   const next = path.join(app, "node_modules/.bin/next");
   const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", FIXTURE_PGLITE: dataDir, NODE_ENV: "production" };
-  const child = spawn(next, ["start", "-H", host, "-p", String(port)], {
-    cwd: app,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  const state = { child, output: "", exit: undefined };
-  const keep = (chunk) => {
-    state.output += chunk;
-  };
-  child.stdout.on("data", keep);
-  child.stderr.on("data", keep);
-  child.on("exit", (code, signal) => {
-    state.exit = { code, signal };
-  });
+  const state = spawnGroup(next, ["start", "-H", host, "-p", String(port)], { cwd: app, env });
   const url = `http://${host}:${port}`;
   const deadline = Date.now() + START_TIMEOUT;
   while (Date.now() < deadline) {
@@ -154,15 +107,8 @@ async function startServer(app, host, port, dataDir) {
 /** Stops the server's whole process group: TERM, then KILL after 10 s; nothing may stay on the port. */
 async function stopServer({ state }, host, port) {
   const pgid = state.child.pid;
-  if (groupAlive(pgid)) process.kill(-pgid, "SIGTERM");
-  for (let waited = 0; groupAlive(pgid) && waited < 10_000; waited += 100) await sleep(100);
-  if (groupAlive(pgid)) {
-    log(`process group ${pgid} still running 10 s after SIGTERM; SIGKILL`);
-    process.kill(-pgid, "SIGKILL");
-    for (let waited = 0; groupAlive(pgid) && waited < 5_000; waited += 100) await sleep(100);
-  }
-  if (groupAlive(pgid)) fail(`process group ${pgid} survived SIGKILL`);
-  if (await accepts(host, port)) fail(`something still listens on ${host}:${port}`);
+  if (!(await stopGroup(pgid, 10_000, log))) fail(`process group ${pgid} survived SIGKILL`);
+  if (await accepts(port, host)) fail(`something still listens on ${host}:${port}`);
 }
 
 async function main() {

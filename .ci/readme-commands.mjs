@@ -16,11 +16,10 @@
  *
  * Usage: `env -u DATABASE_URL -u REDIS_URL node .ci/readme-commands.mjs` from the repository.
  */
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { connect, createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { accepts, freePort, sleep, spawnGroup, stopGroup } from "./lib/processes.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SERVE_TIMEOUT = 600_000; // npm install + next build on a slow runner
@@ -67,72 +66,20 @@ function newcomerEnv(extra) {
   return env;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port) {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: "127.0.0.1" });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Starts `command` through sh in a process group of its own; its output is echoed with a prefix and kept. */
 function start(label, command, env) {
-  const child = spawn("sh", ["-c", command], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  const state = { child, output: "", exit: undefined };
-  const echo = (chunk) => {
-    const text = chunk.toString();
-    state.output += text;
+  const state = spawnGroup("sh", ["-c", command], { cwd: root, env }, (text) => {
     for (const line of text.split("\n")) if (line !== "") console.log(`  ${label}| ${line}`);
-  };
-  child.stdout.on("data", echo);
-  child.stderr.on("data", echo);
-  state.exited = new Promise((resolve) => {
-    child.on("exit", (code, signal) => {
-      state.exit = { code, signal };
-      resolve(state.exit);
-    });
   });
-  log(`${label}: started \`${command}\` (pid ${child.pid}, its own process group)`);
+  log(`${label}: started \`${command}\` (pid ${state.child.pid}, its own process group)`);
   return state;
-}
-
-function groupAlive(pgid) {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (error) {
-    if (error.code === "ESRCH") return false;
-    throw error;
-  }
 }
 
 /** Stops the whole process group (npm, sh, next and next's children): TERM, then KILL after 15 s. */
 async function stop(label, state, port) {
   const pgid = state.child.pid;
-  if (groupAlive(pgid)) process.kill(-pgid, "SIGTERM");
-  for (let waited = 0; groupAlive(pgid) && waited < 15_000; waited += 100) await sleep(100);
-  if (groupAlive(pgid)) {
-    log(`${label}: process group ${pgid} still running 15 s after SIGTERM; SIGKILL`);
-    process.kill(-pgid, "SIGKILL");
-    for (let waited = 0; groupAlive(pgid) && waited < 5_000; waited += 100) await sleep(100);
-  }
-  if (groupAlive(pgid)) fail(`${label}: process group ${pgid} survived SIGKILL`);
+  if (!(await stopGroup(pgid, 15_000, (message) => log(`${label}: ${message}`))))
+    fail(`${label}: process group ${pgid} survived SIGKILL`);
   if (port !== undefined && (await accepts(port))) fail(`${label}: something still listens on 127.0.0.1:${port}`);
   log(`${label}: stopped; nothing left in process group ${pgid}${port === undefined ? "" : ` or on port ${port}`}`);
 }

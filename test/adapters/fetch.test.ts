@@ -1,33 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as z from "zod";
 import { withSession } from "../../src/adapters/fetch.js";
 import { defineSession, type Session, SessionConfigError, type SessionManager } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
-import { countingStore, writes } from "../helpers/counting-store.js";
 import { listen } from "../helpers/listen.js";
 import {
   adapterContract,
-  closedStore,
   devErrorPage,
-  expectStoreDown,
   httpRequest,
   type ServeScenario,
+  contractSchema as schema,
   sessionErrorContract,
 } from "./adapter-contract.js";
+import { cacheableUpstream, expectCsrfOptions, expectOnStoreErrorAnswer, httpClient, storeDownTests } from "./harness.js";
 
-const schema = z.object({
-  userId: z.string().optional(),
-  cart: z.array(z.object({ sku: z.string(), qty: z.number().int().positive() })).default([]),
-});
 type Schema = typeof schema;
 
-/** An upstream whose answers a shared cache may keep for ten minutes, for the fetch() passthrough. */
-let upstream: Awaited<ReturnType<typeof listen>>;
-beforeAll(async () => {
-  upstream = await listen(() => new Response("upstream", { headers: { "Cache-Control": "public, max-age=600" } }));
-});
-afterAll(() => upstream.close());
+const upstream = cacheableUpstream();
 
 /** The app under test: one route per behaviour. */
 function app(sessions: SessionManager<Schema>, seen: { session?: Session<Schema> } = {}) {
@@ -50,7 +39,7 @@ function app(sessions: SessionManager<Schema>, seen: { session?: Session<Schema>
     }
     if (pathname === "/passthrough") {
       session.set("userId", "u5");
-      return fetch(upstream.url); // immutable headers, public, max-age=600
+      return fetch(upstream()); // immutable headers, public, max-age=600
     }
     return Response.json({ userId: session.get("userId") ?? null, cart: session.get("cart") });
   });
@@ -60,9 +49,7 @@ describe("tessera/fetch withSession over HTTP", () => {
   const seen: { session?: Session<Schema> } = {};
   const sessions = defineSession({ schema, store: memoryStore() });
   let server: Awaited<ReturnType<typeof listen>>;
-  const get = (path: string, cookie?: string) =>
-    fetch(server.url + path, { redirect: "manual", headers: cookie === undefined ? {} : { Cookie: cookie } });
-  const login = async () => cookieHeader((await get("/login")).headers.getSetCookie());
+  const { get, login, expectFailsUncommitted } = httpClient(() => server.url);
   beforeAll(async () => {
     server = await listen(app(sessions, seen));
   });
@@ -83,12 +70,8 @@ describe("tessera/fetch withSession over HTTP", () => {
   });
 
   it("12.9: a response of 500 or more commits nothing, as a throw", async () => {
-    const cookie = await login();
-    const response = await get("/unavailable", cookie);
-    expect(response.status).toBe(503);
-    expect(response.headers.getSetCookie()).toEqual([]);
+    const response = await expectFailsUncommitted("/unavailable", 503);
     expect(response.headers.get("Vary")).toBe("Cookie");
-    expect(await (await get("/me", cookie)).json()).toMatchObject({ userId: "u1" });
   });
 
   it("12.2: a fetch() passthrough's public, max-age=600 becomes private, no-store with the cookie", async () => {
@@ -100,36 +83,20 @@ describe("tessera/fetch withSession over HTTP", () => {
   });
 
   it("12.4: a cross-site POST is a 403 before the session loads; csrf: false and trustedOrigins open it", async () => {
-    const counted = countingStore(memoryStore());
-    const counting = defineSession({ schema, store: counted.store });
-    const first = await counting.load(undefined);
-    first.set("userId", "u1");
-    const cookie = cookieHeader(await first.commit());
-    const cross = { Cookie: cookie, Origin: "https://admin.example", "Sec-Fetch-Site": "same-site" };
-    for (const [options, status] of [
-      [undefined, 403],
-      [{ csrf: false as const }, 200],
-      [{ csrf: { trustedOrigins: ["https://admin.example"] } }, 200],
-      [{ csrf: { trustedOrigins: ["https://other.example"] } }, 403],
-    ] as const) {
-      const handler = withSession(
-        counting,
-        (_request, session) => {
-          session.set("userId", "u2");
-          return new Response("ok");
-        },
-        options,
-      );
-      counted.reset();
-      const response = await handler(new Request("http://app.example/login", { method: "POST", headers: cross }));
-      expect({ options, status: response.status }).toEqual({ options, status });
-      if (status === 403) {
-        expect(await response.text()).toBe("Forbidden");
-        expect(response.headers.getSetCookie()).toEqual([]);
-        expect(response.headers.get("Cache-Control")).toBe("no-store");
-        expect({ get: counted.calls.get, writes: writes(counted.calls) }).toEqual({ get: 0, writes: 0 });
-      }
-    }
+    const { sessions: counting } = await expectCsrfOptions(
+      { secFetchSite: "same-site", refusedTrustedOrigin: "https://other.example" },
+      (counting, options) => {
+        const handler = withSession(
+          counting,
+          (_request, session) => {
+            session.set("userId", "u2");
+            return new Response("ok");
+          },
+          options,
+        );
+        return { post: (headers) => handler(new Request("http://app.example/login", { method: "POST", headers })) };
+      },
+    );
     // Without a Host header (a Request built in code), the URL's host is the request's own.
     const handler = withSession(counting, () => new Response("ok"));
     const own = new Request("http://app.example/login", { method: "POST", headers: { Origin: "http://app.example" } });
@@ -155,29 +122,14 @@ describe("tessera/fetch withSession over HTTP", () => {
 });
 
 describe("tessera/fetch when the store is down", () => {
-  let sessions: SessionManager<Schema>;
-  let cookie: string;
-  beforeAll(async () => {
-    ({ sessions, cookie } = await closedStore(schema));
-  });
-
-  it("R48/R49: a failed load or save gives a 503 with no stack trace and no Set-Cookie", async () => {
-    const server = await listen(app(sessions));
-    try {
-      await expectStoreDown(server.url, cookie);
-    } finally {
-      await server.close();
-    }
-  });
+  const down = storeDownTests((sessions) => listen(app(sessions)));
 
   it("onStoreError replaces the default 503", async () => {
+    const { sessions, cookie } = down();
     const handler = withSession(sessions, () => new Response("never"), {
       onStoreError: (error) => Response.json({ code: error.code }, { status: 503 }),
     });
-    const response = await handler(new Request("http://x/", { headers: { Cookie: cookie } }));
-    expect(response.status).toBe(503);
-    expect(await response.json()).toEqual({ code: "STORE_UNAVAILABLE" });
-    expect(response.headers.get("Vary")).toBe("Cookie");
+    await expectOnStoreErrorAnswer(await handler(new Request("http://x/", { headers: { Cookie: cookie } })));
   });
 });
 

@@ -1,37 +1,34 @@
 import { Hono } from "hono";
 import { stream } from "hono/streaming";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as z from "zod";
 import { honoSession } from "../../src/adapters/hono.js";
 import { defineSession, SessionConfigError, type SessionManager } from "../../src/index.js";
 import { cookieStore } from "../../src/stores/cookie/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
-import { countingStore, writes } from "../helpers/counting-store.js";
 import { listen } from "../helpers/listen.js";
-import { rawRequest } from "../helpers/raw-http.js";
 import {
   adapterContract,
-  closedStore,
   devErrorPage,
-  expectStoreDown,
   httpRequest,
   type ServeScenario,
+  contractSchema as schema,
   sessionErrorContract,
 } from "./adapter-contract.js";
+import {
+  cacheableUpstream,
+  crossSiteStatus,
+  expectCsrfOptions,
+  expectOnStoreErrorAnswer,
+  expectRawCrossSiteRefused,
+  httpClient,
+  rawPost,
+  storeDownTests,
+} from "./harness.js";
 
-const schema = z.object({
-  userId: z.string().optional(),
-  cart: z.array(z.object({ sku: z.string(), qty: z.number().int().positive() })).default([]),
-});
 type Schema = typeof schema;
 
-/** An upstream whose answers a shared cache may keep for ten minutes, for the fetch() passthrough. */
-let upstream: Awaited<ReturnType<typeof listen>>;
-beforeAll(async () => {
-  upstream = await listen(() => new Response("upstream", { headers: { "Cache-Control": "public, max-age=600" } }));
-});
-afterAll(() => upstream.close());
+const upstream = cacheableUpstream();
 
 /** The app under test; `late` collects what a change after the response threw. */
 function app(sessions: SessionManager<Schema>, late: unknown[] = []) {
@@ -73,7 +70,7 @@ function app(sessions: SessionManager<Schema>, late: unknown[] = []) {
     })
     .get("/passthrough", async (c) => {
       c.get("session").set("userId", "u5");
-      return fetch(upstream.url); // immutable headers, public, max-age=600
+      return fetch(upstream()); // immutable headers, public, max-age=600
     })
     .get("/inner/login", (c) => {
       c.get("session").set("userId", "u6");
@@ -98,9 +95,7 @@ describe("tessera/hono honoSession over HTTP", () => {
   const sessions = defineSession({ schema, store: memoryStore() });
   const late: unknown[] = [];
   let server: Awaited<ReturnType<typeof listen>>;
-  const get = (path: string, cookie?: string) =>
-    fetch(server.url + path, { redirect: "manual", headers: cookie === undefined ? {} : { Cookie: cookie } });
-  const login = async () => cookieHeader((await get("/login")).headers.getSetCookie());
+  const { get, login, expectUncommitted, expectFailsUncommitted } = httpClient(() => server.url);
   beforeAll(async () => {
     server = await listen(app(sessions, late).fetch);
   });
@@ -121,18 +116,13 @@ describe("tessera/hono honoSession over HTTP", () => {
     const cookie = await login();
     const response = await get("/boom", cookie);
     expect(response.status).toBe(500);
-    expect(response.headers.getSetCookie()).toEqual([]);
     expect(response.headers.get("Vary")).toBe("Cookie");
-    expect(await (await get("/me", cookie)).json()).toMatchObject({ userId: "u1" });
+    await expectUncommitted(response, cookie);
     expect((await get("/boom")).headers.getSetCookie()).toEqual([]);
   });
 
   it("12.9: a response of 500 or more commits nothing, as a throw", async () => {
-    const cookie = await login();
-    const response = await get("/unavailable", cookie);
-    expect(response.status).toBe(503);
-    expect(response.headers.getSetCookie()).toEqual([]);
-    expect(await (await get("/me", cookie)).json()).toMatchObject({ userId: "u1" });
+    await expectFailsUncommitted("/unavailable", 503);
   });
 
   it("12.2: a fetch() passthrough's public, max-age=600 and a later middleware's Cache-Control become private, no-store", async () => {
@@ -146,54 +136,32 @@ describe("tessera/hono honoSession over HTTP", () => {
   });
 
   it("12.4: a cross-site POST is a 403 before the session loads; csrf: false and trustedOrigins open it", async () => {
-    const counted = countingStore(memoryStore());
-    const counting = defineSession({ schema, store: counted.store });
-    const first = await counting.load(undefined);
-    first.set("userId", "u1");
-    const cookie = cookieHeader(await first.commit());
-    const cross = { Cookie: cookie, Origin: "https://admin.example", "Sec-Fetch-Site": "cross-site" };
-    for (const [options, status] of [
-      [undefined, 403],
-      [{ csrf: false as const }, 200],
-      [{ csrf: { trustedOrigins: ["https://admin.example"] } }, 200],
-      [{ csrf: { trustedOrigins: ["https://admin.example:8443"] } }, 403],
-    ] as const) {
-      const target = new Hono().use(honoSession(counting, options)).post("/login", (c) => {
-        c.get("session").set("userId", "u2");
-        return c.text("ok");
-      });
-      counted.reset();
-      const response = await target.request("http://app.example/login", { method: "POST", headers: cross });
-      expect({ options, status: response.status }).toEqual({ options, status });
-      if (status === 403) {
-        expect(await response.text()).toBe("Forbidden");
-        expect(response.headers.getSetCookie()).toEqual([]);
-        expect(response.headers.get("Cache-Control")).toBe("no-store");
-        expect({ get: counted.calls.get, writes: writes(counted.calls) }).toEqual({ get: 0, writes: 0 });
-      }
-    }
+    const { sessions: counting, cookie } = await expectCsrfOptions(
+      { secFetchSite: "cross-site", refusedTrustedOrigin: "https://admin.example:8443" },
+      (counting, options) => {
+        const target = new Hono().use(honoSession(counting, options)).post("/login", (c) => {
+          c.get("session").set("userId", "u2");
+          return c.text("ok");
+        });
+        return { post: async (headers) => target.request("http://app.example/login", { method: "POST", headers }) };
+      },
+    );
     expect((await counting.load(cookie)).get("userId")).toBe("u2"); // only the allowed posts wrote
     expect(() => honoSession(sessions, { csrf: { trustedOrigins: ["admin.example"] } })).toThrow(SessionConfigError);
   });
 
   it("12.4 attacked: duplicate Origin and Sec-Fetch-Site headers over raw HTTP are refused, a 10 KB Origin too", async () => {
-    const host = new URL(server.url).host;
-    const post = (...headers: string[]) => rawRequest(server.url, "POST /me HTTP/1.1", [`Host: ${host}`, ...headers]);
-    expect((await post(`Origin: ${server.url}`)).status).toBe(404); // passes the check; no POST route
-    expect((await post(`Origin: ${server.url}`, "Origin: https://evil.example")).status).toBe(403);
-    expect((await post("Sec-Fetch-Site: same-origin", "Sec-Fetch-Site: cross-site")).status).toBe(403);
-    expect((await post(`Origin: http://${"a".repeat(10 * 1024)}.example`)).status).toBe(403);
-    const withToken = await post(`Cookie: ${await login()}`, "Origin: https://evil.example");
+    await expectRawCrossSiteRefused(server.url);
+    const withToken = await rawPost(server.url)(`Cookie: ${await login()}`, "Origin: https://evil.example");
     expect(withToken.status).toBe(403);
     expect(withToken.text).not.toMatch(/set-cookie/i);
   });
 
   it("12.4: HEAD and OPTIONS from another site pass; PUT and DELETE are checked", async () => {
-    const cross = { Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" };
-    expect((await fetch(`${server.url}/me`, { method: "HEAD", headers: cross })).status).toBe(200);
-    expect((await fetch(`${server.url}/me`, { method: "OPTIONS", headers: cross })).status).toBe(404); // no such route, but not refused
+    expect(await crossSiteStatus(server.url, "HEAD")).toBe(200);
+    expect(await crossSiteStatus(server.url, "OPTIONS")).toBe(404); // no such route, but not refused
     for (const method of ["PUT", "DELETE", "PATCH"]) {
-      expect((await fetch(`${server.url}/me`, { method, headers: cross })).status, method).toBe(403);
+      expect(await crossSiteStatus(server.url, method), method).toBe(403);
     }
   });
 
@@ -300,29 +268,14 @@ describe.each([
 });
 
 describe("tessera/hono when the store is down", () => {
-  let sessions: SessionManager<Schema>;
-  let cookie: string;
-  beforeAll(async () => {
-    ({ sessions, cookie } = await closedStore(schema));
-  });
-
-  it("R48/R49: a failed load or save gives a 503 with no stack trace and no Set-Cookie", async () => {
-    const server = await listen(app(sessions).fetch);
-    try {
-      await expectStoreDown(server.url, cookie);
-    } finally {
-      await server.close();
-    }
-  });
+  const down = storeDownTests((sessions) => listen(app(sessions).fetch));
 
   it("onStoreError replaces the default 503", async () => {
+    const { sessions, cookie } = down();
     const custom = new Hono()
       .use(honoSession(sessions, { onStoreError: (error, c) => c.json({ code: error.code }, 503) }))
       .get("/", (c) => c.text("never"));
-    const response = await custom.request("/", { headers: { Cookie: cookie } });
-    expect(response.status).toBe(503);
-    expect(await response.json()).toEqual({ code: "STORE_UNAVAILABLE" });
-    expect(response.headers.get("Vary")).toBe("Cookie");
+    await expectOnStoreErrorAnswer(await custom.request("/", { headers: { Cookie: cookie } }));
   });
 });
 

@@ -1,11 +1,11 @@
-import type { Server } from "node:http";
-import express5, { type Express } from "express";
+import express5 from "express";
 import express4 from "express4";
 import { afterEach, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { expressSession, sessionHandler } from "../../src/adapters/express.js";
 import { defineSession } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
+import { listenNode } from "../helpers/listen.js";
 import { rawRequest } from "../helpers/raw-http.js";
 
 const schema = z.object({ userId: z.string().optional() });
@@ -14,16 +14,6 @@ const majors = [
   ["Express 5", express5],
   ["Express 4", express4 as unknown as typeof express5],
 ] as const;
-
-async function listen(app: Express) {
-  return new Promise<{ url: string; close(): Promise<void> }>((resolve) => {
-    const server: Server = app.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      const close = () => new Promise<void>((done) => server.close(() => done()) && server.closeAllConnections());
-      resolve({ url: `http://127.0.0.1:${port}`, close });
-    });
-  });
-}
 
 let closing: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -49,7 +39,7 @@ function serve(express: typeof express5) {
     res.writeHead(200, "OK", { "cache-control": "public, max-age=600", "set-cookie": ["a=1", "b=2"] });
     res.end("ok");
   });
-  return listen(app);
+  return listenNode(app);
 }
 
 describe.each(majors)("attack issue 12 on %s: held writeHead headers", (_name, express) => {
