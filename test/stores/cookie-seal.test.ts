@@ -2,16 +2,10 @@ import * as fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { SessionConfigError, SessionTooLargeError } from "../../src/errors.js";
 import type { CookieSessionStore, StoredData, StoredSession } from "../../src/store.js";
+import { fromBase64Url, toBase64Url } from "../../src/stores/cookie/base64url.js";
 import { cookieStore, createCookieStore } from "../../src/stores/cookie/cookie-store.js";
 import { deriveKeyRing, normalizeSecrets, type SealKey } from "../../src/stores/cookie/keys.js";
-import {
-  fromBase64Url,
-  MAX_PLAINTEXT_BYTES,
-  nodeDeflate,
-  sealBody,
-  sealParts,
-  toBase64Url,
-} from "../../src/stores/cookie/seal.js";
+import { MAX_PLAINTEXT_BYTES, nodeDeflate, sealBody, sealParts } from "../../src/stores/cookie/seal.js";
 
 const SECRET_A = "a-secret-of-at-least-32-characters-AAAA";
 const SECRET_B = "b-secret-of-at-least-32-characters-BBBB";

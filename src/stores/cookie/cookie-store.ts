@@ -1,8 +1,8 @@
 import { SessionConfigError, SessionTooLargeError } from "../../errors.js";
 import type { CookieSessionStore, JsonValue, StoredData, StoredEntry, StoredSession } from "../../store.js";
+import type { Bytes } from "./base64url.js";
 import { deriveKeyRing, type KeyRing, normalizeSecrets } from "./keys.js";
 import {
-  type Bytes,
   MAX_PLAINTEXT_BYTES,
   MAX_VALUE_CHARS,
   nodeDeflate,

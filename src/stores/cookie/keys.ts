@@ -5,7 +5,7 @@
  * every seal and unseal, which is most of its ~670 µs per cycle).
  */
 import { SessionConfigError } from "../../errors.js";
-import { toBase64Url } from "./seal.js";
+import { toBase64Url } from "./base64url.js";
 
 /** Shortest secret accepted, in characters (R35; iron's `minPasswordlength`). */
 export const MIN_SECRET_CHARS = 32;

@@ -15,6 +15,8 @@ import { defineScripts, LUA_HMGET_ANY, LUA_SLICES } from "./lua.js";
  * Marks live for the cache's ttl; copies for min(the session's remaining life, ttl).
  */
 
+type Arg = string | number;
+
 // leaveFloor replaces whatever the key holds by a floor mark (see above), never lowering it.
 // hmgetAny reads a key of another type than a hash (B12: junk, neither a copy nor a mark) as
 // absent, so put and patch replace it and touch leaves it to get, which reports it corrupt.
@@ -46,6 +48,18 @@ redis.call('PEXPIRE', key, ttl)
 return 1
 `;
 
+/** The put script's arguments. */
+export interface CachePutArgs {
+  rev: number;
+  /** The copy's life (≤ 0 leaves a floor mark instead). */
+  ttlMs: number;
+  markTtlMs: number;
+  /** The record's hash field/value pairs (`toHashFields`). */
+  fields: readonly string[];
+}
+/** ARGV of `put`, in the order its Lua reads them (ARGV[1..3], then the pairs from 4). */
+export const putArgv = (a: CachePutArgs): Arg[] => [a.rev, a.ttlMs, a.markTtlMs, ...a.fields];
+
 /**
  * ARGV: rev, ttlMs, markTtlMs, n (count of set values), exp, updated, ver, then n `d:<key>`/JSON
  * values to set, then the `d:<key>` fields to delete. Returns 1 when applied to a copy at rev - 1.
@@ -76,6 +90,33 @@ leaveFloor(key, rev, held[3], ARGV[3])
 return 0
 `;
 
+/** The patch script's arguments. */
+export interface CachePatchArgs {
+  /** The rev the patch makes: it applies only to a copy at rev - 1. */
+  rev: number;
+  ttlMs: number;
+  markTtlMs: number;
+  expMs: number;
+  updatedMs: number;
+  schemaVersion: number;
+  /** `d:<key>`/JSON pairs to set (`dataFields`). */
+  set: readonly string[];
+  /** `d:<key>` fields to delete. */
+  deleted: readonly string[];
+}
+/** ARGV of `patch`, in the order its Lua reads them (ARGV[1..7], the set pairs from 8, then the deletions). */
+export const patchArgv = (a: CachePatchArgs): Arg[] => [
+  a.rev,
+  a.ttlMs,
+  a.markTtlMs,
+  a.set.length,
+  a.expMs,
+  a.updatedMs,
+  a.schemaVersion,
+  ...a.set,
+  ...a.deleted,
+];
+
 /** ARGV: expMs, ttlMs, markTtlMs. Returns 1 when a copy's expiry moved. */
 const touch = `${helpers}
 local key = KEYS[1]
@@ -90,6 +131,15 @@ redis.call('PEXPIRE', key, ARGV[2])
 return 1
 `;
 
+/** The touch script's arguments. */
+export interface CacheTouchArgs {
+  expMs: number;
+  ttlMs: number;
+  markTtlMs: number;
+}
+/** ARGV of `touch`, in the order its Lua reads them. */
+export const touchArgv = (a: CacheTouchArgs): Arg[] => [a.expMs, a.ttlMs, a.markTtlMs];
+
 /** ARGV: markTtlMs. Replaces whatever the key holds by a tombstone. */
 const kill = `
 redis.call('DEL', KEYS[1])
@@ -98,14 +148,27 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 `;
 
-type Arg = string | number;
+/** The kill script's arguments. */
+export interface CacheKillArgs {
+  markTtlMs: number;
+}
+/** ARGV of `kill`. */
+export const killArgv = (a: CacheKillArgs): Arg[] => [a.markTtlMs];
 
-/** The cache scripts as methods of the client they were defined on. */
+/** The scripts as ioredis registers them: positional ARGV, built only by the `*Argv` functions above. */
+interface RawCacheCommands {
+  tesseraCachePut(key: string, ...argv: Arg[]): Promise<number>;
+  tesseraCachePatch(key: string, ...argv: Arg[]): Promise<number>;
+  tesseraCacheTouch(key: string, ...argv: Arg[]): Promise<number>;
+  tesseraCacheKill(key: string, ...argv: Arg[]): Promise<number>;
+}
+
+/** The cache scripts, each taking its named arguments; every answer is 1 when it wrote a copy. */
 export interface CacheCommands {
-  tesseraCachePut(key: string, rev: number, ttlMs: number, markTtlMs: number, ...fields: string[]): Promise<number>;
-  tesseraCachePatch(key: string, ...args: Arg[]): Promise<number>;
-  tesseraCacheTouch(key: string, expMs: number, ttlMs: number, markTtlMs: number): Promise<number>;
-  tesseraCacheKill(key: string, markTtlMs: number): Promise<number>;
+  put(key: string, args: CachePutArgs): Promise<number>;
+  patch(key: string, args: CachePatchArgs): Promise<number>;
+  touch(key: string, args: CacheTouchArgs): Promise<number>;
+  kill(key: string, args: CacheKillArgs): Promise<number>;
 }
 
 const scripts = {
@@ -113,9 +176,15 @@ const scripts = {
   tesseraCachePatch: patch,
   tesseraCacheTouch: touch,
   tesseraCacheKill: kill,
-} as const satisfies Record<keyof CacheCommands, string>;
+} as const satisfies Record<keyof RawCacheCommands, string>;
 
 /** The cache scripts, registered on `redis` (see `defineScripts`). */
 export function defineCacheCommands(redis: Redis | Cluster): CacheCommands {
-  return defineScripts<CacheCommands>(redis, scripts);
+  const raw = defineScripts<RawCacheCommands>(redis, scripts);
+  return {
+    put: (key, args) => raw.tesseraCachePut(key, ...putArgv(args)),
+    patch: (key, args) => raw.tesseraCachePatch(key, ...patchArgv(args)),
+    touch: (key, args) => raw.tesseraCacheTouch(key, ...touchArgv(args)),
+    kill: (key, args) => raw.tesseraCacheKill(key, ...killArgv(args)),
+  };
 }

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from "ioredis";
 import { SessionConfigError } from "../../errors.js";
-import type { SessionCache, SessionPatch } from "../../store.js";
+import type { SessionCache } from "../../store.js";
 import { defineCacheCommands } from "./cache-scripts.js";
 import { DATA_FIELD_PREFIX, dataFields, fromHash, hashAt, toHashFields } from "./hash-codec.js";
 
@@ -94,41 +94,39 @@ export function redisCache(options: RedisCacheOptions) {
       // Data that is not an object (a corrupt row) has no hash form: left uncached, the core
       // reads the store's row as it is, reports it and deletes it (R43).
       if (record.successorId !== null || !isObject(record.data)) return;
-      await commands.tesseraCachePut(key(record.id), record.rev, lifeMs(record.expiresAt, now), ttlMs, ...toHashFields(record));
+      await commands.put(key(record.id), {
+        rev: record.rev,
+        ttlMs: lifeMs(record.expiresAt, now),
+        markTtlMs: ttlMs,
+        fields: toHashFields(record),
+      });
     },
 
     async patch(id, patch, rev, now) {
-      await commands.tesseraCachePatch(key(id), ...patchArgs(patch, rev, lifeMs(patch.expiresAt, now), ttlMs));
+      await commands.patch(key(id), {
+        rev,
+        ttlMs: lifeMs(patch.expiresAt, now),
+        markTtlMs: ttlMs,
+        expMs: patch.expiresAt.getTime(),
+        updatedMs: patch.updatedAt.getTime(),
+        schemaVersion: patch.schemaVersion,
+        set: dataFields(patch.set),
+        deleted: patch.deleted.map((name) => DATA_FIELD_PREFIX + name),
+      });
     },
 
     async touch(id, expiresAt, now) {
-      await commands.tesseraCacheTouch(key(id), expiresAt.getTime(), lifeMs(expiresAt, now), ttlMs);
+      await commands.touch(key(id), { expMs: expiresAt.getTime(), ttlMs: lifeMs(expiresAt, now), markTtlMs: ttlMs });
     },
 
     async invalidate(ids) {
       // One single-key command per id: in a Cluster the ids live on different slots. ioredis
       // writes them back to back, so this still costs about one round trip per node.
-      await Promise.all([...new Set(ids)].map((id) => commands.tesseraCacheKill(key(id), ttlMs)));
+      await Promise.all([...new Set(ids)].map((id) => commands.kill(key(id), { markTtlMs: ttlMs })));
     },
   } satisfies SessionCache;
 }
 
 function isObject(data: unknown): boolean {
   return typeof data === "object" && data !== null && !Array.isArray(data);
-}
-
-/** ARGV of the patch script (see `cache-scripts.ts`). */
-function patchArgs(patch: SessionPatch, rev: number, lifeMs: number, markTtlMs: number): (string | number)[] {
-  const set = dataFields(patch.set);
-  return [
-    rev,
-    lifeMs,
-    markTtlMs,
-    set.length,
-    patch.expiresAt.getTime(),
-    patch.updatedAt.getTime(),
-    patch.schemaVersion,
-    ...set,
-    ...patch.deleted.map((name) => DATA_FIELD_PREFIX + name),
-  ];
 }

@@ -108,14 +108,15 @@ export function redisStore(options: RedisStoreOptions) {
   }
   const fields = [...(indexes as string[])];
   const client = options.redis;
-  const commands = defineStoreCommands(client);
   const sessionKey = (id: string) => `${prefix}s:{${id}}`;
   const indexKey = (field: string, value: JsonValue | undefined) =>
     typeof value === "string" || typeof value === "number" || typeof value === "boolean"
       ? `${prefix}i:${field}:${String(value)}`
       : null;
-  // The head of every script that reports indexed entries: their count, then their hash fields.
-  const indexArgs = [fields.length, ...fields.map((field) => DATA_FIELD_PREFIX + field)];
+  const commands = defineStoreCommands(
+    client,
+    fields.map((field) => DATA_FIELD_PREFIX + field),
+  );
   const none: Values = fields.map(() => undefined);
   const valuesOf = (data: StoredData): Values =>
     fields.map((field) => (Object.hasOwn(data, field) ? data[field]?.json : undefined));
@@ -133,14 +134,14 @@ export function redisStore(options: RedisStoreOptions) {
       const from = indexKey(field, before[i]);
       const to = alive ? indexKey(field, after[i]) : null;
       if (from !== null && from !== to) sent.push(client.srem(from, id));
-      if (to !== null && (to !== from || extend)) sent.push(commands.tesseraStoreIndexAdd(to, id, indexUntil(expMs) - nowMs));
+      if (to !== null && (to !== from || extend)) sent.push(commands.indexAdd(to, { id, ttlMs: indexUntil(expMs) - nowMs }));
     });
     await Promise.all(sent);
   }
 
   async function create(record: StoredSession, nowMs: number) {
     const ttlMs = record.expiresAt.getTime() - nowMs;
-    if ((await commands.tesseraStoreCreate(sessionKey(record.id), ttlMs, ...wholeRecord(record))) === 0) {
+    if ((await commands.create(sessionKey(record.id), { ttlMs, fields: wholeRecord(record) })) === 0) {
       throw new SessionStoreError("a session with this id already exists");
     }
     await reindex(record.id, none, valuesOf(record.data), record.expiresAt.getTime(), nowMs);
@@ -174,7 +175,7 @@ export function redisStore(options: RedisStoreOptions) {
       // Lazy delete, guarded so a record refreshed meanwhile survives. Failing it is harmless:
       // the record is never returned and Redis drops it at its TTL anyway.
       try {
-        if ((await commands.tesseraStoreDropExpired(sessionKey(id), now.getTime())) > 0) {
+        if ((await commands.dropExpired(sessionKey(id), { nowMs: now.getTime() })) > 0) {
           await reindex(id, valuesOf(record.data), none, 0, now.getTime());
         }
       } catch {}
@@ -188,8 +189,12 @@ export function redisStore(options: RedisStoreOptions) {
     async replace(record, now, notAfter?) {
       const nowMs = now.getTime();
       const expMs = record.expiresAt.getTime();
-      const args = [...indexArgs, nowMs, expMs - nowMs, notAfter?.getTime() ?? "", ...wholeRecord(record)];
-      const reply = await commands.tesseraStoreReplace(sessionKey(record.id), ...args);
+      const reply = await commands.replace(sessionKey(record.id), {
+        nowMs,
+        ttlMs: expMs - nowMs,
+        notAfterMs: notAfter?.getTime(),
+        fields: wholeRecord(record),
+      });
       if (reply === null) return null;
       if (reply[0] === -2) throw new SessionLateWriteError("redisStore");
       const [rev, oldExp, ...before] = reply as Exclude<RecordReply, null>;
@@ -200,21 +205,17 @@ export function redisStore(options: RedisStoreOptions) {
     async patch(id, patch, now) {
       const nowMs = now.getTime();
       const expMs = patch.expiresAt.getTime();
-      const set = dataFields(patch.set);
-      const args = [
-        ...indexArgs,
+      const reply = await commands.patch(sessionKey(id), {
         nowMs,
         expMs,
-        patch.updatedAt.getTime(),
-        patch.schemaVersion,
-        expMs - nowMs,
-        set.length,
-        patch.maxBytes,
-        patch.notAfter?.getTime() ?? "",
-        ...set,
-        ...patch.deleted.map((key) => DATA_FIELD_PREFIX + key),
-      ];
-      const reply = await commands.tesseraStorePatch(sessionKey(id), ...args);
+        updatedMs: patch.updatedAt.getTime(),
+        schemaVersion: patch.schemaVersion,
+        ttlMs: expMs - nowMs,
+        maxBytes: patch.maxBytes,
+        notAfterMs: patch.notAfter?.getTime(),
+        set: dataFields(patch.set),
+        deleted: patch.deleted.map((key) => DATA_FIELD_PREFIX + key),
+      });
       if (reply === null) return null;
       if (reply[0] === -1) throw new SessionTooLargeError(Number(reply[1]), patch.maxBytes);
       if (reply[0] === -2) throw new SessionLateWriteError("redisStore");
@@ -230,7 +231,7 @@ export function redisStore(options: RedisStoreOptions) {
     async touch(id, expiresAt, now) {
       const nowMs = now.getTime();
       const expMs = expiresAt.getTime();
-      const reply = await commands.tesseraStoreTouch(sessionKey(id), ...indexArgs, nowMs, expMs, expMs - nowMs);
+      const reply = await commands.touch(sessionKey(id), { nowMs, expMs, ttlMs: expMs - nowMs });
       if (reply === null) return false;
       const [, oldExp, ...entries] = reply;
       const values = entries.map(jsonOf);
@@ -240,8 +241,11 @@ export function redisStore(options: RedisStoreOptions) {
 
     async rotate(oldId, record, graceUntil, now) {
       const nowMs = now.getTime();
-      const grace = graceUntil === null ? ["", "", 0] : [record.id, graceUntil.getTime(), graceUntil.getTime() - nowMs];
-      const reply = await commands.tesseraStoreRetire(sessionKey(oldId), ...indexArgs, nowMs, ...grace);
+      const grace =
+        graceUntil === null
+          ? null
+          : { successorId: record.id, untilMs: graceUntil.getTime(), ttlMs: graceUntil.getTime() - nowMs };
+      const reply = await commands.retire(sessionKey(oldId), { nowMs, grace });
       if (reply === null) return false;
       // The old record is retired: from here a failure loses the session, never duplicates it.
       const [, , ...entries] = reply;
@@ -250,7 +254,7 @@ export function redisStore(options: RedisStoreOptions) {
     },
 
     async delete(id) {
-      const [, , ...entries] = await commands.tesseraStoreRemove(sessionKey(id), ...indexArgs);
+      const [, , ...entries] = await commands.remove(sessionKey(id));
       await reindex(id, entries.map(jsonOf), none, 0, 0);
     },
 
@@ -281,13 +285,8 @@ export function redisStore(options: RedisStoreOptions) {
       const [field, value] = entries[0] as [string, string | number | boolean];
       const setKey = indexKey(field, value) as string;
       const ids = (await client.smembers(setKey)).filter((id) => id !== options.exceptId);
-      const whereArgs = [
-        entries.length,
-        ...entries.flatMap(([key, wanted]) => [DATA_FIELD_PREFIX + key, JSON.stringify(wanted)]),
-      ];
-      const replies = await Promise.all(
-        ids.map((id) => commands.tesseraStoreRemoveMatching(sessionKey(id), ...indexArgs, ...whereArgs)),
-      );
+      const matching = entries.map(([key, wanted]) => [DATA_FIELD_PREFIX + key, JSON.stringify(wanted)] as const);
+      const replies = await Promise.all(ids.map((id) => commands.removeMatching(sessionKey(id), { where: matching })));
       const deleted: string[] = [];
       const gone: string[] = [];
       const cleanups: Promise<unknown>[] = [];

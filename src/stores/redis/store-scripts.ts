@@ -16,6 +16,8 @@ import { defineScripts, LUA_HMGET_ANY, LUA_SLICES } from "./lua.js";
  * `{ rev, exp before the write, the indexed entries before the write (false when absent) }`:
  * what the client needs to move the session between index sets.
  */
+type Arg = string | number;
+
 const prelude = `${LUA_HMGET_ANY}
 local nIdx = tonumber(ARGV[1])
 local function arg(i) return ARGV[nIdx + 1 + i] end
@@ -68,6 +70,15 @@ hsetFrom(KEYS[1], 2, #ARGV)
 redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `;
+
+/** The create script's arguments. */
+export interface CreateArgs {
+  ttlMs: number;
+  /** The whole record's hash field/value pairs. */
+  fields: readonly Arg[];
+}
+/** ARGV of `create` (no index head): ttl, then the pairs from ARGV[2]. */
+export const createArgv = (a: CreateArgs): Arg[] => [a.ttlMs, ...a.fields];
 
 /**
  * arg: now, exp, updated, ver, ttl, count of set values, maxBytes, notAfter ('' for none), the set
@@ -124,6 +135,35 @@ if arg(2) ~= m[2] then expireIn(KEYS[1], tonumber(arg(5))) end
 return answer(rev, m[2], m)
 `;
 
+/** The patch script's arguments (after the index head). */
+export interface PatchArgs {
+  nowMs: number;
+  expMs: number;
+  updatedMs: number;
+  schemaVersion: number;
+  ttlMs: number;
+  maxBytes: number;
+  /** The caller's deadline, if any (`SessionPatch.notAfter`). */
+  notAfterMs: number | undefined;
+  /** `d:<key>`/JSON pairs to set. */
+  set: readonly string[];
+  /** `d:<key>` fields to delete. */
+  deleted: readonly string[];
+}
+/** `arg(1..8)` of `patch`, then the set pairs, then the deletions. */
+export const patchArgv = (a: PatchArgs): Arg[] => [
+  a.nowMs,
+  a.expMs,
+  a.updatedMs,
+  a.schemaVersion,
+  a.ttlMs,
+  a.set.length,
+  a.maxBytes,
+  a.notAfterMs ?? "",
+  ...a.set,
+  ...a.deleted,
+];
+
 /**
  * arg: now, ttl, notAfter ('' for none), then the whole record's field/value pairs (its rev is
  * replaced by old rev + 1). Answers { -2, updated } when it arrived late (see `late`).
@@ -140,6 +180,17 @@ expireIn(KEYS[1], tonumber(arg(2)))
 return answer(rev, m[2], m)
 `;
 
+/** The replace script's arguments (after the index head). */
+export interface ReplaceArgs {
+  nowMs: number;
+  ttlMs: number;
+  notAfterMs: number | undefined;
+  /** The whole record's hash field/value pairs. */
+  fields: readonly Arg[];
+}
+/** `arg(1..3)` of `replace`, then the pairs from `arg(4)` (ARGV[nIdx + 5]). */
+export const replaceArgv = (a: ReplaceArgs): Arg[] => [a.nowMs, a.ttlMs, a.notAfterMs ?? "", ...a.fields];
+
 /** arg: now, exp, ttl. Moves only the expiry: the data and the rev stay as they are. */
 const touch = `${prelude}
 local m = read(KEYS[1])
@@ -148,6 +199,15 @@ redis.call('HSET', KEYS[1], 'exp', arg(2))
 expireIn(KEYS[1], tonumber(arg(3)))
 return answer(tonumber(m[1]), m[2], m)
 `;
+
+/** The touch script's arguments (after the index head). */
+export interface TouchArgs {
+  nowMs: number;
+  expMs: number;
+  ttlMs: number;
+}
+/** `arg(1..3)` of `touch`. */
+export const touchArgv = (a: TouchArgs): Arg[] => [a.nowMs, a.expMs, a.ttlMs];
 
 /**
  * Step one of a rotation, on the old key. arg: now, successor id ('' for no grace), graceUntil,
@@ -171,6 +231,16 @@ end
 return answer(rev, m[2], m)
 `;
 
+/** The retire script's arguments (after the index head). */
+export interface RetireArgs {
+  nowMs: number;
+  /** The shadow to leave, or null to delete the old record. */
+  grace: { successorId: string; untilMs: number; ttlMs: number } | null;
+}
+/** `arg(1..4)` of `retire`. */
+export const retireArgv = (a: RetireArgs): Arg[] =>
+  a.grace === null ? [a.nowMs, "", "", 0] : [a.nowMs, a.grace.successorId, a.grace.untilMs, a.grace.ttlMs];
+
 /**
  * Deletes the key, whatever its type (B12: the core deletes what `get` reported corrupt); answers
  * { keys deleted, false, the indexed entries it held }.
@@ -186,6 +256,9 @@ local exp = redis.call('HGET', KEYS[1], 'exp')
 if not exp or (tonumber(exp) and tonumber(exp) > tonumber(ARGV[1])) then return 0 end
 return redis.call('DEL', KEYS[1])
 `;
+
+/** ARGV of `dropExpired` (no index head). */
+export const dropExpiredArgv = (a: { nowMs: number }): Arg[] => [a.nowMs];
 
 /**
  * arg: n, then n pairs of (hash field, JSON value). Deletes the record only if every field's
@@ -203,6 +276,14 @@ redis.call('DEL', KEYS[1])
 return answer(1, m[2], m)
 `;
 
+/** The removeMatching script's arguments (after the index head). */
+export interface RemoveMatchingArgs {
+  /** Each wanted `d:<key>` hash field with the JSON text of its wanted value. */
+  where: readonly (readonly [field: string, json: string])[];
+}
+/** `arg(1)` = n, then the n pairs from `arg(2)`. */
+export const removeMatchingArgv = (a: RemoveMatchingArgs): Arg[] => [a.where.length, ...a.where.flat()];
+
 /**
  * On an index set. ARGV: session id, ttl. Adds the id and makes the set live at least ttl,
  * never shortening it (a set without a TTL gets one), so it outlives its longest member.
@@ -214,7 +295,8 @@ if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) en
 return 1
 `;
 
-type Arg = string | number;
+/** ARGV of `indexAdd` (no index head). */
+export const indexAddArgv = (a: { id: string; ttlMs: number }): Arg[] => [a.id, a.ttlMs];
 
 /** `null` when the record was not live; else the rev, the exp before, then the indexed entries. */
 export type RecordReply = [number, string | null, ...(string | null)[]] | null;
@@ -225,17 +307,30 @@ export type LateReply = [-2, number];
 /** What the patch script answers: a `RecordReply`, [-1, the data's size] when it was too large, or a `LateReply`. */
 export type PatchReply = RecordReply | [-1, number] | LateReply;
 
-/** The store scripts as methods of the client they were defined on. */
+/** The scripts as ioredis registers them: positional ARGV, built only by the `*Argv` functions above. */
+interface RawStoreCommands {
+  tesseraStoreCreate(key: string, ...argv: Arg[]): Promise<0 | 1>;
+  tesseraStorePatch(key: string, ...argv: Arg[]): Promise<PatchReply>;
+  tesseraStoreReplace(key: string, ...argv: Arg[]): Promise<RecordReply | LateReply>;
+  tesseraStoreTouch(key: string, ...argv: Arg[]): Promise<RecordReply>;
+  tesseraStoreRetire(key: string, ...argv: Arg[]): Promise<RecordReply>;
+  tesseraStoreRemove(key: string, ...argv: Arg[]): Promise<[number, null, ...(string | null)[]]>;
+  tesseraStoreDropExpired(key: string, ...argv: Arg[]): Promise<number>;
+  tesseraStoreRemoveMatching(key: string, ...argv: Arg[]): Promise<[0 | 2] | [1, string | null, ...(string | null)[]]>;
+  tesseraStoreIndexAdd(key: string, ...argv: Arg[]): Promise<number>;
+}
+
+/** The store scripts, each taking its named arguments; the index head is added where a script reads it. */
 export interface StoreCommands {
-  tesseraStoreCreate(key: string, ttlMs: number, ...fields: Arg[]): Promise<0 | 1>;
-  tesseraStorePatch(key: string, ...args: Arg[]): Promise<PatchReply>;
-  tesseraStoreReplace(key: string, ...args: Arg[]): Promise<RecordReply | LateReply>;
-  tesseraStoreTouch(key: string, ...args: Arg[]): Promise<RecordReply>;
-  tesseraStoreRetire(key: string, ...args: Arg[]): Promise<RecordReply>;
-  tesseraStoreRemove(key: string, ...args: Arg[]): Promise<[number, null, ...(string | null)[]]>;
-  tesseraStoreDropExpired(key: string, nowMs: number): Promise<number>;
-  tesseraStoreRemoveMatching(key: string, ...args: Arg[]): Promise<[0 | 2] | [1, string | null, ...(string | null)[]]>;
-  tesseraStoreIndexAdd(key: string, id: string, ttlMs: number): Promise<number>;
+  create(key: string, args: CreateArgs): Promise<0 | 1>;
+  patch(key: string, args: PatchArgs): Promise<PatchReply>;
+  replace(key: string, args: ReplaceArgs): Promise<RecordReply | LateReply>;
+  touch(key: string, args: TouchArgs): Promise<RecordReply>;
+  retire(key: string, args: RetireArgs): Promise<RecordReply>;
+  remove(key: string): Promise<[number, null, ...(string | null)[]]>;
+  dropExpired(key: string, args: { nowMs: number }): Promise<number>;
+  removeMatching(key: string, args: RemoveMatchingArgs): Promise<[0 | 2] | [1, string | null, ...(string | null)[]]>;
+  indexAdd(key: string, args: { id: string; ttlMs: number }): Promise<number>;
 }
 
 const scripts = {
@@ -248,9 +343,25 @@ const scripts = {
   tesseraStoreDropExpired: dropExpired,
   tesseraStoreRemoveMatching: removeMatching,
   tesseraStoreIndexAdd: indexAdd,
-} as const satisfies Record<keyof StoreCommands, string>;
+} as const satisfies Record<keyof RawStoreCommands, string>;
 
-/** The store scripts, registered on `redis` (see `defineScripts`). */
-export function defineStoreCommands(redis: Redis | Cluster): StoreCommands {
-  return defineScripts<StoreCommands>(redis, scripts);
+/**
+ * The store scripts, registered on `redis` (see `defineScripts`). `indexFields` are the hash
+ * fields (`d:userId`, …) of the indexed session keys: the head (`ARGV[1]` = n, then the n fields)
+ * of every script that reads them.
+ */
+export function defineStoreCommands(redis: Redis | Cluster, indexFields: readonly string[]): StoreCommands {
+  const raw = defineScripts<RawStoreCommands>(redis, scripts);
+  const head: Arg[] = [indexFields.length, ...indexFields];
+  return {
+    create: (key, args) => raw.tesseraStoreCreate(key, ...createArgv(args)),
+    patch: (key, args) => raw.tesseraStorePatch(key, ...head, ...patchArgv(args)),
+    replace: (key, args) => raw.tesseraStoreReplace(key, ...head, ...replaceArgv(args)),
+    touch: (key, args) => raw.tesseraStoreTouch(key, ...head, ...touchArgv(args)),
+    retire: (key, args) => raw.tesseraStoreRetire(key, ...head, ...retireArgv(args)),
+    remove: (key) => raw.tesseraStoreRemove(key, ...head),
+    dropExpired: (key, args) => raw.tesseraStoreDropExpired(key, ...dropExpiredArgv(args)),
+    removeMatching: (key, args) => raw.tesseraStoreRemoveMatching(key, ...head, ...removeMatchingArgv(args)),
+    indexAdd: (key, args) => raw.tesseraStoreIndexAdd(key, ...indexAddArgv(args)),
+  };
 }
