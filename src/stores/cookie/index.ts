@@ -1,1 +1,2 @@
+export type { CookieSessionStore } from "../../store.js";
 export { type CookieStoreOptions, cookieStore } from "./cookie-store.js";

@@ -28,7 +28,7 @@ export const baseColumnKeys = Object.keys(baseColumns()) as readonly (keyof Retu
  * The extra columns of a table, each turned into a generated column. A map typed only as
  * `Record<string, …>` adds no typed columns: an index signature would erase the base ones.
  */
-type GeneratedColumns<TColumns extends Record<string, PgColumnBuilderBase>> = string extends keyof TColumns
+export type GeneratedColumns<TColumns extends Record<string, PgColumnBuilderBase>> = string extends keyof TColumns
   ? Record<never, PgColumnBuilderBase>
   : { [K in keyof TColumns]: HasGenerated<TColumns[K], { type: "always" }> };
 
