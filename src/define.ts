@@ -7,6 +7,7 @@ import type { EventHandler, SessionEvent } from "./events.js";
 import type { ExpiryPolicy } from "./expiry.js";
 import { guardStore } from "./guarded-store.js";
 import { createManager, type SessionManager } from "./manager.js";
+import { createOperator } from "./operator.js";
 import { type Migration, type OnInvalid, resolveSchema, type SessionSchema } from "./schema.js";
 import type { SessionContext } from "./session.js";
 import type { CookieSessionStore, SessionCache, SessionStore } from "./store.js";
@@ -115,16 +116,16 @@ export function defineSession<S extends SessionSchema>(options: SessionOptions<S
     rotationGraceSeconds: toSeconds(options.rotationGrace ?? 0, "rotationGrace"),
     emit,
   };
-  const manager = createManager<S>(ctx);
-  // For operator tools (the `tessera` CLI, loading the app's manager with --config): the store
-  // with its cache but without the request-path timeout, under a registry symbol so that it is
-  // found even when the app and the CLI load different copies of the package.
-  Object.defineProperty(manager, OPERATOR_STORE, { value: composed });
-  return manager;
+  // Operator tools (the `tessera` CLI with --config, an admin page) work on the store with its
+  // cache but without the request-path timeout: a purge or a revoke may take longer than a request.
+  const operator = createOperator<S>({
+    store: composed,
+    runtime: ctx.runtime,
+    emit: (type, extra) => emit(type, null, extra),
+    nowMs: ctx.nowMs,
+  });
+  return createManager<S>(ctx, operator);
 }
-
-/** @internal Where `defineSession` leaves the composed store on the manager for the CLI. */
-export const OPERATOR_STORE = Symbol.for("tessera.operatorStore");
 
 function emitEvent(handler: EventHandler, event: SessionEvent, id: string | null): void {
   try {

@@ -24,7 +24,16 @@ export {
   type ValidationIssue,
 } from "./errors.js";
 export type { EventHandler, SessionEvent } from "./events.js";
-export type { SessionInfo, SessionManager, SessionWhere } from "./manager.js";
+export type { SessionInfo, SessionManager } from "./manager.js";
+export {
+  type OperatorData,
+  type OperatorOptions,
+  type OperatorSession,
+  type OperatorWhere,
+  openOperator,
+  type SessionOperator,
+  type SessionWhere,
+} from "./operator.js";
 export {
   SESSION_CACHE_CONTROL,
   type SessionErrorAnswer,
@@ -46,4 +55,14 @@ export type {
 } from "./schema.js";
 export type { Session, SetOptions } from "./session.js";
 export type { CookieJar, SessionSource } from "./source.js";
-export type { JsonValue, SessionPatch, SessionStore, StoredData, StoredEntry, StoredSession, Where } from "./store.js";
+export type {
+  JsonValue,
+  SessionCache,
+  SessionPatch,
+  SessionStore,
+  StoredData,
+  StoredEntry,
+  StoredSession,
+  StoreStats,
+  Where,
+} from "./store.js";

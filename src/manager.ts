@@ -1,16 +1,14 @@
 import type * as z from "zod";
 import { MAX_COOKIE_BYTES } from "./cookie.js";
 import { isTesseraError, SessionConfigError } from "./errors.js";
-import { hydrate, type SessionData, type SessionKey, type SessionSchema, type SessionValue } from "./schema.js";
+import { type SessionOperator, type SessionWhere, toWhere } from "./operator.js";
+import { hydrate, type SessionData, type SessionSchema } from "./schema.js";
 import { Session, type SessionContext } from "./session.js";
 import { cookieValue, type SessionSource } from "./source.js";
-import type { CookieSessionStore, StoredSession, Where } from "./store.js";
+import type { CookieSessionStore, StoredSession } from "./store.js";
 import { hashToken, isWellFormedToken, sessionTag } from "./token.js";
 
-/** A filter on session fields: equality on scalar values (indexed columns where the store has them). */
-export type SessionWhere<S extends SessionSchema> = {
-  [K in SessionKey<S>]?: Extract<SessionValue<S, K>, string | number | boolean> | undefined;
-};
+export type { SessionWhere } from "./operator.js";
 
 /** One session as `findMany` lists it: metadata and data, never its token. */
 export interface SessionInfo<S extends SessionSchema> {
@@ -40,6 +38,13 @@ export interface SessionManager<S extends SessionSchema> {
   revoke(query: { where: SessionWhere<S>; except?: Session<S> }): Promise<number>;
   /** Deletes expired sessions in batches (Django's `clearsessions`); returns how many went. */
   purgeExpired(options?: { batchSize?: number; onProgress?: (deleted: number) => void }): Promise<number>;
+  /**
+   * What operator tools (the `tessera` CLI with `--config`, an admin page) do with the
+   * sessions as a whole: inspect, revoke, stats, purge, on this manager's store and cache,
+   * typed and checked by its schema.
+   * @example await sessions.operator.revoke({ where: { userId: "u_123" } });
+   */
+  readonly operator: SessionOperator<S>;
   /** The cookie's name, for adapters. */
   readonly cookieName: string;
   /** Type-only: `typeof sessions.$infer` is the session data type. */
@@ -50,7 +55,7 @@ export interface SessionManager<S extends SessionSchema> {
 const MAX_GRACE_HOPS = 4;
 
 /** Builds the manager over a resolved context; `defineSession` is its only caller. */
-export function createManager<S extends SessionSchema>(ctx: SessionContext): SessionManager<S> {
+export function createManager<S extends SessionSchema>(ctx: SessionContext, operator: SessionOperator<S>): SessionManager<S> {
   const { store } = ctx;
   const fresh = (hadCookie: boolean) => new Session<S>(ctx, { token: null, record: null, hydrated: null, hadCookie });
 
@@ -127,19 +132,8 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
     return new Session<S>(ctx, { token, record, hydrated: result, hadCookie, resign, viaGrace });
   }
 
-  function toWhere(where: SessionWhere<S>): Where {
-    const entries = Object.entries(where).filter(([, value]) => value !== undefined);
-    if (entries.length === 0) throw new SessionConfigError("where needs at least one field (refusing to match every session)");
-    for (const [key, value] of entries) {
-      if (!Object.hasOwn(ctx.runtime.shape, key)) throw new SessionConfigError(`where: "${key}" is not in the schema`);
-      if (!["string", "number", "boolean"].includes(typeof value)) {
-        throw new SessionConfigError(`where: "${key}" must be a string, number or boolean`);
-      }
-    }
-    return Object.fromEntries(entries) as Where;
-  }
-
   return {
+    operator,
     cookieName: ctx.cookie.name,
     $infer: undefined as unknown as z.output<S>,
 
@@ -174,7 +168,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
 
     async findMany({ where, limit }) {
       const now = ctx.nowMs();
-      const records = await store.find(toWhere(where), new Date(now), limit === undefined ? {} : { limit });
+      const records = await store.find(toWhere(ctx.runtime, where), new Date(now), limit === undefined ? {} : { limit });
       const list: SessionInfo<S>[] = [];
       for (const record of records) {
         const result = hydrate({ ...ctx.runtime, onInvalid: "drop" }, record.data, record.schemaVersion, now);
@@ -193,7 +187,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext): Ses
 
     async revoke({ where, except }) {
       const exceptId = except?.storeId ?? undefined;
-      const { length: count } = await store.deleteWhere(toWhere(where), exceptId === undefined ? {} : { exceptId });
+      const { length: count } = await store.deleteWhere(toWhere(ctx.runtime, where), exceptId === undefined ? {} : { exceptId });
       ctx.emit("revoked", null, { count });
       return count;
     },

@@ -1,5 +1,3 @@
-import { redactError } from "../redact.js";
-
 /** How the process ends: 1 for a failure (connection, SQL, config), 2 for a usage mistake. */
 export type ExitCode = 1 | 2;
 
@@ -37,7 +35,7 @@ export function describeError(error: unknown): string {
     else break;
   }
   const code = (current as { code?: unknown } | null)?.code;
-  const message = redactError(current).message || String(code ?? "unknown error");
+  const message = redactText(current instanceof Error ? current.message : String(current)) || String(code ?? "unknown error");
   const parts = message.split("\n").map((part) => part.trim());
   const line = redactUrls(parts.filter((part) => part !== "").join(" "));
   // undefined_table: the likeliest cause is a database nobody migrated, or the wrong database.
@@ -65,4 +63,17 @@ export function redactUrl(url: string): string {
   } catch {
     return redactUrls(url);
   }
+}
+
+/**
+ * What a driver's message may quote that an operator must not paste: query parameters (session
+ * data), session ids (64 hex digits, the store key) and the values of a constraint violation.
+ * The same rules as the core's `SessionStoreError` redaction; the CLI imports only public entry
+ * points, so it keeps its own copy of these three lines.
+ */
+function redactText(text: string): string {
+  return text
+    .replace(/\bparams:[\s\S]*$/, "params: [redacted]")
+    .replace(/\b[0-9a-f]{64}\b/gi, "[id]")
+    .replace(/\(([^()]*)\)=\(([^()]*)\)/g, "($1)=([redacted])");
 }

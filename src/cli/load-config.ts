@@ -2,18 +2,17 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createJiti } from "jiti";
-import { OPERATOR_STORE } from "../define.js";
-import type { SessionStore } from "../store.js";
+import type { SessionOperator } from "../index.js";
 import { describeError, failure } from "./failure.js";
 
 /**
  * Loads the app's `--config` module (`.ts` too: jiti transpiles it, no build step) and returns
- * the store of the `defineSession` manager it exports as `sessions` or as its default export.
- * The store is found under a registry symbol (`Symbol.for`), so the app's copy of the package
- * and the CLI's may differ. It is the composed store: the app's table with its indexed columns,
- * and its cache in front, without the request-path timeout.
+ * the public `operator` of the `defineSession` manager it exports as `sessions` or as its
+ * default export: the app's table with its indexed columns, its cache in front (without the
+ * request-path timeout), its schema and its `onEvent`. Found by shape, not `instanceof`, so
+ * the app's copy of the package and the CLI's may differ.
  */
-export async function loadConfigStore(file: string): Promise<SessionStore> {
+export async function loadConfigOperator(file: string): Promise<SessionOperator> {
   const path = resolve(file);
   if (!existsSync(path)) throw failure(`cannot load ${file}: no such file`);
   let mod: Record<string, unknown>;
@@ -26,14 +25,17 @@ export async function loadConfigStore(file: string): Promise<SessionStore> {
     throw failure(`cannot load ${file}: ${describeError(error)}`, error);
   }
   for (const candidate of [mod.sessions, mod.default]) {
-    const store = operatorStore(candidate);
-    if (store !== undefined) return store;
+    const operator = operatorOf(candidate);
+    if (operator !== undefined) return operator;
   }
   throw failure(`${file} exports no defineSession manager (as \`sessions\` or as its default export)`);
 }
 
-function operatorStore(manager: unknown): SessionStore | undefined {
+function operatorOf(manager: unknown): SessionOperator | undefined {
   if ((typeof manager !== "object" && typeof manager !== "function") || manager === null) return undefined;
-  const store = (manager as { [OPERATOR_STORE]?: unknown })[OPERATOR_STORE];
-  return typeof store === "object" && store !== null ? (store as SessionStore) : undefined;
+  const operator = (manager as { operator?: Partial<SessionOperator> }).operator;
+  const methods = ["inspect", "revoke", "stats", "countExpired", "purge", "vacuum"] as const;
+  return typeof operator === "object" && operator !== null && methods.every((m) => typeof operator[m] === "function")
+    ? (operator as SessionOperator)
+    : undefined;
 }

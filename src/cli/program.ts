@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { CliFailure, describeError } from "./failure.js";
 import type { Io } from "./io.js";
-import type { GlobalOptions } from "./open-store.js";
+import type { GlobalOptions } from "./open-operator.js";
 
 /**
  * The `tessera` command line (docs/cli.md). Commands are imported when run, so `--help` and

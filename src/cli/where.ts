@@ -1,5 +1,4 @@
-import { isTesseraError } from "../errors.js";
-import type { Where } from "../store.js";
+import { isTesseraError, type Where } from "../index.js";
 import { usage } from "./failure.js";
 
 /**
@@ -35,8 +34,9 @@ function parseScalar(field: string, raw: string): number | boolean {
 }
 
 /**
- * Runs a store lookup by `where`. A field the store cannot look up (`redisStore` answers only
- * its `indexes`) is the operator's mistake, exit 2: the store says so with a `SessionConfigError`.
+ * Runs an operator call by `where`. A field not in the app's schema (with `--config`), or one
+ * the store cannot look up (`redisStore` answers only its `indexes`), is the operator's
+ * mistake, exit 2: the operator or the store says so with a `SessionConfigError`.
  */
 export async function lookUp<T>(call: () => Promise<T>): Promise<T> {
   try {

@@ -32,8 +32,15 @@ describe.concurrent("tessera usage errors (exit 2)", () => {
     });
   }
 
-  it("a field a redisStore does not index exits 2", async () => {
-    failed(await tessera(["revoke", "--where", "theme=dark", "--config", fixture("redis-config.ts")]), 2);
+  it("a field of the schema that a redisStore does not index exits 2", async () => {
+    failed(await tessera(["revoke", "--where", "roles=admin", "--config", fixture("redis-config.ts")]), 2);
+  });
+
+  it("with --config, a field not in the app's schema exits 2 naming it (sessions.operator checks it)", async ({ expect }) => {
+    for (const command of ["revoke", "inspect"]) {
+      const result = await tessera([command, "--where", "theme=dark", "--config", fixture("redis-config.ts")]);
+      expect(failed(result, 2)).toContain('"theme" is not in the schema');
+    }
   });
 });
 

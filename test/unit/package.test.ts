@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, normalize, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "../..");
@@ -72,6 +72,33 @@ describe("package shape (hono's validate-exports, drizzle's exports test)", () =
         expect(spec, `${file} imports ${spec}`).toMatch(framework);
       }
     }
+  });
+
+  it("the CLI imports only the package's public entry points (as an app does), its own files and packages", () => {
+    // Static and dynamic imports: the CLI loads its commands, drivers and stores when run.
+    const everyImport = (file: string) => [
+      ...imports(file),
+      ...[...readFileSync(join(root, file), "utf8").matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g)].map((m) => m[1] as string),
+    ];
+    const publicEntries = Object.entries(pkg.exports)
+      .filter(([key]) => key !== "./package.json")
+      .map(([, value]) =>
+        normalize((typeof value === "string" ? value : value.import).replace("./dist/", "src/").replace(/\.js$/, ".ts")),
+      );
+    const cli = sourceFiles(join("src", "cli"));
+    expect(cli.length).toBeGreaterThan(5);
+    let reachedCore = 0;
+    for (const file of cli) {
+      for (const spec of everyImport(file)) {
+        if (!spec.startsWith(".")) continue; // a package: commander, jiti, a driver, node:…
+        const target = normalize(join(dirname(file), spec).replace(/\.js$/, ".ts"));
+        if (target.startsWith(join("src", "cli"))) continue;
+        reachedCore++;
+        expect(publicEntries, `${file} imports ${spec}`).toContain(target);
+      }
+    }
+    // The CLI does use the public API (the assertion above is not vacuous).
+    expect(reachedCore).toBeGreaterThan(3);
   });
 
   it("a store imports only the store types, the errors, the UTF-8 measure and its driver, never the session logic", () => {

@@ -1,8 +1,6 @@
-import { decodeEntry, isStoredEntry } from "../../codec.js";
-import type { StoredSession } from "../../store.js";
-import { sessionTag } from "../../token.js";
+import type { OperatorSession } from "../../index.js";
 import type { Io } from "../io.js";
-import { type GlobalOptions, openStore } from "../open-store.js";
+import { type GlobalOptions, openOperator } from "../open-operator.js";
 import { lookUp, parseWhere } from "../where.js";
 
 export interface InspectCommandOptions extends GlobalOptions {
@@ -11,64 +9,33 @@ export interface InspectCommandOptions extends GlobalOptions {
   limit: number;
 }
 
-/** Where `setExpiry` keeps a session's own expiry: core bookkeeping, not the app's data. */
-const EXPIRY_KEY = "$expiry";
-
 /**
- * `tessera inspect --where …`: the live matching sessions as JSON, newest first. Never the id
- * (the token's hash and the row's key) nor anything a browser could replay: a tag stands in.
+ * `tessera inspect --where …`: `operator.inspect`, the live matching sessions as JSON, newest
+ * first, data decoded (with `--config`, by the app's schema) and keys whose own expiry passed
+ * left out. Never the id (the token's hash and the row's key) nor anything a browser could
+ * replay: a tag stands in.
  */
 export async function inspectCommand(options: InspectCommandOptions, io: Io): Promise<void> {
   const where = parseWhere(options.where);
-  const opened = await openStore(options);
+  const opened = await openOperator(options);
   try {
-    const now = new Date();
-    const records = await lookUp(() => opened.store.find(where, now, { limit: options.limit }));
+    const sessions = await lookUp(() => opened.operator.inspect({ where, limit: options.limit }));
     // Indented: this listing is read by a person more often than piped.
-    io.out(
-      JSON.stringify(
-        records.map((record) => view(record, now)),
-        null,
-        2,
-      ),
-    );
+    io.out(JSON.stringify(sessions.map(view), null, 2));
   } finally {
     await opened.close();
   }
 }
 
-function view(record: StoredSession, now: Date) {
+function view(session: OperatorSession) {
   return {
-    tag: sessionTag(record.id),
-    createdAt: record.createdAt.toISOString(),
-    updatedAt: record.updatedAt.toISOString(),
-    expiresAt: record.expiresAt.toISOString(),
-    schemaVersion: record.schemaVersion,
-    data: decodeData(record.data, now),
+    tag: session.tag,
+    createdAt: session.createdAt.toISOString(),
+    updatedAt: session.updatedAt.toISOString(),
+    expiresAt: session.expiresAt.toISOString(),
+    schemaVersion: session.schemaVersion,
+    data: toJson(session.data),
   };
-}
-
-/**
- * Each entry as the app would read it: decoded by superjson, keys whose own `exp` passed left
- * out (a load treats them as absent), then made JSON-safe. An entry that does not decode is
- * shown as stored rather than failing the whole listing.
- */
-function decodeData(data: Record<string, unknown>, now: Date): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, entry] of Object.entries(data)) {
-    if (key === EXPIRY_KEY) continue;
-    if (!isStoredEntry(entry)) {
-      out[key] = entry;
-      continue;
-    }
-    if (entry.exp !== undefined && entry.exp <= now.getTime()) continue;
-    try {
-      out[key] = toJson(decodeEntry(entry));
-    } catch {
-      out[key] = entry.json;
-    }
-  }
-  return out;
 }
 
 /**

@@ -3,7 +3,7 @@ import { migrate } from "../../stores/drizzle/index.js";
 import { type Connection, connect } from "../connection.js";
 import { counted } from "../format.js";
 import { type Io, printJson } from "../io.js";
-import type { GlobalOptions } from "../open-store.js";
+import type { GlobalOptions } from "../open-operator.js";
 
 export interface MigrateCommandOptions extends GlobalOptions {
   json?: boolean;

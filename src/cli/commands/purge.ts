@@ -1,8 +1,8 @@
 import cliProgress from "cli-progress";
-import type { SessionStore } from "../../store.js";
+import type { SessionOperator } from "../../index.js";
 import { count, counted, seconds } from "../format.js";
 import { type Io, printJson } from "../io.js";
-import { type GlobalOptions, openStore } from "../open-store.js";
+import { type GlobalOptions, openOperator } from "../open-operator.js";
 
 export interface PurgeCommandOptions extends GlobalOptions {
   /** Rows per `purgeExpired` call (one short `DELETE` each). */
@@ -14,40 +14,33 @@ export interface PurgeCommandOptions extends GlobalOptions {
 }
 
 /**
- * `tessera purge`: `purgeExpired` in batches until a batch comes back short. Every batch is
- * its own statement, so no long transaction holds locks while the app serves traffic.
+ * `tessera purge`: `operator.purge`, batches until one comes back short. Every batch is its own
+ * statement, so no long transaction holds locks while the app serves traffic.
  */
 export async function purgeCommand(options: PurgeCommandOptions, io: Io): Promise<void> {
-  const opened = await openStore(options);
+  const opened = await openOperator(options);
   try {
-    const { store } = opened;
+    const { operator } = opened;
     // One `now` for the whole run: the count, the bar and every batch agree on what is
     // expired, and sessions expiring meanwhile (an endless trickle on a busy site) are left to
     // the next run instead of keeping this one going.
     const now = new Date();
     const started = performance.now();
     if (options.dryRun) {
-      const expired = store.countExpired ? await store.countExpired(now) : 0;
+      const expired = (await operator.countExpired({ now })) ?? 0;
       report(io, options, expired, (performance.now() - started) / 1000, true);
       return;
     }
-    const bar = !options.json && io.tty !== null ? await progressBar(store, now, io.tty) : null;
-    let deleted = 0;
+    const bar = !options.json && io.tty !== null ? await progressBar(operator, now, io.tty) : null;
+    let deleted: number;
     try {
-      for (;;) {
-        const n = await store.purgeExpired(now, options.batch);
-        deleted += n;
-        bar?.advance(deleted);
-        // A short batch: nothing expired is left, or another purger holds the rest (SKIP LOCKED)
-        // and is deleting it.
-        if (n < options.batch) break;
-      }
+      deleted = await operator.purge({ batchSize: options.batch, now, onProgress: (total) => bar?.advance(total) });
     } finally {
       bar?.stop();
     }
     const elapsed = (performance.now() - started) / 1000;
     // After the count and the timing: VACUUM is upkeep, not purge throughput.
-    if (deleted > 0 && options.vacuum) await store.vacuum?.();
+    if (deleted > 0 && options.vacuum) await operator.vacuum();
     report(io, options, deleted, elapsed, false);
   } finally {
     await opened.close();
@@ -70,10 +63,9 @@ function report(io: Io, options: PurgeCommandOptions, deleted: number, elapsed: 
  * deletes meanwhile never show up here, so the bar may finish short of 100 %; rows beyond the
  * count (none with one `now`, unless the count raced a writer) stretch the total.
  */
-async function progressBar(store: SessionStore, now: Date, stream: NodeJS.WriteStream) {
-  if (!store.countExpired) return null;
-  const total = await store.countExpired(now);
-  if (total === 0) return null;
+async function progressBar(operator: SessionOperator, now: Date, stream: NodeJS.WriteStream) {
+  const total = await operator.countExpired({ now });
+  if (total === null || total === 0) return null;
   const bar = new cliProgress.SingleBar(
     {
       format: "purging [{bar}] {percentage}% | {done} / {all} | ETA {eta_formatted}",

@@ -1,8 +1,8 @@
-import type { StoreStats } from "../../store.js";
+import type { StoreStats } from "../../index.js";
 import { failure } from "../failure.js";
 import { count, table } from "../format.js";
 import { type Io, printJson } from "../io.js";
-import { type GlobalOptions, openStore } from "../open-store.js";
+import { type GlobalOptions, openOperator } from "../open-operator.js";
 
 export interface StatsCommandOptions extends GlobalOptions {
   /** Most frequent values shown per indexed column. */
@@ -10,13 +10,12 @@ export interface StatsCommandOptions extends GlobalOptions {
   json?: boolean;
 }
 
-/** `tessera stats`: `store.stats`, which only the Drizzle store has (SQL aggregates). */
+/** `tessera stats`: `operator.stats`, which only the Drizzle store can answer (SQL aggregates). */
 export async function statsCommand(options: StatsCommandOptions, io: Io): Promise<void> {
-  const opened = await openStore(options);
+  const opened = await openOperator(options);
   try {
-    const { store } = opened;
-    if (!store.stats) throw failure("stats needs a Drizzle store (drizzleStore); this store cannot report them");
-    const stats = await store.stats(new Date(), { top: options.top });
+    const stats = await opened.operator.stats({ top: options.top });
+    if (stats === null) throw failure("stats needs a Drizzle store (drizzleStore); this store cannot report them");
     if (options.json) printJson(io, stats);
     else io.out(render(stats));
   } finally {
