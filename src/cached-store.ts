@@ -1,4 +1,4 @@
-import { isTesseraError } from "./errors.js";
+import { isTesseraError, SessionStoreError } from "./errors.js";
 import type { SessionCache, SessionStore, StoredSession } from "./store.js";
 
 /** Options of `withCache`. */
@@ -63,7 +63,10 @@ export function withCache(store: SessionStore, cache: SessionCache, options: Wit
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("cache timeout")), timeoutMs);
+        timer = setTimeout(
+          () => reject(new SessionStoreError("the session cache did not answer within cacheTimeout")),
+          timeoutMs,
+        );
       });
       return await Promise.race([call(), timeout]);
     } finally {

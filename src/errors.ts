@@ -12,6 +12,7 @@ export type ErrorCode =
   | "SESSION_INTERRUPTED"
   | "SESSION_CORRUPT"
   | "CROSS_SITE_REQUEST"
+  | "SESSION_USAGE"
   | "CONFIG";
 
 const brand = Symbol.for("tessera.error");
@@ -125,6 +126,17 @@ export class CrossSiteRequestError extends TesseraError {
   constructor(message = "Cross-site request refused: its Origin or Sec-Fetch-Site is not this site") {
     super(message);
   }
+}
+
+/**
+ * A call the request path cannot honour, a programming error found at request time rather than
+ * at start-up: a write to a session that is locked (a Server Component, a response whose
+ * headers are already sent, after the adapter committed), a `where` that names no field (it
+ * would match every session), a `where` on a field the store cannot search. Adapters do not
+ * answer it (`sessionErrorAnswer` returns null): it takes the framework's error path, a 500.
+ */
+export class SessionUsageError extends TesseraError {
+  readonly code = "SESSION_USAGE";
 }
 
 /** Bad options, thrown at start-up by `defineSession` and the store factories. */

@@ -19,6 +19,7 @@ export {
   SessionLateWriteError,
   SessionStoreError,
   SessionTooLargeError,
+  SessionUsageError,
   SessionValidationError,
   TesseraError,
   type ValidationIssue,

@@ -5,8 +5,8 @@
  * stays for diagnosis.
  */
 export function redactError(error: unknown, depth = 0): Error {
-  if (!(error instanceof Error)) return new Error(redactText(String(error)));
-  const copy = new Error(redactText(error.message));
+  if (!(error instanceof Error)) return new RedactedError(redactText(String(error)));
+  const copy = new RedactedError(redactText(error.message));
   copy.name = error.name;
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string" || typeof code === "number") Object.assign(copy, { code });
@@ -20,3 +20,9 @@ function redactText(text: string): string {
     .replace(/\b[0-9a-f]{64}\b/gi, "[id]")
     .replace(/\(([^()]*)\)=\(([^()]*)\)/g, "($1)=([redacted])");
 }
+
+/**
+ * A driver's error with its query parameters removed: never thrown, only carried as the `cause`
+ * of a `SessionStoreError`. Its `name` is the original's.
+ */
+class RedactedError extends Error {}

@@ -41,7 +41,8 @@ export interface SessionErrorAnswer {
 
 /**
  * The errors an adapter answers itself, and how (docs/adapters.md). The others (`CONFIG`,
- * `SESSION_VALIDATION`) are the application's to handle and take the framework's error path.
+ * `SESSION_USAGE`, `SESSION_VALIDATION`) are the application's to handle and take the
+ * framework's error path.
  * - `STORE_UNAVAILABLE`: the store is down or too slow; retrying later may work.
  * - `SESSION_INTERRUPTED`: the session was revoked, destroyed or expired elsewhere while this
  *   request held it; nothing was written. The client is logged out: retrying cannot succeed.

@@ -8,9 +8,9 @@ import {
 import { type Duration, LAST_INSTANT_MS, MAX_DURATION_SECONDS, toSeconds } from "./duration.js";
 import {
   isTesseraError,
-  SessionConfigError,
   SessionInterruptedError,
   SessionTooLargeError,
+  SessionUsageError,
   SessionValidationError,
 } from "./errors.js";
 import type { SessionEvent } from "./events.js";
@@ -459,7 +459,7 @@ export class Session<S extends SessionSchema> {
 
   /**
    * For adapters: the response that carries this session's cookie has started, so from now on
-   * every change throws `SessionConfigError` (`rotate`/`destroy` reject with it) instead of
+   * every change throws `SessionUsageError` (`rotate`/`destroy` reject with it) instead of
    * being silently lost (R20). `save()` and `commit()` stay available.
    */
   lock(reason: string): void {
@@ -575,7 +575,7 @@ export class Session<S extends SessionSchema> {
   }
 
   #assertOpen(method: string): void {
-    if (this.#lockedBecause !== null) throw new SessionConfigError(`session.${method}() ${this.#lockedBecause}`);
+    if (this.#lockedBecause !== null) throw new SessionUsageError(`session.${method}() ${this.#lockedBecause}`);
   }
 
   /**

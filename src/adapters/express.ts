@@ -41,7 +41,7 @@ export type SessionRequest<M, R extends Request = Request> = R & {
  * before the headers go out, whatever sends them (`json`, `redirect`, `write`, `flushHeaders`).
  * The first `writeHead`/`write`/`end` starts `session.commit()`; that call and those after it are
  * held, then replayed in order once it resolves (held writes return `false`; `drain` follows). From
- * then on the session is read-only: a change throws `SessionConfigError` (R20), which Express routes
+ * then on the session is read-only: a change throws `SessionUsageError` (R20), which Express routes
  * to `next(err)`. A session error in the load or the save is answered by the middleware itself,
  * never by Express's error handler (which shows the stack in development): the core's answer
  * (`sessionErrorResponse`: 503 store down, 401 session revoked or unreadable, 413 too large; no

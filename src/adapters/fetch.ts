@@ -47,7 +47,7 @@ export type SessionFetchHandler<S extends SessionSchema> = (
  * before the session loads (`csrf`). A request that ends in an error (the handler threw, or
  * answered 500 or more) commits nothing (but `rotate()`/`destroy()` act on the store when called). Once
  * the handler has returned, the session is read-only: a change then (from a streaming body, say)
- * throws `SessionConfigError` rather than being lost (R20).
+ * throws `SessionUsageError` rather than being lost (R20).
  * @example export default { fetch: withSession(sessions, (req, session) => Response.json(session.get("cart"))) };
  */
 export function withSession<S extends SessionSchema>(

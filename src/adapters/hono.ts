@@ -45,7 +45,7 @@ export type SessionEnv<M> = { Variables: { session: Session<M extends SessionMan
  * `app.onError`'s; a cross-site state-changing request a 403 before the session loads (`csrf`).
  * Mounted again on the same request (an app and its sub-app) it reuses the session already
  * there. Once the handler has returned, the session is read-only: a change then (from
- * `streamSSE`, say) throws `SessionConfigError` (R20).
+ * `streamSSE`, say) throws `SessionUsageError` (R20).
  * @example const app = new Hono().use(honoSession(sessions)).get("/", (c) => c.json(c.get("session").get("cart")));
  */
 export function honoSession<S extends SessionSchema>(

@@ -10,6 +10,7 @@ import {
   SessionConfigError,
   type SessionManager,
   type SessionSchema,
+  SessionUsageError,
   sessionErrorResponse,
   withSessionHeaders,
 } from "../index.js";
@@ -92,7 +93,7 @@ export async function getSession<S extends SessionSchema>(
  * cookie); Next sends `no-store` itself for Server Actions and dynamic pages.
  *
  * Server Components cannot set cookies: a save that needs a new cookie there (a new session,
- * `rotate()`, `destroy()`, a cookie-store change) throws `SessionConfigError` (R20), after the
+ * `rotate()`, `destroy()`, a cookie-store change) throws `SessionUsageError` (R20), after the
  * store write. Data changes to an existing session in a server-side store need no cookie and
  * succeed; a due refresh of an unchanged cookie is skipped and left to `sessionMiddleware`.
  * @example
@@ -120,7 +121,7 @@ export async function saveSession<S extends SessionSchema>(session: Session<S>):
     } catch (error) {
       // Only the expiry moved and the browser's copy, which expires sooner (R16), still works.
       if (value !== "" && value === sent) continue;
-      throw new SessionConfigError(
+      throw new SessionUsageError(
         "The session needs a new cookie, but cookies cannot be set here (a Server Component?): " +
           "save it in a Server Action or Route Handler",
         { cause: error },
@@ -224,7 +225,7 @@ function markRewrite(request: NextRequest, response: NextResponse, setCookies: r
  * - the response gets `Vary: Cookie`, and `Cache-Control: private, no-store` when a session cookie
  *   goes out, replacing the handler's own (a `fetch()` passthrough's `public, max-age=600`, say);
  * - once it has returned, its sessions are read-only: a change from a streamed body throws
- *   `SessionConfigError` instead of storing a session whose cookie cannot be sent;
+ *   `SessionUsageError` instead of storing a session whose cookie cannot be sent;
  * - a session error (`getSession`/`saveSession`, `rotate()`) gets the core's answer
  *   (`sessionErrorResponse`: 503, 401, 413; no stack, no cookie) instead of Next's 500;
  * - a cross-site state-changing request is answered 403 before the handler runs (`csrf`).

@@ -8,6 +8,7 @@ import {
   isTesseraError,
   SESSION_CACHE_CONTROL,
   SessionConfigError,
+  SessionUsageError,
   sessionErrorAnswer,
 } from "../index.js";
 import { batchOf, inBatch, openBatch } from "./trpc/batch.js";
@@ -91,7 +92,7 @@ export function createSessionContext<S extends SessionSchema>(
  * Set-Cookie. A procedure that wrote answers once the commit is done. In a subscription the
  * session is read-only once its response has started. With httpBatchStreamLink, whose headers
  * go out before procedures finish, a change that needs a new cookie (a new session, `rotate()`,
- * `destroy()`, `login()`, `setExpiry()`) throws `SessionConfigError` before anything is stored.
+ * `destroy()`, `login()`, `setExpiry()`) throws `SessionUsageError` before anything is stored.
  * It adds nothing to the context's type, so `ctx.session` keeps the type your context gave it.
  * @example
  * const t = initTRPC.context<Context>().create();
@@ -123,7 +124,7 @@ function send(outbox: Outbox, setCookies: string[]): void {
   if (headers === null) {
     const value = parseSetCookie(setCookies[0] ?? "", { decode: (v) => v }).value;
     if (setCookies.length === 1 && value !== "" && value === sent) return;
-    throw new SessionConfigError("The session needs a new cookie, but this streamed response's headers are already sent");
+    throw new SessionUsageError("The session needs a new cookie, but this streamed response's headers are already sent");
   }
   // Each commit returns the session's whole cookie: keep only the latest one of this batch.
   const others = headers.getSetCookie().filter((cookie) => parseSetCookie(cookie).name !== name);

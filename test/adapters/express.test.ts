@@ -4,7 +4,7 @@ import express4 from "express4";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { expressSession, type SessionRequest, sessionHandler } from "../../src/adapters/express.js";
-import { defineSession, SessionConfigError, type SessionManager } from "../../src/index.js";
+import { defineSession, SessionConfigError, type SessionManager, SessionUsageError } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
 import { listenNode as listen } from "../helpers/listen.js";
@@ -312,22 +312,22 @@ describe.each(majors)("%s", (_major, express) => {
       expect(response.headers.get("Vary")).toBe("Cookie");
     });
 
-    it("R20: a change after the handler flushed headers takes the error path with SessionConfigError (CONFIG)", async () => {
+    it("R20: a change after the handler flushed headers takes the error path with SessionUsageError (SESSION_USAGE)", async () => {
       errors.length = 0;
       const response = await get("/late-write");
       expect(await response.text()).toBe("partial");
       expect(response.headers.getSetCookie()).toEqual([]);
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toBeInstanceOf(SessionConfigError);
-      expect((errors[0] as SessionConfigError).code).toBe("CONFIG");
+      expect(errors[0]).toBeInstanceOf(SessionUsageError);
+      expect((errors[0] as SessionUsageError).code).toBe("SESSION_USAGE");
     });
 
-    it("R20: rotate() after res.json() rejects with CONFIG and leaves the session as it was", async () => {
+    it("R20: rotate() after res.json() rejects with SESSION_USAGE and leaves the session as it was", async () => {
       errors.length = 0;
       const cookie = await login();
       const response = await get("/late-rotate", cookie);
       expect(await response.json()).toEqual({ ok: true });
-      expect((errors[0] as SessionConfigError).code).toBe("CONFIG");
+      expect((errors[0] as SessionUsageError).code).toBe("SESSION_USAGE");
       await expectUncommitted(response, cookie);
     });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withSession } from "../../src/adapters/fetch.js";
-import { defineSession, type Session, SessionConfigError, type SessionManager } from "../../src/index.js";
+import { defineSession, type Session, SessionConfigError, type SessionManager, SessionUsageError } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
 import { listen } from "../helpers/listen.js";
@@ -104,12 +104,12 @@ describe("tessera/fetch withSession over HTTP", () => {
     expect(() => withSession(counting, () => new Response(), { csrf: { trustedOrigins: ["*"] } })).toThrow(SessionConfigError);
   });
 
-  it("R20: after the handler returned, a change throws SessionConfigError instead of being lost", async () => {
+  it("R20: after the handler returned, a change throws SessionUsageError instead of being lost", async () => {
     const cookie = await login();
     await get("/me", cookie);
     const late = seen.session as Session<Schema>;
-    expect(() => late.set("userId", "u9")).toThrow(SessionConfigError);
-    await expect(late.rotate()).rejects.toMatchObject({ code: "CONFIG" });
+    expect(() => late.set("userId", "u9")).toThrow(SessionUsageError);
+    await expect(late.rotate()).rejects.toMatchObject({ code: "SESSION_USAGE" });
     expect(late.get("userId")).toBe("u1");
     expect(await (await get("/me", cookie)).json()).toMatchObject({ userId: "u1" });
   });

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { stream } from "hono/streaming";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { honoSession } from "../../src/adapters/hono.js";
-import { defineSession, SessionConfigError, type SessionManager } from "../../src/index.js";
+import { defineSession, SessionConfigError, type SessionManager, SessionUsageError } from "../../src/index.js";
 import { cookieStore } from "../../src/stores/cookie/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
@@ -165,13 +165,13 @@ describe("tessera/hono honoSession over HTTP", () => {
     }
   });
 
-  it("R20: a change from a stream after the response was returned throws SessionConfigError", async () => {
+  it("R20: a change from a stream after the response was returned throws SessionUsageError", async () => {
     const cookie = await login();
     const response = await get("/stream", cookie);
     expect(await response.text()).toBe("ab");
     expect(late).toHaveLength(1);
-    expect(late[0]).toBeInstanceOf(SessionConfigError);
-    expect((late[0] as SessionConfigError).code).toBe("CONFIG");
+    expect(late[0]).toBeInstanceOf(SessionUsageError);
+    expect((late[0] as SessionUsageError).code).toBe("SESSION_USAGE");
     expect(await (await get("/me", cookie)).json()).toMatchObject({ userId: "u1" });
   });
 

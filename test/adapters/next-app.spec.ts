@@ -143,11 +143,11 @@ describe(`tessera/next in the real server (${label})`, () => {
     expect(route.headers.get("vary")).toMatch(/\bCookie\b/);
   });
 
-  it("12.3: a streamed body that writes and saves after the response started gets SessionConfigError: no cookie, no orphan row", async () => {
+  it("12.3: a streamed body that writes and saves after the response started gets SessionUsageError: no cookie, no orphan row", async () => {
     const before = await storedSessions();
     const response = await send("/api/stream");
     expect(response.status).toBe(200);
-    expect(await response.text()).toBe("started\nset: CONFIG\nsaved: false\n");
+    expect(await response.text()).toBe("started\nset: SESSION_USAGE\nsaved: false\n");
     expect(response.headers.getSetCookie()).toEqual([]);
     expect(await storedSessions()).toBe(before);
   });

@@ -14,7 +14,14 @@ import {
   sessionMiddleware,
   sessionRoute,
 } from "../../src/adapters/next.js";
-import { defineSession, type Session, SessionConfigError, type SessionOptions, SessionStoreError } from "../../src/index.js";
+import {
+  defineSession,
+  type Session,
+  SessionConfigError,
+  type SessionOptions,
+  SessionStoreError,
+  SessionUsageError,
+} from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { hashToken } from "../../src/token.js";
 import { testClock } from "../helpers/clock.js";
@@ -163,19 +170,19 @@ describe("tessera/next: getSession and saveSession", () => {
 });
 
 describe("tessera/next in a Server Component (cookies cannot be set)", () => {
-  it("R20: a save that needs a new cookie throws SessionConfigError (CONFIG), with Next's error as cause", async () => {
+  it("R20: a save that needs a new cookie throws SessionUsageError (SESSION_USAGE), with Next's error as cause", async () => {
     const { request, login } = setup();
     const created = await request(undefined, true);
     created.session.set("theme", "dark");
     const error = await saveSession(created.session).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SessionConfigError);
-    expect((error as SessionConfigError).code).toBe("CONFIG");
-    expect((error as SessionConfigError).cause).toBeInstanceOf(Error);
+    expect(error).toBeInstanceOf(SessionUsageError);
+    expect((error as SessionUsageError).code).toBe("SESSION_USAGE");
+    expect((error as SessionUsageError).cause).toBeInstanceOf(Error);
 
     const cookie = await login();
     const destroyed = await request(cookie, true);
     await destroyed.session.destroy();
-    await expect(saveSession(destroyed.session)).rejects.toBeInstanceOf(SessionConfigError);
+    await expect(saveSession(destroyed.session)).rejects.toBeInstanceOf(SessionUsageError);
   });
 
   it("reads work, data changes to a stored session need no cookie, and a due refresh is left to the middleware", async () => {
@@ -459,7 +466,7 @@ describe("tessera/next sessionRoute (Route Handlers)", () => {
     ).toBe(plain);
   });
 
-  it("12.3: after the handler returned, a change from its streamed body throws SessionConfigError and saveSession stores nothing: no orphan row", async () => {
+  it("12.3: after the handler returned, a change from its streamed body throws SessionUsageError and saveSession stores nothing: no orphan row", async () => {
     const counted = countingStore(memoryStore());
     const { sessions } = setup({ store: counted.store });
     const outcome: unknown[] = [];
@@ -488,10 +495,10 @@ describe("tessera/next sessionRoute (Route Handlers)", () => {
     const sent = await response;
     release();
     expect(await sent.text()).toBe("done");
-    expect(outcome[0]).toBeInstanceOf(SessionConfigError);
+    expect(outcome[0]).toBeInstanceOf(SessionUsageError);
     expect((outcome[0] as Error).message).toMatch(/^session\.set\(\) after the Route Handler returned its response/);
     expect(outcome[1]).toBe(false);
-    expect(outcome[2]).toBeInstanceOf(SessionConfigError);
+    expect(outcome[2]).toBeInstanceOf(SessionUsageError);
     expect(jar.written.size).toBe(0);
     expect(sent.headers.getSetCookie()).toEqual([]);
     expect(writes(counted.calls)).toBe(0);

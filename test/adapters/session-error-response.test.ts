@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
+  isTesseraError,
   SessionConfigError,
   SessionCorruptError,
   SessionInterruptedError,
   SessionStoreError,
   SessionTooLargeError,
+  SessionUsageError,
   SessionValidationError,
   sessionErrorAnswer,
   sessionErrorResponse,
@@ -19,6 +21,7 @@ describe("the one mapping of session errors to answers (B6), used by every adapt
     expect(sessionErrorAnswer(new SessionTooLargeError(70_000, 65_536))).toEqual({ status: 413, message: "Payload Too Large" });
     for (const other of [
       new SessionConfigError("bad option"),
+      new SessionUsageError("session.set() after the response started"),
       new SessionValidationError("cart", []),
       new Error("boom"),
       "STORE_UNAVAILABLE",
@@ -28,6 +31,14 @@ describe("the one mapping of session errors to answers (B6), used by every adapt
       expect(sessionErrorAnswer(other)).toBeNull();
       expect(sessionErrorResponse(other)).toBeNull();
     }
+  });
+
+  it("13.6: request-time misuse is SessionUsageError (SESSION_USAGE), a TesseraError apart from start-up CONFIG", () => {
+    const error = new SessionUsageError("session.set() after the response started");
+    expect(isTesseraError(error)).toBe(true);
+    expect(error.code).toBe("SESSION_USAGE");
+    expect(error.name).toBe("SessionUsageError");
+    expect(error).not.toBeInstanceOf(SessionConfigError);
   });
 
   it("B6: the response is the fixed text, never the error's message or stack, with no-store, Vary: Cookie and no cookie", async () => {

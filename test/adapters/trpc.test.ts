@@ -9,7 +9,7 @@ import { EventSource } from "eventsource";
 import { afterEach, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { createSessionContext, type SessionContextOptions, sessionMiddleware } from "../../src/adapters/trpc.js";
-import { defineSession, SessionConfigError, type SessionManager, SessionStoreError } from "../../src/index.js";
+import { defineSession, type SessionManager, SessionStoreError, SessionUsageError } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
 import { countingStore, writes } from "../helpers/counting-store.js";
@@ -253,8 +253,8 @@ describe("tessera/trpc over HTTP", () => {
     const error = await streaming.client.add.mutate("apple").catch((e: unknown) => e);
     expect((error as TRPCClientError<AppRouter>).data?.code).toBe("INTERNAL_SERVER_ERROR");
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toBeInstanceOf(SessionConfigError);
-    expect((errors[0] as SessionConfigError).code).toBe("CONFIG");
+    expect(errors[0]).toBeInstanceOf(SessionUsageError);
+    expect((errors[0] as SessionUsageError).code).toBe("SESSION_USAGE");
     expect(streaming.state.cookie).toBeUndefined();
 
     const batch = browser(url);
@@ -266,7 +266,7 @@ describe("tessera/trpc over HTTP", () => {
 });
 
 describe("issue 12.3: httpBatchStreamLink, whose headers leave before procedures finish", () => {
-  it("issue 12.3: a change that needs a new cookie throws SessionConfigError before the store is touched: a new session is not stored, a login does not rotate", async () => {
+  it("issue 12.3: a change that needs a new cookie throws SessionUsageError before the store is touched: a new session is not stored, a login does not rotate", async () => {
     const counted = countingStore(memoryStore());
     const sessions = defineSession({ schema, store: counted.store });
     const errors: unknown[] = [];
@@ -282,7 +282,7 @@ describe("issue 12.3: httpBatchStreamLink, whose headers leave before procedures
     await expect(streaming.client.login.mutate("u1")).rejects.toBeInstanceOf(TRPCClientError);
     await expect(streaming.client.logout.mutate()).rejects.toBeInstanceOf(TRPCClientError);
     expect(writes(counted.calls)).toBe(0);
-    expect(errors.every((cause) => cause instanceof SessionConfigError)).toBe(true);
+    expect(errors.every((cause) => cause instanceof SessionUsageError)).toBe(true);
     expect(errors).toHaveLength(3);
     expect((await sessions.load(cookie)).get("theme")).toBe("dark"); // the cookie the client holds still works
   });
@@ -370,7 +370,7 @@ function events(
 }
 
 describe("issue 12.3: a subscription's session is read-only once its response has started", () => {
-  it("issue 12.3: set() after the first event throws SessionConfigError (an error event reaches the client) and nothing is stored", async () => {
+  it("issue 12.3: set() after the first event throws SessionUsageError (an error event reaches the client) and nothing is stored", async () => {
     const sessions = memorySessions();
     const errors: unknown[] = [];
     const url = await serve(sessions, errors);
@@ -383,7 +383,7 @@ describe("issue 12.3: a subscription's session is read-only once its response ha
     expect(error).toBeInstanceOf(TRPCClientError);
     // The client may have reconnected (tRPC retries a 500 event) before it unsubscribed: each run failed alike.
     expect(errors.length).toBeGreaterThan(0);
-    expect(errors.every((cause) => cause instanceof SessionConfigError)).toBe(true);
+    expect(errors.every((cause) => cause instanceof SessionUsageError)).toBe(true);
     expect(responses[0]?.headers.get("content-type")).toMatch(/^text\/event-stream/);
     expect((await sessions.load(cookie)).get("theme")).toBe("light");
   });

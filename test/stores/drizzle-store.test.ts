@@ -211,9 +211,9 @@ for (const [driver, open, enabled] of drivers) {
       expect(await count()).toBe(2);
     });
 
-    it("deleteWhere with an empty filter throws a CONFIG error and deletes nothing", async () => {
+    it("deleteWhere with an empty filter throws a SESSION_USAGE error and deletes nothing", async () => {
       await database.store.create(record());
-      await expect(database.store.deleteWhere({})).rejects.toMatchObject({ code: "CONFIG" });
+      await expect(database.store.deleteWhere({})).rejects.toMatchObject({ code: "SESSION_USAGE" });
       expect(await count()).toBe(1);
     });
 

@@ -7,7 +7,13 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { defineSession } from "../../src/define.js";
-import { SessionConfigError, SessionCorruptError, SessionStoreError, SessionTooLargeError } from "../../src/errors.js";
+import {
+  SessionConfigError,
+  SessionCorruptError,
+  SessionStoreError,
+  SessionTooLargeError,
+  SessionUsageError,
+} from "../../src/errors.js";
 import type { SessionPatch, StoredSession } from "../../src/store.js";
 import { encodeRecord } from "../../src/stores/file/file-record.js";
 import { type FileStoreOptions, fileStore } from "../../src/stores/file/file-store.js";
@@ -500,8 +506,8 @@ describe("fileStore: scans", () => {
     for (const r of [older, newer, other, expired, shadow]) await store.create(r);
     expect((await store.find({ userId: "u1" }, NOW)).map((r) => r.id)).toEqual([newer.id, older.id]);
     expect(await store.find({ userId: "u1" }, NOW, { limit: 1 })).toEqual([newer]);
-    await expect(store.find({}, NOW)).rejects.toBeInstanceOf(SessionConfigError);
-    await expect(store.deleteWhere({})).rejects.toBeInstanceOf(SessionConfigError);
+    await expect(store.find({}, NOW)).rejects.toBeInstanceOf(SessionUsageError);
+    await expect(store.deleteWhere({})).rejects.toBeInstanceOf(SessionUsageError);
     const deleted = await store.deleteWhere({ userId: "u1" }, { exceptId: older.id });
     expect(deleted.sort()).toEqual([newer.id, expired.id, shadow.id].sort());
     expect((await readdir(dir)).sort()).toEqual([`${older.id}.json`, `${other.id}.json`].sort());

@@ -2,7 +2,13 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
-import { SessionConfigError, SessionCorruptError, SessionStoreError, SessionTooLargeError } from "../../src/errors.js";
+import {
+  SessionConfigError,
+  SessionCorruptError,
+  SessionStoreError,
+  SessionTooLargeError,
+  SessionUsageError,
+} from "../../src/errors.js";
 import { guardStore } from "../../src/guarded-store.js";
 import { defineSession, type SessionEvent } from "../../src/index.js";
 import type { SessionPatch, StoredData, StoredSession } from "../../src/store.js";
@@ -70,11 +76,11 @@ describe("redisStore options", () => {
     }
   });
 
-  it("find and deleteWhere on a field not in `indexes` throw CONFIG without touching Redis", async () => {
+  it("find and deleteWhere on a field not in `indexes` throw SESSION_USAGE without touching Redis", async () => {
     const store = redisStore({ redis, indexes: ["userId"] });
-    await expect(store.find({ theme: "dark" }, t0)).rejects.toMatchObject({ code: "CONFIG" });
-    await expect(store.deleteWhere({ userId: "u1", theme: "dark" })).rejects.toBeInstanceOf(SessionConfigError);
-    await expect(store.deleteWhere({})).rejects.toBeInstanceOf(SessionConfigError);
+    await expect(store.find({ theme: "dark" }, t0)).rejects.toMatchObject({ code: "SESSION_USAGE" });
+    await expect(store.deleteWhere({ userId: "u1", theme: "dark" })).rejects.toBeInstanceOf(SessionUsageError);
+    await expect(store.deleteWhere({})).rejects.toBeInstanceOf(SessionUsageError);
     expect(redis.status).toBe("wait"); // never connected
   });
 });

@@ -1,5 +1,5 @@
 import type { Session, SessionSchema } from "../../index.js";
-import { SessionConfigError } from "../../index.js";
+import { SessionUsageError } from "../../index.js";
 
 /**
  * One request's session, shared by the procedures of a tRPC batch, which run concurrently. It is
@@ -173,7 +173,7 @@ function record(
   // Refused before the store is touched: a new session's row, or a rotation, whose cookie can no
   // longer reach the client would be an orphan, or log the user out.
   if (batch.streamed && (needsCookie.has(method) || (adds.has(method) && session.isNew))) {
-    throw new SessionConfigError(
+    throw new SessionUsageError(
       `session.${String(method)}() needs a new cookie, but this streamed response's headers are already sent: send it through httpBatchLink`,
     );
   }

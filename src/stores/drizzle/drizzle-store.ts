@@ -8,6 +8,7 @@ import {
   SessionLateWriteError,
   SessionStoreError,
   SessionTooLargeError,
+  SessionUsageError,
 } from "../../errors.js";
 import type { SessionStore, StoredSession, Where } from "../../store.js";
 import { sessions } from "./default-table.js";
@@ -311,7 +312,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
     async deleteWhere(where, options = {}) {
       const conditions = whereConditions(t, indexed, where);
       // An empty filter would delete every session of every user: refuse it loudly.
-      if (conditions.length === 0) throw new SessionConfigError("deleteWhere: `where` names no field");
+      if (conditions.length === 0) throw new SessionUsageError("deleteWhere: `where` names no field");
       const exceptId = options.exceptId;
       const rows = await db
         .delete(t)

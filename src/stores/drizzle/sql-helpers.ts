@@ -1,7 +1,7 @@
 import type { SQL } from "drizzle-orm";
 import { eq, getTableColumns, getTableName, is, sql } from "drizzle-orm";
 import { getTableConfig, PgColumn, PgTable } from "drizzle-orm/pg-core";
-import { SessionConfigError, SessionStoreError } from "../../errors.js";
+import { SessionConfigError, SessionStoreError, SessionUsageError } from "../../errors.js";
 import type { Where } from "../../store.js";
 import type { SessionsTable } from "./sessions-table.js";
 import { baseColumnKeys } from "./sessions-table.js";
@@ -41,7 +41,7 @@ export function whereConditions(table: SessionsTable, indexed: ReadonlyMap<strin
   return Object.entries(where).map(([field, value]) => {
     // JSON.stringify would drop an undefined value and match every session having the field.
     if (!["string", "number", "boolean"].includes(typeof value)) {
-      throw new SessionConfigError(`where: "${field}" must be a string, number or boolean`);
+      throw new SessionUsageError(`where: "${field}" must be a string, number or boolean`);
     }
     const column = indexed.get(field);
     if (column !== undefined) return eq(column, value);

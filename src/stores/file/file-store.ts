@@ -1,6 +1,6 @@
 import { lstat, readdir, rmdir, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { refuseLateWrite, SessionConfigError, SessionStoreError, SessionTooLargeError } from "../../errors.js";
+import { refuseLateWrite, SessionConfigError, SessionStoreError, SessionTooLargeError, SessionUsageError } from "../../errors.js";
 import type { SessionStore, StoredData, StoredSession, Where } from "../../store.js";
 import { defaultDir, openDir } from "./file-dir.js";
 import { errnoOf } from "./file-io.js";
@@ -169,7 +169,7 @@ export function fileStore(options: FileStoreOptions = {}) {
 
   const checkWhere = (where: Where, method: string) => {
     // An empty filter would match every session of every user: refuse it loudly.
-    if (Object.keys(where).length === 0) throw new SessionConfigError(`fileStore.${method}: \`where\` names no field`);
+    if (Object.keys(where).length === 0) throw new SessionUsageError(`fileStore.${method}: \`where\` names no field`);
   };
   const badId = (method: string) => new SessionStoreError(`fileStore.${method}: the id is not a lowercase sha256 hex digest`);
 

@@ -5,6 +5,7 @@ import {
   SessionLateWriteError,
   SessionStoreError,
   SessionTooLargeError,
+  SessionUsageError,
 } from "../../errors.js";
 import type { JsonValue, SessionStore, StoredData, StoredSession, Where } from "../../store.js";
 import { utf8Length } from "../../utf8.js";
@@ -150,10 +151,10 @@ export function redisStore(options: RedisStoreOptions) {
   const checkWhere = (where: Where, method: string): [string, string | number | boolean][] => {
     const entries = Object.entries(where);
     // An empty filter would match every session of every user: refuse it loudly.
-    if (entries.length === 0) throw new SessionConfigError(`redisStore.${method}: \`where\` names no field`);
+    if (entries.length === 0) throw new SessionUsageError(`redisStore.${method}: \`where\` names no field`);
     for (const [field] of entries) {
       if (!fields.includes(field)) {
-        throw new SessionConfigError(`redisStore.${method}: "${field}" is not indexed; add it to redisStore({ indexes })`);
+        throw new SessionUsageError(`redisStore.${method}: "${field}" is not indexed; add it to redisStore({ indexes })`);
       }
     }
     return entries;
