@@ -7,6 +7,7 @@ import type { EventHandler, SessionEvent } from "./events.js";
 import type { ExpiryPolicy } from "./expiry.js";
 import { guardStore } from "./guarded-store.js";
 import { createManager, type SessionManager } from "./manager.js";
+import { type MigrationChain, resolveMigrations } from "./migrations.js";
 import { createOperator } from "./operator.js";
 import { type Migration, type OnInvalid, resolveSchema, type SessionSchema } from "./schema.js";
 import type { SessionContext } from "./session.js";
@@ -43,10 +44,14 @@ export interface SessionOptions<S extends SessionSchema> {
   maxBytes?: number;
   /** Upper bound on every store call, after which it fails with `SessionStoreError`. @default "5s" */
   storeTimeout?: Duration;
-  /** Version of the schema; data stored under an older one is upgraded by `migrations` on load. @default 1 */
+  /** Version of the schema; data stored under an older one is upgraded by `migrations` on load. @default 1, or the last version of a `migrationsFrom` chain */
   version?: number;
-  /** `migrations[n]` upgrades data of version `n - 1` to `n`. @default {} */
-  migrations?: Record<number, Migration>;
+  /**
+   * `migrations[n]` upgrades data of version `n - 1` to `n`, untyped; or a typed history,
+   * `migrationsFrom(v1).to(v2).via(step).to(schema).via(step)`, whose every step is typed from the
+   * schemas and checked by them at load. @default {}
+   */
+  migrations?: Record<number, Migration> | NoInfer<MigrationChain<S>>;
   /** What a load does with stored data that still fails the schema. @default "drop" */
   onInvalid?: OnInvalid;
   /** Receives security events with a one-way session tag, never a token. @default undefined */
@@ -104,8 +109,9 @@ export function defineSession<S extends SessionSchema>(options: SessionOptions<S
           timeoutMs: cacheTimeoutMs,
           onStateChange: (state) => emit(state === "down" ? "cache-down" : "cache-up", null),
         });
+  const versioning = resolveMigrations(options.schema, options.version, options.migrations);
   const ctx: SessionContext = {
-    runtime: resolveSchema(options.schema, options.version ?? 1, options.migrations ?? {}, options.onInvalid ?? "drop"),
+    runtime: resolveSchema(options.schema, versioning.version, versioning.migrations, options.onInvalid ?? "drop"),
     store: guardStore(composed, timeoutMs),
     sealer,
     cookie: resolveCookie(options.cookie),

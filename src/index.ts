@@ -26,6 +26,7 @@ export {
 } from "./errors.js";
 export type { EventHandler, SessionEvent } from "./events.js";
 export type { SessionInfo, SessionManager } from "./manager.js";
+export { type MigrationChain, type MigrationStep, type MigrationTarget, migrationsFrom } from "./migrations.js";
 export {
   type OperatorData,
   type OperatorOptions,
@@ -45,6 +46,7 @@ export {
   withSessionHeaders,
 } from "./response-headers.js";
 export type {
+  DefaultedKey,
   GetResult,
   Migration,
   OnInvalid,

@@ -15,7 +15,8 @@ export type SessionValue<S extends SessionSchema, K extends SessionKey<S>> = z.o
 /** What `set(key, value)` accepts: the field's input type. */
 export type SessionInput<S extends SessionSchema, K extends SessionKey<S>> = z.input<S["shape"][K]>;
 
-type DefaultedKey<S extends SessionSchema> = {
+/** The keys whose field has a schema default (`.default()`/`.prefault()`): `get` never returns undefined for them. */
+export type DefaultedKey<S extends SessionSchema> = {
   [K in SessionKey<S>]: S["shape"][K] extends z.ZodDefault | z.ZodPrefault ? K : never;
 }[SessionKey<S>];
 
@@ -30,7 +31,7 @@ export type SessionData<S extends SessionSchema> = {
   readonly [K in Exclude<SessionKey<S>, DefaultedKey<S>>]?: SessionValue<S, K>;
 };
 
-/** Upgrades data written under version `n - 1` to version `n`; receives and returns plain decoded values. */
+/** Upgrades data written under version `n - 1` to version `n`; receives and returns plain decoded values. For typed steps, see `migrationsFrom`. */
 export type Migration = (data: Record<string, unknown>) => Record<string, unknown>;
 
 /** What a load does with stored data that fails the schema. */
@@ -155,7 +156,7 @@ export function hydrate(
   let migrated = false;
   if (storedVersion < runtime.version) {
     const upgraded = migrate(runtime, decoded, storedVersion);
-    if (upgraded === undefined) return invalidResult(runtime, [], "migration failed");
+    if (upgraded instanceof MigrationFailure) return invalidResult(runtime, upgraded.issues, "migration failed");
     migrated = true;
     decoded.clear();
     for (const [key, value] of Object.entries(upgraded)) decoded.set(key, value);
@@ -201,20 +202,25 @@ export function hydrate(
   return { ok: true, values, entries, dropped, invalid, migrated, bytes };
 }
 
+/** A migration step threw or returned a non-object; `issues` are Zod's when a typed step's parse failed. */
+class MigrationFailure {
+  constructor(readonly issues: ValidationIssue[] = []) {}
+}
+
 function migrate(
   runtime: SchemaRuntime,
   decoded: Map<string, unknown>,
   storedVersion: number,
-): Record<string, unknown> | undefined {
+): Record<string, unknown> | MigrationFailure {
   let data: Record<string, unknown> = Object.fromEntries(decoded);
   try {
     for (let v = storedVersion + 1; v <= runtime.version; v++) {
       const step = runtime.migrations[v];
       if (step) data = step(data);
-      if (typeof data !== "object" || data === null) return undefined;
+      if (typeof data !== "object" || data === null) return new MigrationFailure();
     }
-  } catch {
-    return undefined;
+  } catch (error) {
+    return new MigrationFailure(error instanceof SessionValidationError ? [...error.issues] : []);
   }
   return data;
 }

@@ -3,6 +3,7 @@ import * as z from "zod";
 import {
   defineSession,
   isTesseraError,
+  migrationsFrom,
   SessionConfigError,
   SessionCorruptError,
   type SessionEvent,
@@ -28,6 +29,65 @@ describe("defineSession validates at start-up", () => {
     ["an unknown onInvalid", { schema, store: memoryStore(), onInvalid: "ignore" }],
   ])("%s → SessionConfigError", (_, options) => {
     expect(() => defineSession(options as never)).toThrow(SessionConfigError);
+  });
+});
+
+describe("typed migrations are checked at start-up", () => {
+  const v1 = z.object({ name: z.string().optional() });
+  const chain = migrationsFrom(v1)
+    .to(schema)
+    .via(({ name }) => (name === undefined ? {} : { userId: name }));
+
+  it("a chain sets the version: its last one", async () => {
+    const sessions = defineSession({ schema, store: memoryStore(), migrations: chain, version: 2 });
+    expect(sessions).toBeDefined();
+    expect(() => defineSession({ schema, store: memoryStore(), migrations: chain })).not.toThrow();
+  });
+
+  it("a chain may start at a later version; older data reaches its first step unchanged", async () => {
+    const store = memoryStore();
+    const v3 = z.object({ login: z.string().optional() });
+    const writer = defineSession({ schema: v3, store, version: 3, cookie: { name: "sid" } });
+    const w = await writer.load(undefined);
+    w.set("login", "ada");
+    const cookie = (await w.commit())[0]?.split(";")[0] ?? "";
+    const writerV1 = defineSession({ schema: v3, store, version: 1, cookie: { name: "sid" } });
+    const w1 = await writerV1.load(undefined);
+    w1.set("login", "bob");
+    const cookieV1 = (await w1.commit())[0]?.split(";")[0] ?? "";
+    const sessions = defineSession({
+      schema,
+      store,
+      cookie: { name: "sid" },
+      migrations: migrationsFrom(v3, { version: 3 })
+        .to(schema)
+        .via(({ login }) => (login === undefined ? {} : { userId: login })),
+    });
+    expect((await sessions.load(cookie)).get("userId")).toBe("ada");
+    expect((await sessions.load(cookieV1)).get("userId")).toBe("bob");
+  });
+
+  it.each([
+    [
+      "a version beside the chain that is not its last",
+      () => defineSession({ schema, store: memoryStore(), migrations: chain, version: 3 }),
+    ],
+    [
+      "a chain whose last schema is not the session's (an equal copy is not enough)",
+      () =>
+        defineSession({ schema: z.object({ userId: z.string().optional() }), store: memoryStore(), migrations: chain as never }),
+    ],
+    ["a non-object schema in the chain", () => migrationsFrom(z.string() as never)],
+    ["migrationsFrom at version 0", () => migrationsFrom(v1, { version: 0 })],
+    [
+      "a step that is not a function",
+      () =>
+        migrationsFrom(v1)
+          .to(schema)
+          .via("nope" as never),
+    ],
+  ])("%s → SessionConfigError", (_, build) => {
+    expect(build).toThrow(SessionConfigError);
   });
 });
 

@@ -1,6 +1,6 @@
 import { expect, it } from "vitest";
 import * as z from "zod";
-import { type SessionEvent, SessionValidationError } from "../../../src/index.js";
+import { migrationsFrom, type SessionEvent, SessionValidationError } from "../../../src/index.js";
 import { Session } from "../../../src/session.js";
 import type { StoredSession } from "../../../src/store.js";
 import { cookieHeader } from "../../helpers/cookies.js";
@@ -78,6 +78,87 @@ export function evolutionContract(harness: () => StoreHarness, scope: ContractSc
     expect(again.get("displayName")).toBe("Ada");
     expect(await again.commit()).toEqual([]); // already at version 3: nothing to rewrite
     if (!scope.clientSide) expect(calls.replace).toBe(1);
+  });
+
+  // Typed migrations (migrationsFrom): each step typed from the version it upgrades, and checked by the schemas at load.
+  const typedV2 = z.object({ displayName: z.string(), age: z.number(), theme: z.enum(["light", "dark"]).default("light") });
+  const typedV3 = z.object({
+    displayName: z.string(),
+    birthYear: z.number().int(),
+    theme: z.enum(["light", "dark"]).default("light"),
+  });
+  function typedChain(steps: string[], toV3?: (data: z.output<typeof typedV2>) => z.input<typeof typedV3>) {
+    return migrationsFrom(v1)
+      .to(typedV2)
+      .via(({ name, age, theme }) => {
+        steps.push(`2:${name}`);
+        return { displayName: name ?? "anonymous", age: age ?? 0, ...(theme === "dark" ? { theme: "dark" } : {}) };
+      })
+      .to(typedV3)
+      .via(
+        toV3 ??
+          (({ age, ...rest }) => {
+            steps.push(`3:${rest.displayName}`);
+            return { ...rest, birthYear: 2026 - age };
+          }),
+      );
+  }
+
+  it("typed migrations: a record stored at version 1 loads at version 3 through both steps, and the upgrade is saved", async () => {
+    const h = harness();
+    const cookie = await storedUnderV1(h);
+    const steps: string[] = [];
+    const { sessions, calls } = makeSessions(h, { schema: typedV3, migrations: typedChain(steps) });
+    const s = await sessions.load(cookie);
+    expect(steps).toEqual(["2:Ada", "3:Ada"]);
+    expect(s.isNew).toBe(false);
+    // "purple" was not a v2 theme: the first step left it out and v2's default applied
+    expect(s.all()).toEqual({ displayName: "Ada", birthYear: 1990, theme: "light" });
+    const upgraded = await s.commit();
+    if (!scope.clientSide) expect(calls.replace).toBe(1);
+    else expect(upgraded).toHaveLength(1);
+    const again = await sessions.load(follow(cookie, upgraded));
+    expect(again.get("birthYear")).toBe(1990);
+    expect(steps).toHaveLength(2); // stored at version 3 now: no step runs
+    expect(await again.commit()).toEqual([]);
+  });
+
+  it("typed migrations: a step returning the wrong shape at run time fails the migration, as onInvalid says", async () => {
+    const h = harness();
+    const cookie = await storedUnderV1(h);
+    // What the types forbid, as untyped code (or a cast) could still do it: birthYear missing.
+    const wrong = (({ displayName }) => ({ displayName })) as (data: z.output<typeof typedV2>) => z.input<typeof typedV3>;
+
+    const thrown = makeSessions(h, { schema: typedV3, onInvalid: "throw", migrations: typedChain([], wrong) });
+    const error = await thrown.sessions.load(cookie).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionValidationError);
+    expect((error as SessionValidationError).key).toBe("$data");
+    expect((error as SessionValidationError).issues[0]?.path).toEqual(["birthYear"]);
+    expect((error as SessionValidationError).issues[0]?.message).toMatch(/step to version 3 returned data that does not match/);
+    if (!scope.clientSide) expect(await h.count()).toBe(1); // "throw" keeps the record
+
+    const events: string[] = [];
+    const dropped = makeSessions(h, { schema: typedV3, migrations: typedChain([], wrong), onEvent: (e) => events.push(e.type) });
+    const s = await dropped.sessions.load(cookie);
+    expect(s.isNew).toBe(true); // a failed migration resets the session under "drop" too
+    expect(s.has("displayName")).toBe(false);
+    if (!scope.clientSide) expect(await h.count()).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(events).toContain("invalid");
+  });
+
+  it("typed migrations: stored data that fails the schema of its own version fails the migration", async () => {
+    const h = harness();
+    const { sessions: writer } = makeSessions(h, { schema: z.object({ name: z.number() }) });
+    const w = await writer.load(undefined);
+    w.set("name", 7); // version 1 data, but not v1's: name must be a string
+    const cookie = cookieHeader(await w.commit());
+    const steps: string[] = [];
+    const { sessions } = makeSessions(h, { schema: typedV3, onInvalid: "throw", migrations: typedChain(steps) });
+    const error = await sessions.load(cookie).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionValidationError);
+    expect((error as SessionValidationError).issues[0]?.message).toMatch(/data of version 1 does not match/);
+    expect(steps).toEqual([]); // the step never saw unvalidated data
   });
 
   serverIt("R43: a corrupt record gives a fresh session and is deleted, without a throw", async () => {
