@@ -131,6 +131,10 @@ describe("fileStore: files and directory (R55)", () => {
       { lockTimeout: -1 },
       { lockTimeout: Number.NaN },
       { lockTimeout: "10s" },
+      { lockStaleAfter: -1 },
+      { lockStaleAfter: 0 },
+      { lockStaleAfter: "10 seconds" },
+      { lockStaleAfter: "10s", lockTimeout: 10_000 },
     ]) {
       expect(() => fileStore({ dir, ...options } as FileStoreOptions)).toThrow(SessionConfigError);
     }
@@ -208,8 +212,19 @@ describe("fileStore: locking (R53)", () => {
     expect(after?.rev).toBe(101);
   });
 
-  it("a stale lock (old mtime, dead pid) is broken; a fresh one is waited for until lockTimeout", async () => {
-    const store = open({ lockTimeout: 400 });
+  it("issue 13.6: lockStaleAfter is a Duration (a number is seconds); the deprecated lockTimeout keeps its milliseconds", () => {
+    for (const options of [
+      { lockStaleAfter: 0.4 },
+      { lockStaleAfter: "10s" },
+      { lockStaleAfter: { minutes: 1 } },
+      { lockTimeout: 400 },
+    ]) {
+      expect(() => fileStore({ dir, ...options } as FileStoreOptions)).not.toThrow();
+    }
+  });
+
+  it("a stale lock (old mtime, dead pid) is broken; a fresh one is waited for until lockStaleAfter (0.4: seconds)", async () => {
+    const store = open({ lockStaleAfter: 0.4 });
     const r = storedRecord();
     await store.create(r);
     const lock = join(dir, `${r.id}.lock`);

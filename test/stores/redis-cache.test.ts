@@ -50,6 +50,15 @@ describe("redisCache options", () => {
     for (const make of bad) expect(make).toThrow(SessionConfigError);
     expect(() => redisCache({ redis, ttl: 0.5, prefix: "app:" })).not.toThrow();
   });
+
+  it("issue 13.6: ttl is a Duration: a number is seconds, as before; text and parts work; a bad one is CONFIG", () => {
+    expect(redisCache({ redis, ttl: 300 }).ttlMs).toBe(300_000);
+    expect(redisCache({ redis, ttl: "5m" }).ttlMs).toBe(300_000);
+    expect(redisCache({ redis, ttl: { minutes: 1, seconds: 30 } }).ttlMs).toBe(90_000);
+    expect(redisCache({ redis }).ttlMs).toBe(300_000);
+    expect(() => redisCache({ redis, ttl: "5 minutes" as never })).toThrow(SessionConfigError);
+    expect(() => redisCache({ redis, ttl: { minutes: -1 } })).toThrow(SessionConfigError);
+  });
 });
 
 describe.skipIf(!redisUrl)("redisCache on a real Redis", () => {

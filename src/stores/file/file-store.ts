@@ -1,11 +1,32 @@
 import { lstat, readdir, rmdir, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { type Duration, toSeconds } from "../../duration.js";
 import { refuseLateWrite, SessionConfigError, SessionStoreError, SessionTooLargeError, SessionUsageError } from "../../errors.js";
 import type { SessionStore, StoredData, StoredSession, Where } from "../../store.js";
 import { defaultDir, openDir } from "./file-dir.js";
 import { errnoOf } from "./file-io.js";
 import { breakIfStale, type FileLock, type LockTiming, tryLock, withLocks } from "./file-lock.js";
 import { isSessionId, readRecord, SESSION_FILE, writeRecord } from "./file-record.js";
+
+/**
+ * The lock's staleness in ms, from `lockStaleAfter` (a `Duration`) or the deprecated
+ * `lockTimeout` (a number of ms, its unit unchanged); both at once is a `SessionConfigError`.
+ */
+function lockStaleMs(options: FileStoreOptions): number {
+  const { lockStaleAfter, lockTimeout } = options;
+  if (lockStaleAfter !== undefined && lockTimeout !== undefined) {
+    throw new SessionConfigError("fileStore: give `lockStaleAfter` (a Duration) or the deprecated `lockTimeout` (ms), not both");
+  }
+  if (lockTimeout !== undefined) {
+    if (typeof lockTimeout !== "number" || !Number.isFinite(lockTimeout) || lockTimeout <= 0) {
+      throw new SessionConfigError("fileStore: `lockTimeout` (deprecated) must be a positive number of milliseconds");
+    }
+    return lockTimeout;
+  }
+  const ms = toSeconds(lockStaleAfter ?? "10s", "fileStore: `lockStaleAfter`") * 1000;
+  if (!(ms >= 1)) throw new SessionConfigError("fileStore: `lockStaleAfter` must be at least 1 ms");
+  return ms;
+}
 
 /** Options of {@link fileStore}. */
 export interface FileStoreOptions {
@@ -19,11 +40,17 @@ export interface FileStoreOptions {
    */
   dir?: string;
   /**
-   * Milliseconds after which a lock left by a crashed process is stale and broken, and after which
-   * an abandoned temp file is removed by `purgeExpired`. A lock is held for one read and one write
-   * (milliseconds); a request waiting on a crashed holder's lock waits this long, so the core's
-   * `storeTimeout` (5 s by default) may fire first. Waiting gives up after twice this.
-   * @default 10_000
+   * How long until a lock left by a crashed process is stale and broken, and an abandoned temp
+   * file is removed by `purgeExpired`: a `Duration` (a number is seconds, `"10s"`,
+   * `{ seconds: 10 }`). A lock is held for one read and one write (milliseconds); a request
+   * waiting on a crashed holder's lock waits this long, so the core's `storeTimeout` (5 s by
+   * default) may fire first. Waiting gives up after twice this. Not with `lockTimeout`.
+   * @default "10s"
+   */
+  lockStaleAfter?: Duration;
+  /**
+   * @deprecated Use `lockStaleAfter` (a `Duration`, where a number is seconds). The same setting
+   * as a number of **milliseconds**, kept with its old unit so no existing value changes meaning.
    */
   lockTimeout?: number;
   /**
@@ -80,13 +107,11 @@ const BATCH = 32; // files read at once by a scan: enough to overlap I/O, few en
  * export const sessions = defineSession({ schema, store: fileStore({ dir: "/var/lib/myapp/sessions" }) });
  */
 export function fileStore(options: FileStoreOptions = {}) {
-  const { dir, lockTimeout = 10_000 } = options;
+  const { dir } = options;
   if (dir !== undefined && (typeof dir !== "string" || dir === "" || dir.includes("\0"))) {
     throw new SessionConfigError("fileStore: `dir` must be a non-empty path");
   }
-  if (typeof lockTimeout !== "number" || !Number.isFinite(lockTimeout) || lockTimeout <= 0) {
-    throw new SessionConfigError("fileStore: `lockTimeout` must be a positive number of milliseconds");
-  }
+  const lockTimeout = lockStaleMs(options);
   if (options.onCorrupt !== undefined && typeof options.onCorrupt !== "function") {
     throw new SessionConfigError("fileStore: `onCorrupt` must be a function");
   }

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
+import { type Duration, toSeconds } from "../../duration.js";
 import { SessionConfigError } from "../../errors.js";
 import type { SessionCache } from "../../store.js";
 import { defineCacheCommands } from "./cache-scripts.js";
@@ -15,12 +16,13 @@ export interface RedisCacheOptions {
    */
   redis: Redis | Cluster;
   /**
-   * Longest time, in seconds, that a copy or a mark lives in Redis (fractions allowed). A copy
-   * lives min(the session's remaining life, ttl). It is also how long a copy that could not be
-   * invalidated (logout while Redis was unreachable) can still be served.
+   * Longest time that a copy or a mark lives in Redis: a `Duration` (a number is seconds,
+   * fractions allowed; `"5m"`; `{ minutes: 5 }`). A copy lives min(the session's remaining life,
+   * ttl). It is also how long a copy that could not be invalidated (logout while Redis was
+   * unreachable) can still be served.
    * @default 300 (5 minutes)
    */
-  ttl?: number;
+  ttl?: Duration;
   /**
    * Prefix of every key, so the cache's keys never meet the application's (R45). Keys are
    * `${prefix}c:{${id}}`: apart from `redisStore`'s `${prefix}s:` keys, one hash slot per session.
@@ -53,7 +55,7 @@ export interface RedisCacheOptions {
  * and the core treats an expired copy as a miss.
  *
  * @throws SessionConfigError when `redis` is not an ioredis client, `ttl` is not a positive
- *   number of seconds or `prefix` is empty or contains `{`/`}`.
+ *   duration or `prefix` is empty or contains `{`/`}`.
  * @example
  * import { Redis } from "ioredis";
  * import { redisCache } from "tessera/redis";
@@ -66,10 +68,8 @@ export function redisCache(options: RedisCacheOptions) {
   if (typeof redis !== "object" || redis === null || typeof (redis as Redis).defineCommand !== "function") {
     throw new SessionConfigError("redisCache: `redis` must be an ioredis Redis or Cluster client");
   }
-  const ttl = options.ttl ?? 300;
-  if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl <= 0 || Math.floor(ttl * 1000) < 1) {
-    throw new SessionConfigError("redisCache: `ttl` must be a positive number of seconds");
-  }
+  const ttl = toSeconds(options.ttl ?? 300, "redisCache: `ttl`");
+  if (Math.floor(ttl * 1000) < 1) throw new SessionConfigError("redisCache: `ttl` must be at least 1 ms");
   const prefix = options.prefix ?? "tessera:";
   if (typeof prefix !== "string" || prefix === "" || /[{}]/.test(prefix)) {
     throw new SessionConfigError("redisCache: `prefix` must be a non-empty string without `{` or `}`");
