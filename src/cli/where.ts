@@ -36,13 +36,14 @@ function parseScalar(field: string, raw: string): number | boolean {
 /**
  * Runs an operator call by `where`. A field not in the app's schema (with `--config`), or one
  * the store cannot look up (`redisStore` answers only its `indexes`), is the operator's
- * mistake, exit 2: the operator or the store says so with a `SessionConfigError`.
+ * mistake, exit 2: the operator says so with a `SessionConfigError`, the store with a
+ * `SessionUsageError` (its own check at call time).
  */
 export async function lookUp<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (isTesseraError(error) && error.code === "CONFIG") throw usage(error.message);
+    if (isTesseraError(error) && (error.code === "CONFIG" || error.code === "SESSION_USAGE")) throw usage(error.message);
     throw error;
   }
 }
