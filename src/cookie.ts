@@ -103,20 +103,45 @@ export function sessionCookieBytesBound(cookie: ResolvedCookie, valueChars: numb
 /** Any date with a four-digit year: `Expires` is then always 29 characters (an RFC 7231 IMF-fixdate). */
 const SAMPLE_EXPIRES = new Date(Date.UTC(2026, 0, 1));
 
-/**
- * The Set-Cookie value carrying a token. `maxAgeSeconds` null makes a browser-session cookie
- * (no Max-Age, no Expires: Django's `set_expiry(0)`).
- */
-export function serializeSessionCookie(cookie: ResolvedCookie, token: string, maxAgeSeconds: number | null, now: Date): string {
-  if (maxAgeSeconds === null) return serialize(cookie, token, undefined, undefined);
-  // Floor, so the browser forgets the cookie no later than the server forgets the session (R16).
-  const age = Math.max(0, Math.min(MAX_COOKIE_AGE_SECONDS, Math.floor(maxAgeSeconds)));
-  return serialize(cookie, token, age, new Date(now.getTime() + age * 1000));
+/** The attributes of a session cookie, as frameworks' cookie APIs (Next's `cookies().set`) take them. */
+export interface SessionCookieAttributes {
+  path: string;
+  domain?: string;
+  secure: boolean;
+  httpOnly: boolean;
+  sameSite: "lax" | "strict" | "none";
+  partitioned?: true;
+  /** Absent on a browser-session cookie (`setExpiry(0)`). */
+  maxAge?: number;
+  expires?: Date;
 }
 
-/** The Set-Cookie value that deletes the cookie: same name, path and domain, Max-Age=0 and a past Expires (R17). */
-export function serializeClearCookie(cookie: ResolvedCookie): string {
-  return serialize(cookie, "", 0, new Date(0));
+/**
+ * A cookie the session sends, in both shapes an adapter may need: the parts, for a framework
+ * that sets cookies through its own API, and `header`, the serialized `Set-Cookie` value.
+ */
+export interface SessionCookie {
+  name: string;
+  /** The token (or sealed record); "" for the cookie that clears the session. */
+  value: string;
+  attributes: SessionCookieAttributes;
+  header: string;
+}
+
+/**
+ * The cookie carrying a token. `maxAgeSeconds` null makes a browser-session cookie
+ * (no Max-Age, no Expires: Django's `set_expiry(0)`).
+ */
+export function sessionCookie(cookie: ResolvedCookie, token: string, maxAgeSeconds: number | null, now: Date): SessionCookie {
+  if (maxAgeSeconds === null) return build(cookie, token, undefined, undefined);
+  // Floor, so the browser forgets the cookie no later than the server forgets the session (R16).
+  const age = Math.max(0, Math.min(MAX_COOKIE_AGE_SECONDS, Math.floor(maxAgeSeconds)));
+  return build(cookie, token, age, new Date(now.getTime() + age * 1000));
+}
+
+/** The cookie that deletes the session cookie: same name, path and domain, Max-Age=0 and a past Expires (R17). */
+export function clearingCookie(cookie: ResolvedCookie): SessionCookie {
+  return build(cookie, "", 0, new Date(0));
 }
 
 /**
@@ -129,17 +154,20 @@ export function readCookie(header: string, name: string): string | undefined {
   return parseCookie(header, { decode: (value) => value })[name];
 }
 
-function serialize(cookie: ResolvedCookie, value: string, maxAge: number | undefined, expires: Date | undefined): string {
-  return stringifySetCookie({
-    name: cookie.name,
-    value,
-    httpOnly: cookie.httpOnly,
-    secure: cookie.secure,
-    sameSite: cookie.sameSite,
+function build(cookie: ResolvedCookie, value: string, maxAge: number | undefined, expires: Date | undefined): SessionCookie {
+  const attributes: SessionCookieAttributes = {
     path: cookie.path,
+    secure: cookie.secure,
+    httpOnly: cookie.httpOnly,
+    sameSite: cookie.sameSite,
     ...(cookie.domain === undefined ? {} : { domain: cookie.domain }),
-    ...(cookie.partitioned ? { partitioned: true } : {}),
+    ...(cookie.partitioned ? { partitioned: true as const } : {}),
     ...(maxAge === undefined ? {} : { maxAge }),
     ...(expires === undefined ? {} : { expires }),
-  });
+  };
+  return { name: cookie.name, value, attributes, header: stringifySetCookie({ name: cookie.name, value, ...attributes }) };
+}
+
+function serialize(cookie: ResolvedCookie, value: string, maxAge: number | undefined, expires: Date | undefined): string {
+  return build(cookie, value, maxAge, expires).header;
 }

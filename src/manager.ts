@@ -3,7 +3,7 @@ import { MAX_COOKIE_BYTES } from "./cookie.js";
 import { isTesseraError, SessionConfigError } from "./errors.js";
 import { type SessionOperator, type SessionWhere, toWhere } from "./operator.js";
 import { hydrate, type SessionData, type SessionSchema } from "./schema.js";
-import { Session, type SessionContext } from "./session.js";
+import { Session, type SessionContext, sessionInternals } from "./session.js";
 import { cookieValue, type SessionSource } from "./source.js";
 import type { CookieSessionStore, StoredSession } from "./store.js";
 import { hashToken, isWellFormedToken, sessionTag } from "./token.js";
@@ -186,7 +186,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
     },
 
     async revoke({ where, except }) {
-      const exceptId = except?.storeId ?? undefined;
+      const exceptId = except === undefined ? undefined : (sessionInternals.storeId(except as never) ?? undefined);
       const { length: count } = await store.deleteWhere(toWhere(ctx.runtime, where), exceptId === undefined ? {} : { exceptId });
       ctx.emit("revoked", null, { count });
       return count;

@@ -1,8 +1,9 @@
 import {
+  clearingCookie,
   MAX_COOKIE_BYTES,
   type ResolvedCookie,
-  serializeClearCookie,
-  serializeSessionCookie,
+  type SessionCookie,
+  sessionCookie,
   sessionCookieBytesBound,
 } from "./cookie.js";
 import { type Duration, LAST_INSTANT_MS, MAX_DURATION_SECONDS, toSeconds } from "./duration.js";
@@ -69,6 +70,25 @@ export interface SessionInit {
   /** Reached through the old token of a session rotated within `rotationGrace` (a grace shadow). */
   viaGrace?: boolean;
 }
+
+/**
+ * What the package's own adapters and manager do to a session that users do not: reached through
+ * `adapter-kit.ts` (adapters) and the manager, never through the public `Session` type.
+ */
+export interface SessionInternals {
+  /** `commit()`, with each cookie in parts as well as serialized. */
+  commitCookies(session: Session<SessionSchema>): Promise<SessionCookie[]>;
+  /** The response carrying the cookie has started: every later change throws `SessionUsageError` (R20). */
+  lock(session: Session<SessionSchema>, reason: string): void;
+  /** `commit()` now would write nothing and send no cookie, so a response need not wait for it. */
+  isSettled(session: Session<SessionSchema>): boolean;
+  /** The store id of the session's record, for `revoke({ except })`. */
+  storeId(session: Session<SessionSchema>): string | null;
+}
+
+/** Set by `Session`'s static block, which alone can reach its private fields. */
+// biome-ignore lint/style/useConst: assigned in the class's static block below
+export let sessionInternals: SessionInternals;
 
 /** Options of `set`. */
 export interface SetOptions {
@@ -442,43 +462,37 @@ export class Session<S extends SessionSchema> {
    * @example for (const value of await session.commit()) headers.append("Set-Cookie", value);
    */
   async commit(): Promise<string[]> {
-    return this.#exclusive(() => this.#commit());
+    return (await this.#exclusive(() => this.#commit())).map((cookie) => cookie.header);
   }
 
-  async #commit(): Promise<string[]> {
+  async #commit(): Promise<SessionCookie[]> {
     // One instant for the save and the cookie, so Max-Age matches the stored expiry to the second.
     const now = this.#ctx.nowMs();
     await this.#save(now);
     if (this.#cookie === "set" && this.#token !== null && this.#record !== null) {
       const maxAge = cookieMaxAge(this.#override(), this.#record.expiresAt.getTime(), now);
-      return [serializeSessionCookie(this.#ctx.cookie, this.#token, maxAge, new Date(now))];
+      return [sessionCookie(this.#ctx.cookie, this.#token, maxAge, new Date(now))];
     }
-    if (this.#cookie === "clear") return [serializeClearCookie(this.#ctx.cookie)];
+    if (this.#cookie === "clear") return [clearingCookie(this.#ctx.cookie)];
     return [];
   }
 
-  /**
-   * For adapters: the response that carries this session's cookie has started, so from now on
-   * every change throws `SessionUsageError` (`rotate`/`destroy` reject with it) instead of
-   * being silently lost (R20). `save()` and `commit()` stay available.
-   */
-  lock(reason: string): void {
-    this.#lockedBecause = reason;
-  }
-
-  /**
-   * @internal For adapters: `commit()` at this instant would write nothing and send no
-   * `Set-Cookie`, so a response need not wait for it. Mirrors the no-op branches of `#save`.
-   */
-  get isSettled(): boolean {
+  /** `commit()` at this instant would write nothing and send no `Set-Cookie`. Mirrors the no-op branches of `#save`. */
+  #isSettled(): boolean {
     if (this.#cookie !== null || this.#policyChanged || this.#reseal || this.#data.isModified) return false;
     if (this.#record === null) return !this.#data.hasData;
     return !isTouchDue(this.#ctx.policy, this.#record.expiresAt.getTime(), this.#nextExpiry(this.#ctx.nowMs()));
   }
 
-  /** @internal The store id, for `revoke({ except })`. */
-  get storeId(): string | null {
-    return this.#record?.id ?? null;
+  static {
+    sessionInternals = {
+      commitCookies: (session) => session.#exclusive(() => session.#commit()),
+      lock: (session, reason) => {
+        session.#lockedBecause = reason;
+      },
+      isSettled: (session) => session.#isSettled(),
+      storeId: (session) => session.#record?.id ?? null,
+    };
   }
 
   /**
@@ -507,12 +521,12 @@ export class Session<S extends SessionSchema> {
     const full = { ...this.#fullRecord(id, now), rev: (record?.rev ?? 0) + 1 };
     const sent = this.#pending();
     const value = await sealer.seal(full, this.#ctx.cookie.name);
-    const cookie = serializeSessionCookie(
+    const cookie = sessionCookie(
       this.#ctx.cookie,
       value,
       cookieMaxAge(this.#override(), full.expiresAt.getTime(), now),
       new Date(now),
-    );
+    ).header;
     const bytes = utf8Length(cookie);
     if (bytes > MAX_COOKIE_BYTES) throw new SessionTooLargeError(bytes, MAX_COOKIE_BYTES);
     this.#token = value;

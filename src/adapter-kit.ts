@@ -1,0 +1,40 @@
+import type { SessionCookie } from "./cookie.js";
+import { isTesseraError, type SessionStoreError } from "./errors.js";
+import type { SessionSchema } from "./schema.js";
+import { type Session, sessionInternals } from "./session.js";
+
+/*
+ * The adapters' kit: what `tessera/express`, `/hono`, `/fetch`, `/next` and `/trpc` need from
+ * a session beyond its public API. Internal to the package: no entry point exports it, so it is
+ * not part of the API users see, and a custom adapter needs none of it (`session.commit()`).
+ */
+
+export type { SessionCookie, SessionCookieAttributes } from "./cookie.js";
+
+type AnySession = Session<SessionSchema>;
+// A session of any schema: the kit reads none of its data.
+const any = (session: object) => session as AnySession;
+
+/** `session.commit()`, with each cookie given as its parts (name, value, attributes) and its serialized header. */
+export function commitCookies(session: object): Promise<SessionCookie[]> {
+  return sessionInternals.commitCookies(any(session));
+}
+
+/**
+ * The response that carries the session's cookie has started: from now on every change throws
+ * `SessionUsageError` (`rotate`/`destroy` reject with it) instead of being silently lost (R20).
+ * `save()` and `commit()` stay available.
+ */
+export function lockSession(session: object, reason: string): void {
+  sessionInternals.lock(any(session), reason);
+}
+
+/** `commit()` at this instant would write nothing and send no `Set-Cookie`, so a response need not wait for it. */
+export function isSettled(session: object): boolean {
+  return sessionInternals.isSettled(any(session));
+}
+
+/** The store could not be reached (`STORE_UNAVAILABLE`): the adapters' `onStoreError` answers it. By code, not `instanceof`: a custom store may import another copy of the package. */
+export function isStoreUnavailable(error: unknown): error is SessionStoreError {
+  return isTesseraError(error) && error.code === "STORE_UNAVAILABLE";
+}
