@@ -1,7 +1,7 @@
 import { withCache } from "./cached-store.js";
 import { decodeEntry, isStoredEntry } from "./codec.js";
 import { type Duration, toSeconds } from "./duration.js";
-import { SessionConfigError } from "./errors.js";
+import { SessionConfigError, SessionUsageError } from "./errors.js";
 import type { EventHandler, SessionEvent } from "./events.js";
 import {
   defaultOf,
@@ -59,7 +59,7 @@ export interface SessionOperator<S extends SessionSchema | undefined = undefined
   inspect(query: { where: OperatorWhere<S>; limit?: number }): Promise<OperatorSession<S>[]>;
   /**
    * Deletes every session whose fields match (and drops their cached copies); fires one
-   * `revoked` event with the count. With a schema, a field not in it is a `SessionConfigError`.
+   * `revoked` event with the count. With a schema, a field not in it is a `SessionUsageError`.
    */
   revoke(query: { where: OperatorWhere<S> }): Promise<{ count: number; tags: string[] }>;
   /** Counts, recent creations, data sizes and the most frequent indexed values; null when the store cannot report them (only `drizzleStore` can). */
@@ -170,7 +170,7 @@ export function createOperator<S extends SessionSchema | undefined>(ctx: Operato
     },
 
     async stats({ top = 10, now } = {}) {
-      if (!Number.isInteger(top) || top <= 0) throw new SessionConfigError("top must be a positive integer");
+      if (!Number.isInteger(top) || top <= 0) throw new SessionUsageError("top must be a positive integer");
       return store.stats ? store.stats(now ?? new Date(ctx.nowMs()), { top }) : null;
     },
 
@@ -179,7 +179,7 @@ export function createOperator<S extends SessionSchema | undefined>(ctx: Operato
     },
 
     async purge({ batchSize = 1000, now, onProgress } = {}) {
-      if (!Number.isInteger(batchSize) || batchSize <= 0) throw new SessionConfigError("batchSize must be a positive integer");
+      if (!Number.isInteger(batchSize) || batchSize <= 0) throw new SessionUsageError("batchSize must be a positive integer");
       const at = now ?? new Date(ctx.nowMs());
       let total = 0;
       for (;;) {
@@ -201,18 +201,19 @@ export function createOperator<S extends SessionSchema | undefined>(ctx: Operato
 
 /**
  * A `where` as a store takes it: at least one field, scalar values, and with a schema only
- * its fields. Shared with the manager's `findMany` and `revoke`.
+ * its fields. Shared with the manager's `findMany` and `revoke`. A bad one is the caller's
+ * mistake at call time, a `SessionUsageError`, not start-up misconfiguration (`CONFIG`).
  */
 export function toWhere(runtime: SchemaRuntime | null, where: unknown): Where {
-  if (typeof where !== "object" || where === null) throw new SessionConfigError("where must be an object of fields");
+  if (typeof where !== "object" || where === null) throw new SessionUsageError("where must be an object of fields");
   const entries = Object.entries(where).filter(([, value]) => value !== undefined);
-  if (entries.length === 0) throw new SessionConfigError("where needs at least one field (refusing to match every session)");
+  if (entries.length === 0) throw new SessionUsageError("where needs at least one field (refusing to match every session)");
   for (const [key, value] of entries) {
     if (runtime !== null && !Object.hasOwn(runtime.shape, key)) {
-      throw new SessionConfigError(`where: "${key}" is not in the schema`);
+      throw new SessionUsageError(`where: "${key}" is not in the schema`);
     }
     if (!["string", "number", "boolean"].includes(typeof value)) {
-      throw new SessionConfigError(`where: "${key}" must be a string, number or boolean`);
+      throw new SessionUsageError(`where: "${key}" must be a string, number or boolean`);
     }
   }
   return Object.fromEntries(entries) as Where;

@@ -36,14 +36,15 @@ function parseScalar(field: string, raw: string): number | boolean {
 /**
  * Runs an operator call by `where`. A field not in the app's schema (with `--config`), or one
  * the store cannot look up (`redisStore` answers only its `indexes`), is the operator's
- * mistake, exit 2: the operator says so with a `SessionConfigError`, the store with a
- * `SessionUsageError` (its own check at call time).
+ * mistake, exit 2: the operator and the store both say so with a `SessionUsageError`, the
+ * error of misuse at call time. Anything else, `CONFIG` included (a store that cannot do what
+ * was asked), stays a failure, exit 1.
  */
 export async function lookUp<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (isTesseraError(error) && (error.code === "CONFIG" || error.code === "SESSION_USAGE")) throw usage(error.message);
+    if (isTesseraError(error) && error.code === "SESSION_USAGE") throw usage(error.message);
     throw error;
   }
 }

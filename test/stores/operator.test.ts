@@ -9,6 +9,7 @@ import {
   type SessionEvent,
   type SessionOperator,
   type SessionStore,
+  SessionUsageError,
 } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { testClock } from "../helpers/clock.js";
@@ -136,18 +137,32 @@ for (const [name, open, enabled] of backends) {
       expect(events).toEqual([{ type: "revoked", count: 1 }]);
     });
 
-    it("revoke and inspect refuse a `where` field not in the schema, or an empty one, with SessionConfigError, deleting nothing", async () => {
+    it("revoke and inspect refuse a `where` field not in the schema, an empty one or a non-scalar value with SessionUsageError (call-time misuse, not CONFIG), deleting nothing", async () => {
       const { sessions, login } = await setUp();
       const kept = await login("u_12");
       const operator = sessions.operator as unknown as SessionOperator;
-      await expect(operator.revoke({ where: { userid: "u_12" } })).rejects.toThrow(SessionConfigError);
+      await expect(operator.revoke({ where: { userid: "u_12" } })).rejects.toThrow(SessionUsageError);
       await expect(operator.revoke({ where: { userid: "u_12" } })).rejects.toThrow('"userid" is not in the schema');
       await expect(operator.inspect({ where: { role: "admin" } })).rejects.toSatisfy(
-        (error) => isTesseraError(error) && error.code === "CONFIG",
+        (error) => isTesseraError(error) && error.code === "SESSION_USAGE",
       );
-      await expect(operator.revoke({ where: {} })).rejects.toThrow(SessionConfigError);
-      await expect(operator.revoke({ where: { userId: undefined } as never })).rejects.toThrow(SessionConfigError);
+      await expect(operator.revoke({ where: {} })).rejects.toThrow(SessionUsageError);
+      await expect(operator.revoke({ where: { userId: undefined } as never })).rejects.toThrow(SessionUsageError);
+      await expect(operator.revoke({ where: { userId: { $ne: "x" } } as never })).rejects.toThrow(SessionUsageError);
+      await expect(operator.inspect({ where: null as never })).rejects.toThrow(SessionUsageError);
+      // Not the start-up error: CONFIG stays for openOperator's and defineSession's options.
+      await expect(operator.revoke({ where: {} })).rejects.not.toThrow(SessionConfigError);
       expect(await sessions.get(kept.token)).not.toBeNull();
+    });
+
+    it("purge and stats refuse a bad batchSize or top with SessionUsageError, before touching the store", async () => {
+      const { sessions } = await setUp();
+      for (const batchSize of [0, -1, 1.5]) {
+        await expect(sessions.operator.purge({ batchSize })).rejects.toSatisfy(
+          (error) => isTesseraError(error) && error.code === "SESSION_USAGE",
+        );
+      }
+      await expect(sessions.operator.stats({ top: 0 })).rejects.toThrow(SessionUsageError);
     });
 
     it("purge deletes what expired by `now` in batches, reporting progress; countExpired counts it first", async () => {
@@ -163,7 +178,6 @@ for (const [name, open, enabled] of backends) {
       expect(progress).toEqual([2, 4, 5]);
       expect(await sessions.operator.purge({ now })).toBe(0);
       for (const session of fresh) expect(await sessions.get(session.token)).not.toBeNull();
-      await expect(sessions.operator.purge({ batchSize: 0 })).rejects.toThrow(SessionConfigError);
       expect(await sessions.operator.vacuum()).toBe(harness.store.vacuum !== undefined);
     });
 
