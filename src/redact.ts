@@ -14,6 +14,7 @@ export function redactError(error: unknown, depth = 0): Error {
   return copy;
 }
 
+/** The CLI keeps a copy of these rules (src/cli/failure.ts); test/cli/redaction.test.ts holds the two together. */
 function redactText(text: string): string {
   return text
     .replace(/\bparams:[\s\S]*$/, "params: [redacted]")

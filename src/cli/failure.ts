@@ -68,8 +68,9 @@ export function redactUrl(url: string): string {
 /**
  * What a driver's message may quote that an operator must not paste: query parameters (session
  * data), session ids (64 hex digits, the store key) and the values of a constraint violation.
- * The same rules as the core's `SessionStoreError` redaction; the CLI imports only public entry
- * points, so it keeps its own copy of these three lines.
+ * The same rules as the core's `redactError` (src/redact.ts); the CLI imports only public entry
+ * points and a redaction helper has no place in the library's API, so this is a deliberate
+ * copy, held to the core's by test/cli/redaction.test.ts (docs/decisions.md).
  */
 function redactText(text: string): string {
   return text
