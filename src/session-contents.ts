@@ -282,7 +282,6 @@ export class SessionContents {
       this.#restore(key, saved);
       if (this.#inFlight?.after.has(key)) this.#discardedInFlight.add(key);
     }
-    this.#total = null;
     if (all) this.#replaceAll = this.#storedNeedsReplace;
     this.#userDeleted = [...this.#deleted].some((key) => !this.#dropped.has(key));
   }
