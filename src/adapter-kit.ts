@@ -10,6 +10,9 @@ import { type Session, sessionInternals } from "./session.js";
  */
 
 export type { SessionCookie, SessionCookieAttributes } from "./cookie.js";
+// Only the package's adapters use it (their default `onStoreError`); users answer a store
+// outage with the public `sessionErrorResponse(error)`, which gives the same 503.
+export { storeUnavailableResponse } from "./response-headers.js";
 
 type AnySession = Session<SessionSchema>;
 // A session of any schema: the kit reads none of its data.
@@ -37,4 +40,14 @@ export function isSettled(session: object): boolean {
 /** The store could not be reached (`STORE_UNAVAILABLE`): the adapters' `onStoreError` answers it. By code, not `instanceof`: a custom store may import another copy of the package. */
 export function isStoreUnavailable(error: unknown): error is SessionStoreError {
   return isTesseraError(error) && error.code === "STORE_UNAVAILABLE";
+}
+
+/**
+ * `cookie` only moves the expiry of the cookie the request sent (`sent`, its value as received):
+ * same token, not a clearing cookie. Where a cookie can no longer be set (a Server Component, a
+ * streamed tRPC response) such a refresh may be skipped: the browser's copy keeps working until
+ * it expires, no later than the server's (R16). A new token or a clearing cookie may not.
+ */
+export function isRefreshOf(cookie: SessionCookie, sent: string | undefined): boolean {
+  return cookie.value !== "" && cookie.value === sent;
 }

@@ -1,9 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { commitCookies, isSettled, isStoreUnavailable, lockSession } from "../adapter-kit.js";
 import {
   CrossSiteRequestError,
   type CsrfOption,
   crossSiteCheck,
-  isTesseraError,
   SESSION_CACHE_CONTROL,
   type Session,
   SessionConfigError,
@@ -64,7 +64,8 @@ export function expressSession<S extends SessionSchema>(
 
   /** How to answer a session error (the response is the core's), or null for any other error. */
   const answerTo = (error: unknown): Answer | null => {
-    if (onStoreError !== undefined && isStoreDown(error)) return async (req, res) => onStoreError(error, req, res.vary("Cookie"));
+    if (onStoreError !== undefined && isStoreUnavailable(error))
+      return async (req, res) => onStoreError(error, req, res.vary("Cookie"));
     const response = sessionErrorResponse(error);
     if (response === null) return null;
     return async (_req, res) => {
@@ -91,15 +92,15 @@ export function expressSession<S extends SessionSchema>(
       return answer(req, res);
     }
     (req as Request & { session: Session<S> }).session = session;
-    const lock = () => session.lock("after the response started: its cookie is already sent");
+    const lock = () => lockSession(session, "after the response started: its cookie is already sent");
     const commit = async (status: number) => {
       lock();
       // A 5xx is an error handler's answer (Express's own, or the app's) even when no sessionHandler saw the throw.
-      return failed || status >= 500 ? [] : session.commit();
+      return failed || status >= 500 ? [] : (await commitCookies(session)).map((cookie) => cookie.header);
     };
     // A read that needs no write and no cookie goes out at once, without the hold and replay.
     const settled = () => {
-      if (!session.isSettled) return false;
+      if (!isSettled(session)) return false;
       lock();
       return true;
     };
@@ -228,5 +229,3 @@ function replay(res: Response, original: Pick<Response, Held>, calls: [Held, unk
   // A writer that saw `false` (a pipe) waits for drain; the socket sends its own if it is the one that is full.
   if (drained && calls.some(([name]) => name === "write") && !calls.some(([name]) => name === "end")) res.emit("drain");
 }
-
-const isStoreDown = (error: unknown): error is SessionStoreError => isTesseraError(error) && error.code === "STORE_UNAVAILABLE";

@@ -1,8 +1,8 @@
+import { commitCookies, isStoreUnavailable, lockSession, storeUnavailableResponse } from "../adapter-kit.js";
 import {
   CrossSiteRequestError,
   type CsrfOption,
   crossSiteCheck,
-  isTesseraError,
   type Session,
   SessionConfigError,
   type SessionManager,
@@ -10,7 +10,6 @@ import {
   type SessionStoreError,
   sessionErrorAnswer,
   sessionErrorResponse,
-  storeUnavailableResponse,
   withSessionHeaders,
 } from "../index.js";
 
@@ -62,7 +61,7 @@ export function withSession<S extends SessionSchema>(
   const crossSite = crossSiteCheck(options.csrf);
 
   const answer = async (error: unknown, request: Request) => {
-    if (isStoreDown(error)) return withSessionHeaders(await onStoreError(error, request), []);
+    if (isStoreUnavailable(error)) return withSessionHeaders(await onStoreError(error, request), []);
     const response = sessionErrorResponse(error);
     if (response === null) throw error;
     return response;
@@ -83,12 +82,12 @@ export function withSession<S extends SessionSchema>(
       if (sessionErrorAnswer(error) === null) throw error;
       return answer(error, request);
     } finally {
-      session.lock("after the response was returned: its headers are final");
+      lockSession(session, "after the response was returned: its headers are final");
     }
     if (response.status >= 500) return withSessionHeaders(response, []);
     let cookies: string[];
     try {
-      cookies = await session.commit();
+      cookies = (await commitCookies(session)).map((cookie) => cookie.header);
     } catch (error) {
       // The handler's response is dropped: release its body (a stream may hold a cursor open).
       response.body?.cancel().catch(() => undefined);
@@ -97,5 +96,3 @@ export function withSession<S extends SessionSchema>(
     return withSessionHeaders(response, cookies);
   };
 }
-
-const isStoreDown = (error: unknown): error is SessionStoreError => isTesseraError(error) && error.code === "STORE_UNAVAILABLE";

@@ -1,9 +1,9 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { commitCookies, isStoreUnavailable, lockSession, storeUnavailableResponse } from "../adapter-kit.js";
 import {
   CrossSiteRequestError,
   type CsrfOption,
   crossSiteCheck,
-  isTesseraError,
   type Session,
   SessionConfigError,
   type SessionManager,
@@ -11,7 +11,6 @@ import {
   type SessionStoreError,
   sessionErrorAnswer,
   sessionErrorResponse,
-  storeUnavailableResponse,
   withSessionHeaders,
 } from "../index.js";
 
@@ -59,7 +58,7 @@ export function honoSession<S extends SessionSchema>(
   const crossSite = crossSiteCheck(options.csrf);
 
   const answer = async (error: unknown, c: Context) => {
-    const response = isStoreDown(error) ? await onStoreError(error, c) : sessionErrorResponse(error);
+    const response = isStoreUnavailable(error) ? await onStoreError(error, c) : sessionErrorResponse(error);
     if (response === null) throw error;
     replaceResponse(c, response, []);
   };
@@ -84,7 +83,7 @@ export function honoSession<S extends SessionSchema>(
     try {
       await next();
     } finally {
-      session.lock("after the response was returned: its headers are final");
+      lockSession(session, "after the response was returned: its headers are final");
     }
     // A session call in a handler (rotate, destroy) found the store down or the session gone:
     // app.onError has made a 500 of it; the answer is the same as from the commit, nothing is saved.
@@ -95,7 +94,7 @@ export function honoSession<S extends SessionSchema>(
     if (c.error !== undefined || c.res.status >= 500) return replaceResponse(c, c.res, []);
     let cookies: string[];
     try {
-      cookies = await session.commit();
+      cookies = (await commitCookies(session)).map((cookie) => cookie.header);
     } catch (error) {
       c.res.body?.cancel().catch(() => undefined);
       return answer(error, c);
@@ -106,8 +105,6 @@ export function honoSession<S extends SessionSchema>(
 
 /** Which manager's middleware owns each request's session. */
 const mounted = new WeakMap<Context, object>();
-
-const isStoreDown = (error: unknown): error is SessionStoreError => isTesseraError(error) && error.code === "STORE_UNAVAILABLE";
 
 /**
  * Sets `c.res` to a copy with the session headers: the handler's response may have immutable

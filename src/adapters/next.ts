@@ -1,6 +1,7 @@
-import { parseSetCookie, type SetCookie } from "cookie";
+import type { SetCookie } from "cookie";
 import { cookies as nextCookies } from "next/headers.js";
 import { type NextRequest, NextResponse } from "next/server.js";
+import { commitCookies, isRefreshOf, lockSession, type SessionCookie } from "../adapter-kit.js";
 import {
   CrossSiteRequestError,
   type CsrfOption,
@@ -82,13 +83,13 @@ export async function getSession<S extends SessionSchema>(
   jars.set(session, jar);
   const route = routes.get(jar);
   route?.sessions.add(session as unknown as Session<SessionSchema>);
-  if (route?.returned) session.lock(RETURNED);
+  if (route?.returned) lockSession(session, RETURNED);
   return session;
 }
 
 /**
  * Saves the session and writes its cookie, when it changed, through `cookies().set` with the
- * attributes of `commit()`'s Set-Cookie. Returns whether a cookie was written. In a Route
+ * session cookie's name, value and attributes. Returns whether a cookie was written. In a Route
  * Handler, wrap the handler in `sessionRoute` (it sends `Cache-Control: private, no-store` with the
  * cookie); Next sends `no-store` itself for Server Actions and dynamic pages.
  *
@@ -112,15 +113,13 @@ export async function saveSession<S extends SessionSchema>(session: Session<S>):
   // what is left is at most a due refresh, whose cookie could not reach the client any more.
   if (route?.returned) return false;
   let written = false;
-  for (const setCookie of await session.commit()) {
-    const { name, value = "", ...attributes } = parseSetCookie(setCookie);
-    const sent = jar.get(name)?.value;
+  for (const cookie of await commitCookies(session)) {
+    const sent = jar.get(cookie.name)?.value;
     try {
-      jar.set(name, value, attributes);
+      jar.set(cookie.name, cookie.value, cookie.attributes);
       written = true;
     } catch (error) {
-      // Only the expiry moved and the browser's copy, which expires sooner (R16), still works.
-      if (value !== "" && value === sent) continue;
+      if (isRefreshOf(cookie, sent)) continue;
       throw new SessionUsageError(
         "The session needs a new cookie, but cookies cannot be set here (a Server Component?): " +
           "save it in a Server Action or Route Handler",
@@ -169,20 +168,17 @@ export function sessionMiddleware<S extends SessionSchema>(
     // status, headers (x-middleware-* included) and body, so that its cookie jar can be used.
     const returned = await respond(request, session);
     const response = returned instanceof NextResponse ? returned : new NextResponse(returned.body, returned);
-    let setCookies: string[];
+    let cookies: SessionCookie[];
     try {
-      setCookies = await session.commit();
+      cookies = await commitCookies(session);
     } catch (error) {
       return answer(error); // the response of `options.response` is dropped with what it set
     }
-    for (const setCookie of setCookies) {
-      const { name, value = "", ...attributes } = parseSetCookie(setCookie);
-      response.cookies.set(name, value, attributes);
-    }
+    for (const cookie of cookies) response.cookies.set(cookie.name, cookie.value, cookie.attributes);
     response.headers.append("Vary", "Cookie");
     const marked = request.headers.has(REWRITE_MARK);
-    if (setCookies.length > 0 || marked) response.headers.set("Cache-Control", SESSION_CACHE_CONTROL);
-    if (setCookies.length > 0 && response.headers.has("x-middleware-rewrite")) markRewrite(request, response, setCookies);
+    if (cookies.length > 0 || marked) response.headers.set("Cache-Control", SESSION_CACHE_CONTROL);
+    if (cookies.length > 0 && response.headers.has("x-middleware-rewrite")) markRewrite(request, response, cookies);
     return response;
   };
 }
@@ -196,21 +192,22 @@ export function sessionMiddleware<S extends SessionSchema>(
  * cookies this response sets, so the destination reads the session just written: Next strips
  * its own `x-middleware-set-cookie` from a proxied request.
  */
-function markRewrite(request: NextRequest, response: NextResponse, setCookies: readonly string[]): void {
+function markRewrite(request: NextRequest, response: NextResponse, cookies: readonly SessionCookie[]): void {
   const overridden = response.headers.get("x-middleware-override-headers");
   const names = new Set(overridden === null ? request.headers.keys() : overridden.split(",").filter((name) => name !== ""));
   if (overridden === null)
     for (const [name, value] of request.headers) response.headers.set(`x-middleware-request-${name}`, value);
   // An app that overrode the request headers without `cookie` dropped the cookies on purpose.
   if (overridden === null || names.has("cookie")) {
-    const sent = setCookies.map((setCookie) => setCookie.split(";", 1)[0] as string); // `name=value`, value "" to clear
-    const replaced = new Set(sent.map((pair) => pair.slice(0, pair.indexOf("=") + 1)));
+    const replaced = cookies.map((cookie) => `${cookie.name}=`);
     const kept = (response.headers.get("x-middleware-request-cookie") ?? "")
       .split(";")
       .map((pair) => pair.trim())
-      .filter((pair) => pair !== "" && ![...replaced].some((prefix) => pair.startsWith(prefix)));
+      .filter((pair) => pair !== "" && !replaced.some((prefix) => pair.startsWith(prefix)));
+    // A clearing cookie (value "") removes the request's cookie; the core reads values as sent, unencoded.
+    const sent = cookies.filter((cookie) => cookie.value !== "").map((cookie) => `${cookie.name}=${cookie.value}`);
     names.add("cookie");
-    response.headers.set("x-middleware-request-cookie", [...kept, ...sent.filter((pair) => !pair.endsWith("="))].join("; "));
+    response.headers.set("x-middleware-request-cookie", [...kept, ...sent].join("; "));
   }
   names.add(REWRITE_MARK);
   response.headers.set("x-middleware-override-headers", [...names].join(","));
@@ -259,7 +256,7 @@ export function sessionRoute<A extends unknown[]>(
       return answered;
     } finally {
       route.returned = true;
-      for (const session of route.sessions) session.lock(RETURNED);
+      for (const session of route.sessions) lockSession(session, RETURNED);
     }
     if (route.sessions.size === 0) return response;
     const sent = withSessionHeaders(response, []); // a copy: a fetch() response's headers are immutable

@@ -1,6 +1,7 @@
 import { initTRPC, type TRPC_ERROR_CODE_KEY, TRPCError } from "@trpc/server";
 import type { FetchCreateContextFnOptions } from "@trpc/server/adapters/fetch";
-import { parseCookie, parseSetCookie } from "cookie";
+import { parseCookie } from "cookie";
+import { commitCookies, isRefreshOf, lockSession, type SessionCookie } from "../adapter-kit.js";
 import type { CsrfOption, Session, SessionErrorStatus, SessionManager, SessionSchema, TesseraError } from "../index.js";
 import {
   CrossSiteRequestError,
@@ -31,13 +32,14 @@ export interface SessionContextOptions {
 
 /** Where one request's session cookie goes. */
 interface Outbox {
-  name: string;
   /** null when the response is already on its way (httpBatchStreamLink) and headers can no longer be set (R20). */
   headers: Headers | null;
   /** Pins `Cache-Control` on `resHeaders`, against `responseMeta` and later writes. */
   pin(value: string): void;
   /** The cookie's value as the request sent it. */
   sent: string | undefined;
+  /** The `Set-Cookie` values this outbox put on `headers`, replaced by the next commit's. */
+  appended: string[];
 }
 const outboxes = new WeakMap<object, Outbox>();
 
@@ -66,10 +68,10 @@ export function createSessionContext<S extends SessionSchema>(
     const session = await translate(() => sessions.load(req), pin);
     const sent = parseCookie(req.headers.get("cookie") ?? "", { decode: (value) => value })[sessions.cookieName];
     const headers = info.accept === "application/jsonl" ? null : resHeaders;
-    const outbox: Outbox = { name: sessions.cookieName, headers, pin, sent };
+    const outbox: Outbox = { headers, pin, sent, appended: [] };
     outboxes.set(session, outbox);
     openBatch(session as unknown as Session<SessionSchema>, {
-      commit: () => translate(() => session.commit(), pin).then((cookies) => send(outbox, cookies)),
+      commit: () => translate(() => commitCookies(session), pin).then((cookies) => send(outbox, cookies)),
       streamed: headers === null,
       signal: req.signal,
       abortError: () => new TRPCError({ code: "CLIENT_CLOSED_REQUEST", message: "The request was aborted" }),
@@ -110,7 +112,7 @@ export const sessionMiddleware = initTRPC
     }
     const result = await inBatch(batch, (view) => next({ ctx: { session: view } as object }));
     if (type === "subscription") {
-      batch.session.lock("was called after the subscription's response started: its cookie and changes cannot be sent");
+      lockSession(batch.session, "was called after the subscription's response started: its cookie and changes cannot be sent");
     }
     const cause = result.ok ? undefined : result.error.cause;
     const mapped = isTesseraError(cause) ? translateError(cause, (outboxes.get(batch.session) as Outbox).pin) : cause;
@@ -118,18 +120,25 @@ export const sessionMiddleware = initTRPC
     return result;
   });
 
-function send(outbox: Outbox, setCookies: string[]): void {
-  if (setCookies.length === 0) return;
-  const { headers, name, sent } = outbox;
+function send(outbox: Outbox, cookies: SessionCookie[]): void {
+  if (cookies.length === 0) return;
+  const { headers } = outbox;
   if (headers === null) {
-    const value = parseSetCookie(setCookies[0] ?? "", { decode: (v) => v }).value;
-    if (setCookies.length === 1 && value !== "" && value === sent) return;
+    // Only the expiry moved: the browser's copy still works (R16), so nothing needs sending.
+    if (cookies.length === 1 && isRefreshOf(cookies[0] as SessionCookie, outbox.sent)) return;
     throw new SessionUsageError("The session needs a new cookie, but this streamed response's headers are already sent");
   }
-  // Each commit returns the session's whole cookie: keep only the latest one of this batch.
-  const others = headers.getSetCookie().filter((cookie) => parseSetCookie(cookie).name !== name);
+  // Each commit returns the session's whole cookie: a batch's later commit replaces what the
+  // earlier one appended, and every other Set-Cookie (the app's own) stays, in its order.
+  const stale = [...outbox.appended];
+  const others = headers.getSetCookie().filter((value) => {
+    const at = stale.indexOf(value);
+    if (at !== -1) stale.splice(at, 1);
+    return at === -1;
+  });
+  outbox.appended = cookies.map((cookie) => cookie.header);
   headers.delete("Set-Cookie");
-  for (const cookie of [...others, ...setCookies]) headers.append("Set-Cookie", cookie);
+  for (const value of [...others, ...outbox.appended]) headers.append("Set-Cookie", value);
   outbox.pin(SESSION_CACHE_CONTROL);
 }
 

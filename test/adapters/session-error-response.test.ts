@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { storeUnavailableResponse } from "../../src/adapter-kit.js";
 import {
   isTesseraError,
   SessionConfigError,
@@ -10,7 +11,6 @@ import {
   SessionValidationError,
   sessionErrorAnswer,
   sessionErrorResponse,
-  storeUnavailableResponse,
 } from "../../src/index.js";
 
 describe("the one mapping of session errors to answers (B6), used by every adapter", () => {

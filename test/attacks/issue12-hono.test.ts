@@ -2,8 +2,10 @@ import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { honoSession, type SessionEnv } from "../../src/adapters/hono.js";
+import { readCookie } from "../../src/cookie.js";
 import { defineSession } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
+import { hashToken } from "../../src/token.js";
 import { cookieHeader } from "../helpers/cookies.js";
 import { listen } from "../helpers/listen.js";
 
@@ -69,7 +71,7 @@ describe("attack issue 12 on Hono", () => {
       .get("/login", async (c) => {
         const session = c.get("session");
         session.set("cart", ["during"]);
-        await store.delete(session.storeId as string); // revoked elsewhere meanwhile
+        await store.delete(hashToken(readCookie(c.req.header("Cookie") ?? "", sessions.cookieName) as string)); // revoked elsewhere meanwhile
         await session.login("userId", "u1");
         return c.text("in");
       });

@@ -1,6 +1,14 @@
+import { parseSetCookie } from "cookie";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
-import { readCookie, resolveCookie, serializeClearCookie, serializeSessionCookie } from "../../src/cookie.js";
+import {
+  clearingCookie,
+  type ResolvedCookie,
+  readCookie,
+  resolveCookie,
+  type SessionCookie,
+  sessionCookie,
+} from "../../src/cookie.js";
 import { defineSession, SessionConfigError } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { attribute } from "../helpers/cookies.js";
@@ -49,7 +57,7 @@ describe("session cookie", () => {
   });
 
   it("R14: a valid __Host- cookie is Secure with Path=/ and no Domain", () => {
-    const cookie = serializeSessionCookie(resolveCookie({ name: "__Host-sid" }), "t", 60, now);
+    const cookie = sessionCookie(resolveCookie({ name: "__Host-sid" }), "t", 60, now).header;
     expect(cookie).toMatch(/^__Host-sid=t;/);
     expect(attribute(cookie, "Secure")).toBe("");
     expect(attribute(cookie, "Path")).toBe("/");
@@ -57,17 +65,58 @@ describe("session cookie", () => {
 
   it("R16: Max-Age is capped at 400 days and never rounds up past the server's expiry", () => {
     const cookie = resolveCookie();
-    expect(attribute(serializeSessionCookie(cookie, "t", 1000 * 86400, now), "Max-Age")).toBe(String(400 * 86400));
-    expect(attribute(serializeSessionCookie(cookie, "t", 59.9, now), "Max-Age")).toBe("59");
-    expect(serializeSessionCookie(cookie, "t", null, now)).not.toMatch(/Max-Age|Expires/);
+    expect(attribute(sessionCookie(cookie, "t", 1000 * 86400, now).header, "Max-Age")).toBe(String(400 * 86400));
+    expect(attribute(sessionCookie(cookie, "t", 59.9, now).header, "Max-Age")).toBe("59");
+    expect(sessionCookie(cookie, "t", null, now).header).not.toMatch(/Max-Age|Expires/);
   });
 
   it("R17: the clearing cookie keeps name, path and domain with Max-Age=0 and the epoch", () => {
-    const clear = serializeClearCookie(resolveCookie({ name: "app", path: "/a", domain: "example.com" }));
+    const clear = clearingCookie(resolveCookie({ name: "app", path: "/a", domain: "example.com" })).header;
     expect(clear).toMatch(/^app=;/);
     expect(attribute(clear, "Max-Age")).toBe("0");
     expect(attribute(clear, "Expires")).toBe("Thu, 01 Jan 1970 00:00:00 GMT");
     expect(attribute(clear, "Domain")).toBe("example.com");
+  });
+
+  describe("issue 13.2: the structured cookie is its header, in parts", () => {
+    const token = "A".repeat(43);
+    /** `{ name, value, ...attributes }`; a false flag (`secure: false`) is an absent attribute in a header. */
+    const parts = (cookie: SessionCookie) => ({
+      name: cookie.name,
+      value: cookie.value,
+      ...Object.fromEntries(Object.entries(cookie.attributes).filter(([, value]) => value !== false)),
+    });
+    const cases: [string, ResolvedCookie, number | null][] = [
+      ["the defaults (__Host-sid)", resolveCookie(), 3600],
+      ["a Domain", resolveCookie({ domain: "example.com" }), 3600],
+      ["Partitioned", resolveCookie({ partitioned: true }), 3600],
+      ["SameSite=None", resolveCookie({ sameSite: "none" }), 3600],
+      [
+        "SameSite=Strict, a Path, no Secure, no HttpOnly",
+        resolveCookie({ sameSite: "strict", path: "/app", secure: false, httpOnly: false }),
+        3600,
+      ],
+      ["a browser-session cookie (no Max-Age, no Expires)", resolveCookie({ domain: "example.com" }), null],
+      ["a lifetime past 400 days (capped)", resolveCookie(), 1000 * 86400],
+    ];
+    it.each(cases)("%s: parseSetCookie(header) equals { name, value, ...attributes }", (_, resolved, maxAge) => {
+      const cookie = sessionCookie(resolved, token, maxAge, now);
+      expect(parseSetCookie(cookie.header, { decode: (v) => v })).toEqual(parts(cookie));
+      expect(cookie.name).toBe(resolved.name);
+      expect(cookie.value).toBe(token);
+      if (maxAge === null) expect(cookie.attributes).not.toHaveProperty("maxAge");
+      else expect(cookie.attributes.expires).toEqual(new Date(now.getTime() + (cookie.attributes.maxAge as number) * 1000));
+    });
+
+    it('the clearing cookie: value "", Max-Age=0 and the epoch, in parts and in its header', () => {
+      const cookie = clearingCookie(resolveCookie({ name: "app", path: "/a", domain: "example.com", partitioned: true }));
+      expect(cookie).toMatchObject({
+        name: "app",
+        value: "",
+        attributes: { path: "/a", domain: "example.com", maxAge: 0, expires: new Date(0) },
+      });
+      expect(parseSetCookie(cookie.header, { decode: (v) => v })).toEqual(parts(cookie));
+    });
   });
 
   it("B15: the default name is __Host-sid when secure, Path=/ and no Domain allow it, else sid; an explicit name wins", () => {

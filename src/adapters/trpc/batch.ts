@@ -135,7 +135,7 @@ const reads = new Set<PropertyKey>(["get", "has", "all"]);
 /** Methods whose first argument is the one key they may change. */
 const keyed = new Set<PropertyKey>(["set", "delete", "pop", "flash", "setdefault", "consumeFlash"]);
 /** Methods that change no value before they return (the store work comes after). */
-const valueless = new Set<PropertyKey>(["rotate", "destroy", "save", "commit", "lock"]);
+const valueless = new Set<PropertyKey>(["rotate", "destroy", "save", "commit"]);
 const needsCookie = new Set<PropertyKey>(["rotate", "destroy", "login", "setExpiry"]);
 const adds = new Set<PropertyKey>(["set", "flash", "update", "setdefault", "login"]);
 const ABSENT = Symbol("absent");
