@@ -533,64 +533,83 @@ describe("issue 12.9: a failing procedure commits nothing of its own, its batch 
     expect(await waiting).toBe("done");
   });
 
-  it("a procedure that reaches the middleware after its batch's commit started makes a second commit: one Set-Cookie goes out, the later (rotated) one, and every write is stored", async () => {
-    let created = () => {};
-    const creating = new Promise<void>((resolve) => {
-      created = resolve;
-    });
-    let letCreate = () => {};
-    const mayCreate = new Promise<void>((resolve) => {
-      letCreate = resolve;
-    });
-    const store = memoryStore();
-    // The first commit's insert waits until the late procedure is about to enter the middleware.
-    const held: SessionStore = {
-      ...store,
-      async create(record) {
-        created();
-        await mayCreate;
-        return store.create(record);
-      },
-    };
-    const sessions = defineSession({ schema: failSchema, store: held });
-    const base = createSessionContext(sessions);
-    const t = initTRPC.context<Awaited<ReturnType<typeof base>>>().create();
-    const procedure = t.procedure.use(sessionMiddleware);
-    const late = t.procedure
-      .use(async ({ next }) => {
-        await creating;
-        letCreate();
-        return next();
-      })
-      .use(sessionMiddleware);
-    const router = t.router({
-      add: procedure.input(z.string()).mutation(({ ctx, input }) => ctx.session.set("cart", [input])),
-      login: late.mutation(async ({ ctx }) => {
-        await ctx.session.rotate();
-        ctx.session.set("userId", "u1");
-      }),
-    });
-    const server = createServer(
-      getRequestListener((req) => fetchRequestHandler({ endpoint: "/trpc", req, router, createContext: base })),
-    );
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/trpc`;
-    const responses: Response[] = [];
-    const trpc = createTRPCClient<typeof router>({
-      links: [
-        httpBatchLink({
-          url,
-          fetch: async (input, init) => responses[responses.push(await fetch(input, init as RequestInit)) - 1] as Response,
+  it.each([
+    ["", false],
+    [" (the app's own Set-Cookie, set before and after the first commit, stays)", true],
+  ])(
+    "a procedure that reaches the middleware after its batch's commit started makes a second commit: one session Set-Cookie goes out, the later (rotated) one, and every write is stored%s",
+    async (_, foreign) => {
+      let created = () => {};
+      const creating = new Promise<void>((resolve) => {
+        created = resolve;
+      });
+      let letCreate = () => {};
+      const mayCreate = new Promise<void>((resolve) => {
+        letCreate = resolve;
+      });
+      const store = memoryStore();
+      // The first commit's insert waits until the late procedure is about to enter the middleware.
+      const held: SessionStore = {
+        ...store,
+        async create(record) {
+          created();
+          await mayCreate;
+          return store.create(record);
+        },
+      };
+      const sessions = defineSession({ schema: failSchema, store: held });
+      const sessionContext = createSessionContext(sessions);
+      // The app's own cookies: one set before the session's first commit, one between the two.
+      let resHeaders: Headers | undefined;
+      const base: typeof sessionContext = async (options) => {
+        resHeaders = options.resHeaders;
+        if (foreign) options.resHeaders.append("Set-Cookie", "pref=compact; Path=/");
+        return sessionContext(options);
+      };
+      const t = initTRPC.context<Awaited<ReturnType<typeof base>>>().create();
+      const procedure = t.procedure.use(sessionMiddleware);
+      const late = t.procedure
+        .use(async ({ next }) => {
+          await creating;
+          letCreate();
+          return next();
+        })
+        .use(sessionMiddleware);
+      const router = t.router({
+        add: procedure.input(z.string()).mutation(({ ctx, input }) => ctx.session.set("cart", [input])),
+        login: late.mutation(async ({ ctx }) => {
+          // The first commit has put its session cookie on the response by now.
+          if (foreign) resHeaders?.append("Set-Cookie", "seen=1; Path=/; HttpOnly");
+          await ctx.session.rotate();
+          ctx.session.set("userId", "u1");
         }),
-      ],
-    });
-    await Promise.all([trpc.add.mutate("apple"), trpc.login.mutate()]);
-    const setCookies = responses[0]?.headers.getSetCookie() ?? [];
-    expect(setCookies).toHaveLength(1);
-    const session = await sessions.load(cookieHeader(setCookies));
-    expect({ cart: session.get("cart"), userId: session.get("userId") }).toEqual({ cart: ["apple"], userId: "u1" });
-  });
+      });
+      const server = createServer(
+        getRequestListener((req) => fetchRequestHandler({ endpoint: "/trpc", req, router, createContext: base })),
+      );
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/trpc`;
+      const responses: Response[] = [];
+      const trpc = createTRPCClient<typeof router>({
+        links: [
+          httpBatchLink({
+            url,
+            fetch: async (input, init) => responses[responses.push(await fetch(input, init as RequestInit)) - 1] as Response,
+          }),
+        ],
+      });
+      await Promise.all([trpc.add.mutate("apple"), trpc.login.mutate()]);
+      const all = responses[0]?.headers.getSetCookie() ?? [];
+      const setCookies = all.filter((value) => value.startsWith(`${sessions.cookieName}=`));
+      expect(setCookies).toHaveLength(1);
+      expect(all.filter((value) => !setCookies.includes(value))).toEqual(
+        foreign ? ["pref=compact; Path=/", "seen=1; Path=/; HttpOnly"] : [],
+      );
+      const session = await sessions.load(cookieHeader(setCookies));
+      expect({ cart: session.get("cart"), userId: session.get("userId") }).toEqual({ cart: ["apple"], userId: "u1" });
+    },
+  );
 
   it("a procedure that never ends holds its batch's writers until the client aborts: they then fail and save nothing; its own later end commits only its own", async () => {
     const sessions = memory();
