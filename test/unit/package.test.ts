@@ -53,7 +53,7 @@ describe("package shape (hono's validate-exports, drizzle's exports test)", () =
     }
   });
 
-  it("an adapter imports only the public API and its framework (and the cookie parser)", () => {
+  it("an adapter imports only the public API, the adapter kit, its framework and the cookie parser; only adapters import the kit", () => {
     const frameworks: Record<string, RegExp> = {
       express: /^express$/,
       fetch: /^$/,
@@ -64,14 +64,19 @@ describe("package shape (hono's validate-exports, drizzle's exports test)", () =
     for (const file of sourceFiles(join("src", "adapters"))) {
       const name = file.split(/[\\/]/)[2]?.replace(/\.ts$/, "") ?? "";
       const framework = frameworks[name] ?? /^$/;
-      // A helper in src/adapters/<name>/ reaches the public API one level further up, and its own folder.
+      // A helper in src/adapters/<name>/ reaches the public API and the kit one level further up, and its own folder.
       const helper = dirname(file) !== join("src", "adapters");
+      const up = helper ? "../../" : "../";
       const own = (spec: string) => (helper ? spec.startsWith("./") : spec.startsWith(`./${name}/`));
       for (const spec of imports(file)) {
-        if (spec === (helper ? "../../index.js" : "../index.js") || spec === "cookie" || own(spec)) continue;
+        if (spec === `${up}index.js` || spec === `${up}adapter-kit.js` || spec === "cookie" || own(spec)) continue;
         expect(spec, `${file} imports ${spec}`).toMatch(framework);
       }
     }
+    // The kit is the adapters' way past the public API (src/adapter-kit.ts): nothing else in src/ uses it.
+    const kitUsers = sourceFiles("src").filter((file) => imports(file).some((spec) => spec.endsWith("adapter-kit.js")));
+    expect(kitUsers.length).toBeGreaterThan(0);
+    for (const file of kitUsers) expect(file, `${file} imports the adapter kit`).toMatch(/^src[\\/]adapters[\\/]/);
   });
 
   it("the CLI imports only the package's public entry points (as an app does), its own files and packages", () => {
