@@ -89,8 +89,9 @@ export function sessionErrorResponse(error: unknown): Response | null {
 }
 
 /**
- * The default answer when the store is down (R48): a bare 503, no stack trace, not cached.
- * @example if (isTesseraError(error) && error.code === "STORE_UNAVAILABLE") return storeUnavailableResponse();
+ * The default answer when the store is down (R48): a bare 503, no stack trace, not cached. The
+ * adapters' default `onStoreError`, reached through the adapter kit; users get the same answer
+ * from `sessionErrorResponse(error)`.
  */
 export function storeUnavailableResponse(): Response {
   return plainResponse(answers.STORE_UNAVAILABLE as SessionErrorAnswer);
