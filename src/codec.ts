@@ -139,3 +139,13 @@ export function isStoredEntry(value: unknown): value is StoredEntry {
 export function entryBytes(entry: StoredEntry): number {
   return utf8Length(JSON.stringify(entry));
 }
+
+/** JSON text with every object's keys sorted, so two encodings of one value compare equal. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) => {
+    if (inner === null || typeof inner !== "object" || Array.isArray(inner)) return inner;
+    const sorted: Record<string, unknown> = Object.create(null); // an own "__proto__" key stays a key
+    for (const key of Object.keys(inner).sort()) sorted[key] = (inner as Record<string, unknown>)[key];
+    return sorted;
+  });
+}

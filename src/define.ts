@@ -1,17 +1,15 @@
-import { withCache } from "./cached-store.js";
-import { clientSideStore } from "./client-side-store.js";
 import { type CookieOptions, resolveCookie } from "./cookie.js";
 import { type Duration, toSeconds } from "./duration.js";
 import { SessionConfigError } from "./errors.js";
 import type { EventHandler, SessionEvent } from "./events.js";
 import type { ExpiryPolicy } from "./expiry.js";
-import { guardStore } from "./guarded-store.js";
 import { createManager, type SessionManager } from "./manager.js";
 import { type MigrationChain, resolveMigrations } from "./migrations.js";
-import { createOperator } from "./operator.js";
+import type { Persistence, SessionContext } from "./persistence.js";
 import { type Migration, type OnInvalid, resolveSchema, type SessionSchema } from "./schema.js";
-import type { SessionContext } from "./session.js";
+import { serverRecord } from "./server-record.js";
 import type { CookieSessionStore, SessionCache, SessionStore } from "./store.js";
+import { sealedCookie } from "./stores/cookie/sealed-cookie.js";
 import { sessionTag } from "./token.js";
 
 /** Options of `defineSession`. Every duration is seconds, `"30m"`-style text or `{ days, hours, minutes, seconds }`. */
@@ -71,19 +69,10 @@ export interface SessionOptions<S extends SessionSchema> {
  */
 export function defineSession<S extends SessionSchema>(options: SessionOptions<S>): SessionManager<S> {
   if (typeof options !== "object" || options === null) throw new SessionConfigError("defineSession needs an options object");
-  const store: unknown = options.store;
-  const sealer = isCookieStore(store) ? store : null;
-  if (sealer === null && !isServerStore(store)) {
-    throw new SessionConfigError("store must be a session store such as drizzleStore({ db }) or memoryStore()");
-  }
-  const maxBytes = options.maxBytes ?? (sealer ? 4096 : 65536);
-  if (!Number.isInteger(maxBytes) || maxBytes <= 0) throw new SessionConfigError("maxBytes must be a positive integer");
   const maxAgeSeconds = toSeconds(options.maxAge ?? "14d", "maxAge");
   if (maxAgeSeconds <= 0) throw new SessionConfigError("maxAge must be positive");
   const absolute = options.absoluteMaxAge === undefined ? null : toSeconds(options.absoluteMaxAge, "absoluteMaxAge");
   if (absolute !== null && absolute <= 0) throw new SessionConfigError("absoluteMaxAge must be positive");
-  const timeoutMs = toSeconds(options.storeTimeout ?? "5s", "storeTimeout") * 1000;
-  if (timeoutMs <= 0) throw new SessionConfigError("storeTimeout must be positive");
   const policy: ExpiryPolicy = {
     maxAgeSeconds,
     rolling: options.rolling ?? true,
@@ -91,46 +80,47 @@ export function defineSession<S extends SessionSchema>(options: SessionOptions<S
     absoluteMaxAgeSeconds: absolute,
   };
   const now = options.now ?? Date.now;
+  const nowMs = () => now();
   const onEvent = options.onEvent;
   const emit: SessionContext["emit"] = (type, id, extra) => {
     if (onEvent) emitEvent(onEvent, { type, ...extra }, id);
   };
-  const cache = options.cache;
-  if (cache !== undefined && (typeof cache !== "object" || cache === null || typeof cache.put !== "function")) {
+  const cookie = resolveCookie(options.cookie);
+  const persistence = persistenceOf(options, cookie.name, emit, nowMs);
+  const maxBytes = options.maxBytes ?? persistence.defaultMaxBytes;
+  if (!Number.isInteger(maxBytes) || maxBytes <= 0) throw new SessionConfigError("maxBytes must be a positive integer");
+  const versioning = resolveMigrations(options.schema, options.version, options.migrations);
+  const runtime = resolveSchema(options.schema, versioning.version, versioning.migrations, options.onInvalid ?? "drop");
+  const ctx: SessionContext = { runtime, persistence, cookie, policy, nowMs, maxBytes, emit };
+  const operator = persistence.operator<S>({ runtime, emit: (type, extra) => emit(type, null, extra), nowMs });
+  return createManager<S>(ctx, operator);
+}
+
+/**
+ * The one place that asks which kind of store the app passed: a cookie store keeps each record
+ * sealed in its cookie, any other store keeps records server-side behind a token.
+ */
+function persistenceOf<S extends SessionSchema>(
+  options: SessionOptions<S>,
+  cookieName: string,
+  emit: SessionContext["emit"],
+  nowMs: () => number,
+): Persistence {
+  // Every option is checked whichever store it applies to: a typo fails at start-up either way.
+  const storeTimeoutMs = toSeconds(options.storeTimeout ?? "5s", "storeTimeout") * 1000;
+  if (storeTimeoutMs <= 0) throw new SessionConfigError("storeTimeout must be positive");
+  const cacheTimeoutMs = toSeconds(options.cacheTimeout ?? 0.25, "cacheTimeout") * 1000;
+  const rotationGraceSeconds = toSeconds(options.rotationGrace ?? 0, "rotationGrace");
+  const { store, cache } = options as { store: unknown; cache: unknown };
+  if (cache !== undefined && (typeof cache !== "object" || cache === null || typeof (cache as SessionCache).put !== "function")) {
     throw new SessionConfigError("cache must be a session cache such as redisCache({ redis })");
   }
-  const cacheTimeoutMs = toSeconds(options.cacheTimeout ?? 0.25, "cacheTimeout") * 1000;
-  if (sealer !== null && cache !== undefined) throw new SessionConfigError("a cookie store keeps nothing server-side to cache");
-  const serverStore = sealer === null ? (store as SessionStore) : clientSideStore();
-  const composed =
-    cache === undefined
-      ? serverStore
-      : withCache(serverStore, cache, {
-          timeoutMs: cacheTimeoutMs,
-          onStateChange: (state) => emit(state === "down" ? "cache-down" : "cache-up", null),
-        });
-  const versioning = resolveMigrations(options.schema, options.version, options.migrations);
-  const ctx: SessionContext = {
-    runtime: resolveSchema(options.schema, versioning.version, versioning.migrations, options.onInvalid ?? "drop"),
-    store: guardStore(composed, timeoutMs),
-    sealer,
-    cookie: resolveCookie(options.cookie),
-    policy,
-    nowMs: () => now(),
-    maxBytes,
-    storeTimeoutMs: timeoutMs,
-    rotationGraceSeconds: toSeconds(options.rotationGrace ?? 0, "rotationGrace"),
-    emit,
-  };
-  // Operator tools (the `tessera` CLI with --config, an admin page) work on the store with its
-  // cache but without the request-path timeout: a purge or a revoke may take longer than a request.
-  const operator = createOperator<S>({
-    store: composed,
-    runtime: ctx.runtime,
-    emit: (type, extra) => emit(type, null, extra),
-    nowMs: ctx.nowMs,
-  });
-  return createManager<S>(ctx, operator);
+  const sessionCache = cache as SessionCache | undefined;
+  if (isCookieStore(store)) return sealedCookie(store, { cache: sessionCache, cookieName, emit, nowMs });
+  if (!isServerStore(store)) {
+    throw new SessionConfigError("store must be a session store such as drizzleStore({ db }) or memoryStore()");
+  }
+  return serverRecord(store, { cache: sessionCache, cacheTimeoutMs, storeTimeoutMs, rotationGraceSeconds, emit, nowMs });
 }
 
 function emitEvent(handler: EventHandler, event: SessionEvent, id: string | null): void {

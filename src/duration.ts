@@ -1,4 +1,4 @@
-import { SessionConfigError } from "./errors.js";
+import { SessionConfigError, SessionValidationError } from "./errors.js";
 
 /**
  * A span of time: a number of seconds, a string such as `"90s"`, `"30m"`, `"12h"`, `"14d"`,
@@ -51,4 +51,26 @@ function parse(value: Duration): number | undefined {
   const parts = [days, hours, minutes, seconds];
   if (parts.some((p) => typeof p !== "number" || p < 0)) return undefined;
   return days * 86400 + hours * 3600 + minutes * 60 + seconds;
+}
+
+/**
+ * A duration passed to a method (not an option): bad input is a validation error of that key,
+ * not a config error, raised at the call (B7) so that nothing is written with an instant past
+ * `Date`'s range.
+ */
+export function durationArgument(key: string, value: Duration, nowMs: number): number {
+  let seconds: number;
+  try {
+    seconds = toSeconds(value);
+  } catch (error) {
+    const tooBig = typeof value === "number" && value > MAX_DURATION_SECONDS;
+    const message = tooBig ? "a duration is at most 1,000 years" : "expected a duration";
+    throw new SessionValidationError(key, [{ code: tooBig ? "too_big" : "invalid_type", path: [], message }], {
+      cause: error,
+    });
+  }
+  if (nowMs + seconds * 1000 > LAST_INSTANT_MS) {
+    throw new SessionValidationError(key, [{ code: "too_big", path: [], message: "duration reaches past year 9999" }]);
+  }
+  return seconds;
 }

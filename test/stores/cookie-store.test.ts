@@ -6,6 +6,7 @@ import {
   type SessionEvent,
   type SessionOptions,
   SessionTooLargeError,
+  SessionUsageError,
 } from "../../src/index.js";
 import { cookieStore } from "../../src/stores/cookie/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
@@ -183,12 +184,21 @@ describe("cookie store through defineSession", () => {
     expect((await sessions.load(`${name}=${value}`)).get("userId")).toBe("u1");
   });
 
-  it("findMany, revoke and destroy(token) say clearly that a cookie store cannot; purgeExpired has nothing to do", async () => {
+  it("findMany, revoke and destroy(token) say clearly (SESSION_USAGE, a call-time refusal) that a cookie store cannot; purgeExpired has nothing to do", async () => {
     const sessions = sessionsWith([A]);
-    await expect(sessions.findMany({ where: { userId: "u1" } })).rejects.toBeInstanceOf(SessionConfigError);
-    await expect(sessions.revoke({ where: { userId: "u1" } })).rejects.toBeInstanceOf(SessionConfigError);
-    await expect(sessions.destroy("anything")).rejects.toBeInstanceOf(SessionConfigError);
+    await expect(sessions.findMany({ where: { userId: "u1" } })).rejects.toBeInstanceOf(SessionUsageError);
+    await expect(sessions.revoke({ where: { userId: "u1" } })).rejects.toThrow(/needs a server-side store/);
+    await expect(sessions.destroy("anything")).rejects.toBeInstanceOf(SessionUsageError);
     expect(await sessions.purgeExpired()).toBe(0);
+    // The operator surface says the same, and reports nothing to count or reclaim.
+    await expect(sessions.operator.inspect({ where: { userId: "u1" } })).rejects.toBeInstanceOf(SessionUsageError);
+    await expect(sessions.operator.revoke({ where: { userId: "u1" } })).rejects.toBeInstanceOf(SessionUsageError);
+    expect([await sessions.operator.stats(), await sessions.operator.countExpired(), await sessions.operator.purge()]).toEqual([
+      null,
+      null,
+      0,
+    ]);
+    expect(await sessions.operator.vacuum()).toBe(false);
     expect(() =>
       defineSession({ schema, store: cookieStore({ secrets: [A] }), cache: { ...memoryStore(), put: async () => {} } as never }),
     ).toThrow(SessionConfigError);

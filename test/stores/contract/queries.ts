@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { SessionConfigError, type SessionManager } from "../../../src/index.js";
+import { type SessionManager, SessionUsageError } from "../../../src/index.js";
 import { cookieHeader } from "../../helpers/cookies.js";
 import { type appSchema, type ContractScope, makeSessions, type StoreHarness, serverOnly } from "./setup.js";
 
@@ -42,8 +42,8 @@ export function queriesContract(harness: () => StoreHarness, scope: ContractScop
 
   it("revoke and findMany refuse an empty where rather than match every session", async () => {
     const { sessions } = makeSessions(harness());
-    await expect(sessions.revoke({ where: {} })).rejects.toBeInstanceOf(SessionConfigError);
-    await expect(sessions.findMany({ where: { userId: undefined } })).rejects.toBeInstanceOf(SessionConfigError);
+    await expect(sessions.revoke({ where: {} })).rejects.toBeInstanceOf(SessionUsageError);
+    await expect(sessions.findMany({ where: { userId: undefined } })).rejects.toBeInstanceOf(SessionUsageError);
   });
 
   serverIt("R30: purgeExpired deletes only expired records, in batches, and is idempotent", async () => {

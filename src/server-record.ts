@@ -1,0 +1,212 @@
+import { withCache } from "./cached-store.js";
+import { isTesseraError } from "./errors.js";
+import { guardStore } from "./guarded-store.js";
+import { createOperator } from "./operator.js";
+import type { OpenedRecord, PersistedSession, Persistence, SessionContext } from "./persistence.js";
+import type { SessionCache, SessionStore, StoredSession } from "./store.js";
+import { createToken, hashToken, isWellFormedToken } from "./token.js";
+
+/** What `serverRecord` needs beside the store; `defineSession` resolves it from the options. */
+export interface ServerRecordOptions {
+  cache: SessionCache | undefined;
+  cacheTimeoutMs: number;
+  /** The bound on every store call of a request (`storeTimeout`), in ms. */
+  storeTimeoutMs: number;
+  rotationGraceSeconds: number;
+  emit: SessionContext["emit"];
+  nowMs(): number;
+}
+
+/** Rotations within one `rotationGrace` window an old token is followed through. */
+const MAX_GRACE_HOPS = 4;
+
+/**
+ * Sessions as records in a server-side store (Django's `db`, `cache`, `cached_db`, `file`): the
+ * cookie carries a random token, the store keys the record by its hash, and a save sends a
+ * patch of only the keys this request changed, so concurrent requests keep each other's writes.
+ */
+export function serverRecord(raw: SessionStore, options: ServerRecordOptions): Persistence {
+  const { emit, nowMs } = options;
+  const composed =
+    options.cache === undefined
+      ? raw
+      : withCache(raw, options.cache, {
+          timeoutMs: options.cacheTimeoutMs,
+          onStateChange: (state) => emit(state === "down" ? "cache-down" : "cache-up", null),
+        });
+  // Requests are bounded by `storeTimeout` and see driver failures as `SessionStoreError`.
+  const store = guardStore(composed, options.storeTimeoutMs);
+
+  /**
+   * `store.get`, with a record the store could not read (B12) reported as `corrupt` and
+   * deleted, as hydrate's corrupt data is: a data problem, never an outage, never `unknown`.
+   */
+  async function read(id: string, now: Date): Promise<StoredSession | null | "corrupt"> {
+    try {
+      return await store.get(id, now);
+    } catch (error) {
+      // By code, not instanceof: a custom store may import another copy of the package.
+      if (!isTesseraError(error) || error.code !== "SESSION_CORRUPT") throw error;
+      emit("corrupt", id);
+      await store.delete(id);
+      return "corrupt";
+    }
+  }
+
+  /**
+   * A data write with its deadline (`storeTimeout` from now): a store refuses it if it lands
+   * later, past a newer write, so a write this request gave up on cannot undo one made since. A
+   * refusal that reaches us while we still wait was no late arrival but clocks that disagree by
+   * more than `storeTimeout` (another server's, or ours stepped back): written again without the
+   * deadline, last writer wins as before, rather than a false 503.
+   */
+  async function onTime<T>(now: number, write: (notAfter: Date | undefined) => Promise<T>): Promise<T> {
+    try {
+      return await write(new Date(now + options.storeTimeoutMs));
+    } catch (error) {
+      // By name, not instanceof: a custom store may import another copy of the package.
+      if (!isTesseraError(error) || error.name !== "SessionLateWriteError") throw error;
+      return write(undefined);
+    }
+  }
+
+  async function create(state: PersistedSession, now: number): Promise<void> {
+    if (!state.data.hasData) return; // R9: an empty new session is never stored nor sent.
+    if (state.expiredOnPurpose(now)) return;
+    state.token ??= createToken();
+    state.id ??= hashToken(state.token);
+    const fresh = state.fullRecord(state.id, now);
+    const sent = state.pending();
+    await store.create(fresh);
+    state.saved(fresh, sent);
+    state.cookie = "set";
+    emit("created", fresh.id);
+  }
+
+  return {
+    defaultMaxBytes: 65536,
+    entryBytes: store.entryBytes?.bind(store),
+    checkFits: undefined,
+
+    async open(token): Promise<OpenedRecord | null> {
+      if (!isWellFormedToken(token)) {
+        emit("tampered", null);
+        return null;
+      }
+      const id = hashToken(token);
+      const now = new Date(nowMs());
+      let record = await read(id, now);
+      if (record === "corrupt") return null;
+      let reached: string | null = token;
+      // The old token of a session rotated within `rotationGrace`: serve the new record without
+      // knowing its token. A session rotated again within the window is a chain; a record that is
+      // still a shadow after a few hops (a loop, or junk) reaches nothing.
+      for (let hops = 0; record?.successorId; hops++) {
+        if (hops === MAX_GRACE_HOPS) record = null;
+        else {
+          record = await read(record.successorId, now);
+          if (record === "corrupt") return null;
+          reached = null;
+        }
+      }
+      if (record === null) {
+        emit("unknown", id);
+        return null;
+      }
+      return { record, token: reached, resign: false, viaGrace: reached === null };
+    },
+
+    drop: (id) => store.delete(id),
+
+    async save(state: PersistedSession, now: number) {
+      const record = state.record;
+      if (record === null) return create(state, now);
+      const nextMs = state.nextExpiry(now);
+      const expiryMoved = state.touchDue(now);
+      const policyChanged = state.policyChanged;
+      if (policyChanged && nextMs <= now) {
+        // B14: `setExpiry(pastDate)` ends a stored session: it is deleted, never rewritten as a dead row.
+        await store.delete(record.id);
+        emit("destroyed", record.id);
+        state.ended();
+        return;
+      }
+      if (state.data.replacesAll) {
+        const full = state.fullRecord(record.id, now);
+        const sent = state.pending();
+        const rev = await onTime(now, (notAfter) => store.replace(full, new Date(now), notAfter));
+        if (rev === null) state.interrupted(record.id);
+        state.saved({ ...full, rev }, sent);
+      } else if (state.data.isModified) {
+        const patch = {
+          ...state.data.changes(),
+          expiresAt: new Date(nextMs),
+          updatedAt: new Date(now),
+          schemaVersion: state.ctx.runtime.version,
+          maxBytes: state.ctx.maxBytes,
+        };
+        const sent = state.pending();
+        const rev = await onTime(now, (notAfter) =>
+          store.patch(record.id, notAfter ? { ...patch, notAfter } : patch, new Date(now)),
+        );
+        if (rev === null) state.interrupted(record.id);
+        state.saved({ ...record, expiresAt: patch.expiresAt, updatedAt: patch.updatedAt, rev }, sent);
+      } else if (expiryMoved) {
+        if (!(await store.touch(record.id, new Date(nextMs), new Date(now)))) {
+          // A read-only request of a session gone meanwhile: nothing to save, so no error. No clearing
+          // cookie either: the session may be gone because a login in a parallel request rotated it,
+          // and a clear arriving after that response would delete the new cookie (same name). The
+          // dead one loads a fresh session next time.
+          emit("interrupted", record.id);
+          state.record = null;
+          return;
+        }
+        state.record = { ...record, expiresAt: new Date(nextMs) };
+      } else return;
+      if ((expiryMoved || policyChanged) && state.token !== null) state.cookie = "set";
+    },
+
+    async rotate(state: PersistedSession, now: number) {
+      const token = createToken();
+      const id = hashToken(token);
+      const old = state.record;
+      if (old !== null) {
+        const record = state.fullRecord(id, now);
+        const sent = state.pending();
+        const grace = options.rotationGraceSeconds;
+        const graceUntil = grace > 0 ? new Date(now + grace * 1000) : null;
+        if (!(await store.rotate(old.id, record, graceUntil, new Date(now)))) state.interrupted(old.id);
+        state.saved(record, sent);
+        emit("rotated", id);
+        state.cookie = "set";
+      }
+      state.token = token;
+      state.id = id;
+    },
+
+    async destroy(state) {
+      const id = state.record?.id ?? null;
+      if (id !== null) {
+        await store.delete(id);
+        emit("destroyed", id);
+      }
+      state.ended();
+    },
+
+    async destroyToken(token) {
+      if (!isWellFormedToken(token)) return false;
+      const id = hashToken(token);
+      const existed = (await read(id, new Date(nowMs()))) !== null;
+      await store.delete(id);
+      if (existed) emit("destroyed", id);
+      return existed;
+    },
+
+    find: (where, now, limit) => store.find(where, now, limit === undefined ? {} : { limit }),
+    deleteWhere: async (where, exceptId) => (await store.deleteWhere(where, exceptId === undefined ? {} : { exceptId })).length,
+    purgeExpired: (now, batchSize) => store.purgeExpired(now, batchSize),
+    // Operator tools (the CLI with --config, an admin page) work on the store with its cache but
+    // without the request-path timeout: a purge or a revoke may take longer than a request.
+    operator: (context) => createOperator({ ...context, store: composed }),
+  };
+}

@@ -1,0 +1,202 @@
+import { clearingCookie, type SessionCookie, sessionCookie } from "./cookie.js";
+import { SessionInterruptedError } from "./errors.js";
+import { absoluteExpiry, cookieMaxAge, type ExpiryOverride, expiryAt, isTouchDue } from "./expiry.js";
+import { parseExpiry } from "./expiry-entry.js";
+import type { PendingChanges, PersistedSession, SessionContext } from "./persistence.js";
+import { EXPIRY_KEY, type Hydrated } from "./schema.js";
+import { SessionContents } from "./session-contents.js";
+import type { StoredData, StoredSession } from "./store.js";
+
+/** How a session starts: fresh, or from a stored record. */
+export interface SessionInit {
+  /** The cookie's value when it named this record; null for a fresh session or one reached through a rotation grace. */
+  token: string | null;
+  record: StoredSession | null;
+  hydrated: Hydrated | null;
+  /** The request carried a session cookie, so a fresh session must clear it once destroyed. */
+  hadCookie: boolean;
+  /** The record must be written out again even if nothing changes (a cookie sealed under a previous secret). */
+  resign?: boolean;
+  /** Reached through the old token of a session rotated within `rotationGrace` (a grace shadow). */
+  viaGrace?: boolean;
+}
+
+/**
+ * A session between its load and its commit: the record it came from, the token (or sealed
+ * value) its cookie carries, its data, and which cookie the response must send. `Session` is the
+ * typed API over it; its `Persistence` saves, rotates and destroys it. The expiry arithmetic
+ * both kinds of persistence share lives here.
+ */
+export class SessionState implements PersistedSession {
+  readonly ctx: SessionContext;
+  readonly data: SessionContents;
+  /** The cookie's value: a token, or for a cookie store the sealed record. */
+  token: string | null;
+  id: string | null;
+  record: StoredSession | null;
+  /** `setExpiry` (or a `clear()` that dropped its override) changed the cookie's lifetime: the next save re-sends it. */
+  policyChanged = false;
+  /** Counts `policyChanged` being set, so a save in flight does not clear a later one. */
+  policyChanges = 0;
+  cookie: "set" | "clear" | null = null;
+  readonly hadCookie: boolean;
+  /** The record must be written out again (previous secret, rotated cookie) even if nothing changed. */
+  reseal: boolean;
+  /** Set by an adapter once the response carrying the cookie has started: changes are refused (R20). */
+  lockedBecause: string | null = null;
+  /** Reached through a grace shadow: identity changes are refused (B4), data writes go to the rotated record. */
+  readonly viaGrace: boolean;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: SessionContext, init: SessionInit) {
+    this.ctx = ctx;
+    this.token = init.token;
+    this.record = init.record;
+    this.id = init.record?.id ?? null;
+    const { persistence } = ctx;
+    const fits = persistence.checkFits === undefined ? undefined : (data: StoredData) => persistence.checkFits?.(this, data);
+    this.data = new SessionContents(ctx.runtime, ctx.nowMs, ctx.maxBytes, init.hydrated, persistence.entryBytes, fits);
+    this.hadCookie = init.hadCookie;
+    this.reseal = init.resign ?? false;
+    this.viaGrace = init.viaGrace ?? false;
+  }
+
+  /**
+   * Saves, rotations and destroys of one session run one at a time, in call order: the
+   * procedures of a tRPC batch share one session and commit concurrently, and two saves in
+   * flight at once would both insert a new session, or rotate from under each other.
+   */
+  exclusive<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  save(): Promise<void> {
+    return this.exclusive(() => this.ctx.persistence.save(this, this.ctx.nowMs()));
+  }
+
+  rotate(): Promise<void> {
+    return this.exclusive(() => this.ctx.persistence.rotate(this, this.ctx.nowMs()));
+  }
+
+  destroy(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.ctx.persistence.destroy(this);
+      this.data.reset();
+    });
+  }
+
+  /** `save()`, then the cookies to send (none when the cookie need not change). */
+  commit(): Promise<SessionCookie[]> {
+    return this.exclusive(async () => {
+      // One instant for the save and the cookie, so Max-Age matches the stored expiry to the second.
+      const now = this.ctx.nowMs();
+      await this.ctx.persistence.save(this, now);
+      if (this.cookie === "set" && this.token !== null && this.record !== null) {
+        return [this.cookieFor(this.token, this.record.expiresAt, now)];
+      }
+      return this.cookie === "clear" ? [clearingCookie(this.ctx.cookie)] : [];
+    });
+  }
+
+  /** The cookie carrying `value` for a record expiring at `expiresAt` (a browser-session cookie under `setExpiry(0)`). */
+  cookieFor(value: string, expiresAt: Date, nowMs: number): SessionCookie {
+    return sessionCookie(this.ctx.cookie, value, cookieMaxAge(this.override(), expiresAt.getTime(), nowMs), new Date(nowMs));
+  }
+
+  /** `commit()` at this instant would write nothing and send no `Set-Cookie`: the no-op branches of every save. */
+  isSettled(): boolean {
+    if (this.cookie !== null || this.policyChanged || this.reseal || this.data.isModified) return false;
+    if (this.record === null) return !this.data.hasData;
+    return !this.touchDue(this.ctx.nowMs());
+  }
+
+  /** The stored expiry would move far enough (`touchAfter`) to be written and re-sent. */
+  touchDue(nowMs: number): boolean {
+    const record = this.record as StoredSession;
+    return isTouchDue(this.ctx.policy, record.expiresAt.getTime(), this.nextExpiry(nowMs));
+  }
+
+  /** The session's own expiry override (`setExpiry`), from `data` or the current data. */
+  override(data?: StoredData): ExpiryOverride | undefined {
+    const entry = data === undefined ? this.data.entry(EXPIRY_KEY) : data[EXPIRY_KEY];
+    return entry === undefined ? undefined : parseExpiry(entry);
+  }
+
+  nextExpiry(nowMs: number): number {
+    const record = this.record;
+    const override = this.override();
+    const createdMs = record?.createdAt.getTime() ?? nowMs;
+    const absoluteMs = record ? (record.absoluteExpiresAt?.getTime() ?? null) : absoluteExpiry(this.ctx.policy, createdMs);
+    const next = expiryAt(this.ctx.policy, override, nowMs, absoluteMs);
+    if (record === null || this.policyChanged || this.data.replacesAll) return next;
+    // Writes move the expiry under the same throttle as reads: the cookie is re-sent only when
+    // it moved by touchAfter, and an unchanged expires_at keeps Postgres updates HOT.
+    const stored = record.expiresAt.getTime();
+    const extend = this.ctx.policy.rolling || this.data.isModified;
+    return extend && isTouchDue(this.ctx.policy, stored, next) ? next : stored;
+  }
+
+  /** The whole record as a full write (insert, replace, rotation, seal) stores it. */
+  fullRecord(id: string, nowMs: number): StoredSession {
+    const data = this.data.toStoredData();
+    const created = this.record?.createdAt ?? new Date(nowMs);
+    const absoluteMs = this.record ? (this.record.absoluteExpiresAt?.getTime() ?? null) : absoluteExpiry(this.ctx.policy, nowMs);
+    return {
+      id,
+      data,
+      expiresAt: new Date(expiryAt(this.ctx.policy, this.override(), nowMs, absoluteMs)),
+      absoluteExpiresAt: absoluteMs === null ? null : new Date(absoluteMs),
+      createdAt: created,
+      updatedAt: new Date(nowMs),
+      schemaVersion: this.ctx.runtime.version,
+      rev: 1,
+      successorId: null,
+    };
+  }
+
+  /** What a save is about to send, for `saved` once the store has it. */
+  pending(): PendingChanges {
+    return { ...this.data.pending(), policyChanges: this.policyChanges };
+  }
+
+  /** The store holds `record`; what `sent` described is saved, changes made meanwhile stay pending. */
+  saved(record: StoredSession, sent: PendingChanges): void {
+    this.record = record;
+    this.id = record.id;
+    this.data.markSaved(sent);
+    if (this.policyChanges === sent.policyChanges) this.policyChanged = false;
+  }
+
+  policyMoved(): void {
+    this.policyChanged = true;
+    this.policyChanges++;
+  }
+
+  /**
+   * B14: a new session whose expiry is already past (`setExpiry(pastDate)`) is never written: it
+   * would be a dead record only purge removes. The cookie of a request that had one is cleared.
+   */
+  expiredOnPurpose(nowMs: number): boolean {
+    if (this.nextExpiry(nowMs) > nowMs) return false;
+    this.cookie = this.hadCookie ? "clear" : null;
+    return true;
+  }
+
+  /** The session is gone (destroyed, or expired on purpose): a fresh empty one from here, its cookie cleared if it had one. */
+  ended(): void {
+    const stored = this.record !== null;
+    this.token = null;
+    this.id = null;
+    this.record = null;
+    this.policyChanged = false;
+    this.reseal = false;
+    this.cookie = this.hadCookie || stored ? "clear" : null;
+  }
+
+  interrupted(id: string): never {
+    this.ctx.emit("interrupted", id);
+    throw new SessionInterruptedError("The session was destroyed, revoked or expired by another request; nothing was saved");
+  }
+}
