@@ -42,7 +42,6 @@ export {
   type SessionErrorStatus,
   sessionErrorAnswer,
   sessionErrorResponse,
-  storeUnavailableResponse,
   withSessionHeaders,
 } from "./response-headers.js";
 export type {
