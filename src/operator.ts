@@ -55,6 +55,7 @@ export interface SessionOperator<S extends SessionSchema | undefined = undefined
    * Live sessions whose fields match, newest first, data decoded: with a schema, migrated and
    * validated as a load does (a key that fails it is left out, a session whose record is
    * unreadable is skipped); without, each entry as stored, decoded. Per-key expiry applies.
+   * A bad `where` or `limit` is a `SessionUsageError`.
    */
   inspect(query: { where: OperatorWhere<S>; limit?: number }): Promise<OperatorSession<S>[]>;
   /**
@@ -69,7 +70,8 @@ export interface SessionOperator<S extends SessionSchema | undefined = undefined
   /**
    * Deletes sessions expired by `now` (one instant for the whole run) in batches of
    * `batchSize`, until a batch comes back short; `onProgress` gets the running total after
-   * each batch. Returns how many went.
+   * each batch. Returns how many went. A `batchSize` that is not a positive integer is a
+   * `SessionUsageError`.
    */
   purge(options?: { batchSize?: number; now?: Date; onProgress?: (deleted: number) => void }): Promise<number>;
   /** Reclaims the space purged rows left (`VACUUM (ANALYZE)` on Postgres); false when the store has nothing of the kind. */
@@ -145,6 +147,10 @@ export function createOperator<S extends SessionSchema | undefined>(ctx: Operato
   const { store, runtime } = ctx;
   return {
     async inspect({ where, limit }) {
+      // Checked here: the memory store would slice off the last sessions for a negative one.
+      if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) {
+        throw new SessionUsageError("limit must be a positive integer");
+      }
       const now = ctx.nowMs();
       const records = await store.find(toWhere(runtime, where), new Date(now), limit === undefined ? {} : { limit });
       const list: OperatorSession<S>[] = [];

@@ -165,6 +165,16 @@ for (const [name, open, enabled] of backends) {
       await expect(sessions.operator.stats({ top: 0 })).rejects.toThrow(SessionUsageError);
     });
 
+    it("inspect refuses a limit that is not a positive integer with SessionUsageError, rather than cutting the list short", async () => {
+      const { sessions, login } = await setUp();
+      await login("u_13");
+      await login("u_13");
+      for (const limit of [-1, 0, 1.5]) {
+        await expect(sessions.operator.inspect({ where: { userId: "u_13" }, limit })).rejects.toThrow(SessionUsageError);
+      }
+      expect(await sessions.operator.inspect({ where: { userId: "u_13" }, limit: 1 })).toHaveLength(1);
+    });
+
     it("purge deletes what expired by `now` in batches, reporting progress; countExpired counts it first", async () => {
       const { harness, clock, sessions, login } = await setUp();
       for (let i = 0; i < 5; i++) await login(`old_${i}`);
