@@ -163,7 +163,7 @@ function installedSize() {
 
 function commitOf() {
   try {
-    return run("git", ["log", "-1", "--format=%h %cI %s"], root).trim();
+    return run("git", ["log", "-1", "--format=%h (%cI)"], root).trim();
   } catch {
     return "(not a git checkout)";
   }
