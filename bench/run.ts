@@ -1,19 +1,21 @@
 /**
  * `npm run bench [-- --quick] [-- --json] [-- --only <regex>] [-- --skip cpu,store,http,scale]`:
  * every contender on the machine's Postgres (`DATABASE_URL`) and Redis (`REDIS_URL`), then the
- * CPU line, the HTTP line and the scale lines. Creates one database per contender and one Redis
- * prefix per run, and removes both at the end, on Ctrl-C too.
+ * CPU line, the HTTP line and the scale lines. Postgres contenders run twice, on databases with
+ * `synchronous_commit` off and on. Creates one database per contender and one Redis prefix per
+ * run, and removes both at the end, on Ctrl-C too.
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { FACTORIES } from "./contenders/index.js";
 import { measureCpu } from "./cpu/line.js";
 import { cpuTable } from "./cpu/table.js";
-import { httpTable, measureHttp } from "./http/index.js";
+import { type HttpRow, httpTable, measureHttp } from "./http/index.js";
 import { createAdminDatabase, deletePrefix, dropDatabases } from "./resources.js";
 import { measureScale, scaleTables } from "./scale/index.js";
-import { type Row, storeTable } from "./store-table.js";
-import { type Contender, CYCLES, type Measurement, makePayload, medianOf, runCycle } from "./workload.js";
+import { lineOf, type Row, storeTable } from "./store-table.js";
+import { SYNC_COMMITS, type SyncCommit, setSyncCommit } from "./sync-commit.js";
+import { type Backend, type Contender, CYCLES, type Measurement, makePayload, medianOf, runCycle } from "./workload.js";
 
 const argv = process.argv.slice(2);
 const args = new Set(argv);
@@ -62,62 +64,85 @@ process.once("SIGINT", () => {
   void cleanup().finally(() => process.exit(130));
 });
 
+/** One group of contenders that take turns and share a floor: a backend, and for Postgres a sync setting. */
+interface Line {
+  backend: Backend;
+  syncCommit?: SyncCommit;
+}
+
+const LINES: Line[] = [...new Set(FACTORIES.map((f) => f.backend))].flatMap((backend): Line[] =>
+  backend === "postgres" ? SYNC_COMMITS.map((syncCommit) => ({ backend, syncCommit })) : [{ backend }],
+);
+
+/** A fresh database for one contender, with its line's `synchronous_commit` when it has one. */
+async function contenderDatabase(line: Line): Promise<string> {
+  const name = `tessera_bench_${runId}_${databases.length}`;
+  const url = await createAdminDatabase(databaseUrl, name, databases);
+  if (line.syncCommit !== undefined) await setSyncCommit(databaseUrl, url, name, line.syncCommit);
+  return url;
+}
+
 /**
- * The store-level table. Contenders of one backend are open together and take turns, one
+ * One line of the store-level table. Its contenders are open together and take turns, one
  * repetition each, so a slow spell of the shared machine hits all of them rather than one.
  */
-async function storeLevel(): Promise<Row[]> {
+async function measureLine(line: Line): Promise<Row[]> {
   const rows: Row[] = [];
-  const backends = [...new Set(FACTORIES.map((f) => f.backend))];
-  for (const backend of backends) {
-    const group: Contender[] = [];
-    try {
-      for (const { backend: b, create } of FACTORIES) {
-        if (b !== backend) continue;
-        const index = databases.length;
-        const contender = await create({
-          databaseUrl: await createAdminDatabase(databaseUrl, `tessera_bench_${runId}_${index}`, databases),
-          redisUrl,
-          redisPrefix: `${redisPrefix}${index}:`,
-          poolSize: POOL_SIZE,
-        });
-        if (only !== null && contender.floor !== true && !only.test(contender.name)) {
-          await contender.close();
-          continue;
-        }
-        group.push(contender);
-        log(`${contender.name}: seeding ${config.sessions} sessions`);
-        await contender.seed(config.sessions);
+  const label = lineOf(line);
+  const group: Contender[] = [];
+  try {
+    for (const { backend, create } of FACTORIES) {
+      if (backend !== line.backend) continue;
+      const index = databases.length;
+      const contender = await create({
+        databaseUrl: await contenderDatabase(line),
+        redisUrl,
+        redisPrefix: `${redisPrefix}${index}:`,
+        poolSize: POOL_SIZE,
+      });
+      if (only !== null && contender.floor !== true && !only.test(contender.name)) {
+        await contender.close();
+        continue;
       }
-      const runs = new Map<Contender, Record<string, Measurement[]>>(group.map((c) => [c, {}]));
-      for (const cycle of CYCLES) {
-        for (let rep = 0; rep < config.repetitions; rep++) {
-          // Rotate who goes first, so no contender always runs right after the same neighbour.
-          const order = group.map((_, k) => group[(k + rep) % group.length] as Contender);
-          for (const contender of order) {
-            for (const concurrency of CONCURRENCIES) {
-              const measured = await runCycle(contender, cycle, { ...config, concurrency }, 1000 * rep + concurrency);
-              const key = `${cycle}:${concurrency}`;
-              const byKey = runs.get(contender) as Record<string, Measurement[]>;
-              byKey[key] = [...(byKey[key] ?? []), measured];
-            }
+      group.push(contender);
+      log(`${contender.name} (${label}): seeding ${config.sessions} sessions`);
+      await contender.seed(config.sessions);
+    }
+    const runs = new Map<Contender, Record<string, Measurement[]>>(group.map((c) => [c, {}]));
+    for (const cycle of CYCLES) {
+      for (let rep = 0; rep < config.repetitions; rep++) {
+        // Rotate who goes first, so no contender always runs right after the same neighbour.
+        const order = group.map((_, k) => group[(k + rep) % group.length] as Contender);
+        for (const contender of order) {
+          for (const concurrency of CONCURRENCIES) {
+            const measured = await runCycle(contender, cycle, { ...config, concurrency }, 1000 * rep + concurrency);
+            const key = `${cycle}:${concurrency}`;
+            const byKey = runs.get(contender) as Record<string, Measurement[]>;
+            byKey[key] = [...(byKey[key] ?? []), measured];
           }
         }
-        log(`  ${backend} ${cycle}: done`);
       }
-      for (const contender of group) {
-        const byKey = runs.get(contender) as Record<string, Measurement[]>;
-        const results = {} as Row["results"];
-        for (const cycle of CYCLES) {
-          results[cycle] = { c1: medianOf(byKey[`${cycle}:1`] ?? []), c64: medianOf(byKey[`${cycle}:64`] ?? []) };
-        }
-        rows.push({ name: contender.name, backend, floor: contender.floor === true, results });
-        log(`${contender.name}: modify c1 ${Math.round(results.modify.c1.opsPerSec)} ops/s`);
-      }
-    } finally {
-      for (const contender of group) await contender.close().catch(() => {});
+      log(`  ${label} ${cycle}: done`);
     }
+    for (const contender of group) {
+      const byKey = runs.get(contender) as Record<string, Measurement[]>;
+      const results = {} as Row["results"];
+      for (const cycle of CYCLES) {
+        results[cycle] = { c1: medianOf(byKey[`${cycle}:1`] ?? []), c64: medianOf(byKey[`${cycle}:64`] ?? []) };
+      }
+      rows.push({ name: contender.name, ...line, floor: contender.floor === true, results });
+      log(`${contender.name} (${label}): modify c1 ${Math.round(results.modify.c1.opsPerSec)} ops/s`);
+    }
+  } finally {
+    for (const contender of group) await contender.close().catch(() => {});
   }
+  return rows;
+}
+
+/** The store-level table: every line in turn. */
+async function storeLevel(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const line of LINES) rows.push(...(await measureLine(line)));
   return rows;
 }
 
@@ -125,9 +150,11 @@ async function main(): Promise<void> {
   const started = performance.now();
   const result: Record<string, unknown> = {};
   const sections: string[] = [];
+  let rows: Row[] = [];
+  let http: HttpRow[] | undefined;
   try {
     if (!skip.has("store")) {
-      const rows = await storeLevel();
+      rows = await storeLevel();
       result.store = rows;
       sections.push(`## Store level\n\n${storeTable(rows)}`);
     }
@@ -143,7 +170,7 @@ async function main(): Promise<void> {
     }
     if (!skip.has("http")) {
       log("HTTP line");
-      const http = await measureHttp({ quick, redisUrl, redisPrefix: `${redisPrefix}http:`, log });
+      http = await measureHttp({ quick, redisUrl, redisPrefix: `${redisPrefix}http:`, log });
       result.http = http;
       sections.push(`## End to end over HTTP (90 % read / 10 % modify)\n\n${httpTable(http)}`);
     }

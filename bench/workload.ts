@@ -83,6 +83,11 @@ export interface Measurement {
   /** Microseconds; only measured at concurrency 1. */
   p50Us: number | null;
   p99Us: number | null;
+  /**
+   * This process's CPU time (user + system, `process.cpuUsage()`) over the measured window ÷
+   * its operations, in µs: the client's cost of a cycle, which bounds throughput at c64.
+   */
+  cpuUsPerOp: number;
 }
 
 /** Seeds `n` sessions with `concurrency` in flight. */
@@ -138,12 +143,15 @@ export async function runCycle(contender: Contender, cycle: Cycle, options: RunO
   };
   await run(options.warmupMs, null);
   const samples: number[] | null = timed ? [] : null;
+  const cpuBefore = process.cpuUsage();
   const { ops, elapsed } = await run(options.durationMs, samples);
+  const cpu = process.cpuUsage(cpuBefore);
   return {
     ops,
     opsPerSec: (ops * 1000) / elapsed,
     p50Us: samples ? percentile(samples, 0.5) * 1000 : null,
     p99Us: samples ? percentile(samples, 0.99) * 1000 : null,
+    cpuUsPerOp: (cpu.user + cpu.system) / ops,
   };
 }
 
@@ -173,6 +181,7 @@ export function medianOf(runs: Measurement[]): Measurement {
     opsPerSec: median(runs.map((m) => m.opsPerSec)),
     p50Us: pick((m) => m.p50Us),
     p99Us: pick((m) => m.p99Us),
+    cpuUsPerOp: median(runs.map((m) => m.cpuUsPerOp)),
   };
 }
 
