@@ -1,12 +1,14 @@
 /**
- * `npm run bench [-- --quick] [-- --json] [-- --only <regex>] [-- --skip cpu,store,http,scale]`:
+ * `npm run bench [-- --quick] [-- --check] [-- --json] [-- --only <regex>] [-- --skip cpu,store,http,scale]`:
  * every contender on the machine's Postgres (`DATABASE_URL`) and Redis (`REDIS_URL`), then the
  * CPU line, the HTTP line and the scale lines. Postgres contenders run twice, on databases with
  * `synchronous_commit` off and on. Creates one database per contender and one Redis prefix per
- * run, and removes both at the end, on Ctrl-C too.
+ * run, and removes both at the end, on Ctrl-C too. `--check` then prints issue 14's bars with
+ * PASS/MISS and exits non-zero when one misses.
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
+import { checkBars, checkTable } from "./check.js";
 import { FACTORIES } from "./contenders/index.js";
 import { measureCpu } from "./cpu/line.js";
 import { cpuTable } from "./cpu/table.js";
@@ -21,6 +23,7 @@ const argv = process.argv.slice(2);
 const args = new Set(argv);
 const quick = args.has("--quick");
 const asJson = args.has("--json");
+const check = args.has("--check");
 const flagValue = (flag: string) => {
   const at = argv.indexOf(flag);
   return at === -1 ? undefined : argv[at + 1];
@@ -183,8 +186,15 @@ async function main(): Promise<void> {
   } finally {
     await cleanup();
   }
+  if (check) {
+    const verdicts = checkBars(rows, http);
+    result.check = verdicts;
+    sections.push(`## Issue 14 bars (--check)\n\n${checkTable(verdicts)}`);
+    if (verdicts.some((v) => v.pass === false)) process.exitCode = 1;
+  }
   const meta = {
     quick,
+    check,
     sessions: config.sessions,
     repetitions: config.repetitions,
     durationMs: config.durationMs,

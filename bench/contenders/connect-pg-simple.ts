@@ -5,6 +5,9 @@ import pg from "pg";
 import { type BenchEnv, type Contender, seedParallel, TTL_SECONDS } from "../workload.js";
 import { expressSession, expressStoreOps } from "./peer-common.js";
 
+/** Its table label (the `--check` bars find it by this). */
+export const NAME = "connect-pg-simple (express-session)";
+
 /** connect-pg-simple on a node-postgres Pool, driven as express-session drives it (touch on every read). */
 export async function create(env: BenchEnv): Promise<Contender> {
   const pool = new pg.Pool({ connectionString: env.databaseUrl, max: env.poolSize });
@@ -14,7 +17,7 @@ export async function create(env: BenchEnv): Promise<Contender> {
   const ids: string[] = [];
   const ops = expressStoreOps(store, ids);
   return {
-    name: "connect-pg-simple (express-session)",
+    name: NAME,
     backend: "postgres",
     async seed(n) {
       // The first call creates the table; let it finish before the parallel inserts.

@@ -4,6 +4,9 @@ import { Redis } from "ioredis";
 import { type BenchEnv, type Contender, seedParallel, TTL_SECONDS } from "../workload.js";
 import { expressSession, expressStoreOps } from "./peer-common.js";
 
+/** Its table label (the `--check` bars find it by this). */
+export const NAME = "connect-redis (express-session)";
+
 /** connect-redis 8 on ioredis, driven as express-session drives it (touch on every read). */
 export async function create(env: BenchEnv): Promise<Contender> {
   const redis = new Redis(env.redisUrl, { maxRetriesPerRequest: 1 });
@@ -12,7 +15,7 @@ export async function create(env: BenchEnv): Promise<Contender> {
   const ids: string[] = [];
   const ops = expressStoreOps(store, ids);
   return {
-    name: "connect-redis (express-session)",
+    name: NAME,
     backend: "redis",
     async seed(n) {
       await seedParallel(n, 16, async (i) => {

@@ -3,6 +3,9 @@ import { type Contender, makePayload, seedParallel, TTL_SECONDS } from "../workl
 
 const password = "bench-password-0123456789-abcdefghijklmnopqrstuvwxyz";
 
+/** Its table label (the `--check` bars find it by this). */
+export const NAME = "iron-session sealData/unsealData";
+
 /** The cookie floor, iron-session 8: `unsealData` (read), then `sealData` of the changed data (modify). */
 export async function create(): Promise<Contender> {
   const seals: string[] = [];
@@ -12,7 +15,7 @@ export async function create(): Promise<Contender> {
     return data;
   };
   return {
-    name: "iron-session sealData/unsealData",
+    name: NAME,
     backend: "cookie",
     floor: true,
     async seed(n) {

@@ -2,6 +2,9 @@ import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { type BenchEnv, type Contender, makePayload, seedParallel, TTL_SECONDS } from "../workload.js";
 
+/** Its table label (the `--check` bars find it by this). */
+export const NAME = "raw postgres.js SELECT+UPDATE";
+
 /** The Postgres floor: postgres.js prepared SELECT (read), then prepared UPDATE (modify), jsonb data. */
 export async function create(env: BenchEnv): Promise<Contender> {
   const sql = postgres(env.databaseUrl, { max: env.poolSize, onnotice: () => {}, prepare: true });
@@ -16,7 +19,7 @@ export async function create(env: BenchEnv): Promise<Contender> {
     return row.data;
   };
   return {
-    name: "raw postgres.js SELECT+UPDATE",
+    name: NAME,
     backend: "postgres",
     floor: true,
     async seed(n) {

@@ -2,13 +2,16 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { type BenchEnv, type Contender, makePayload, seedParallel, TTL_SECONDS } from "../workload.js";
 
+/** Its table label (the `--check` bars find it by this). */
+export const NAME = "raw ioredis GET+SET";
+
 /** The Redis floor: GET + JSON.parse (read), then JSON.stringify + SET EX (modify). */
 export async function create(env: BenchEnv): Promise<Contender> {
   const redis = new Redis(env.redisUrl);
   redis.on("error", () => {});
   const keys: string[] = [];
   return {
-    name: "raw ioredis GET+SET",
+    name: NAME,
     backend: "redis",
     floor: true,
     async seed(n) {

@@ -4,6 +4,9 @@ import { drizzleStore, migrate } from "../../src/stores/drizzle/index.js";
 import type { BenchEnv, Contender } from "../workload.js";
 import { define, tesseraOps } from "./tessera-common.js";
 
+/** Its table label (the `--check` bars find it by this). */
+export const NAME = "Tessera drizzleStore (postgres.js)";
+
 /** Tessera on `drizzleStore` over postgres.js. */
 export async function create(env: BenchEnv): Promise<Contender> {
   const client = postgres(env.databaseUrl, { max: env.poolSize, onnotice: () => {} });
@@ -11,7 +14,7 @@ export async function create(env: BenchEnv): Promise<Contender> {
   await migrate(db);
   const ops = tesseraOps(define({ store: drizzleStore({ db }) }));
   return {
-    name: "Tessera drizzleStore (postgres.js)",
+    name: NAME,
     backend: "postgres",
     ...ops,
     async close() {
