@@ -51,3 +51,8 @@ export function isStoreUnavailable(error: unknown): error is SessionStoreError {
 export function isRefreshOf(cookie: SessionCookie, sent: string | undefined): boolean {
   return cookie.value !== "" && cookie.value === sent;
 }
+
+/** Makes `view`, an adapter's proxy of `session` (tRPC's per-procedure view), usable wherever the session is (`revoke({ except })`, the kit). */
+export function aliasSession(view: object, session: object): void {
+  sessionInternals.alias(view, any(session));
+}

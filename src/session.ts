@@ -32,6 +32,8 @@ export interface SessionInternals {
   isSettled(session: Session<SessionSchema>): boolean;
   /** The store id of the session's record, for `revoke({ except })`. */
   storeId(session: Session<SessionSchema>): string | null;
+  /** Makes `view` (an adapter's proxy of `session`, as tRPC's per-procedure view) stand for it here. */
+  alias(view: object, session: Session<SessionSchema>): void;
 }
 
 /** Set by `Session`'s static block, which alone can reach its private fields. */
@@ -294,13 +296,24 @@ export class Session<S extends SessionSchema> {
   }
 
   static {
+    // A proxy of a session (tRPC's per-procedure view) has no private fields of its own: it
+    // reaches them through the session it was registered for.
+    const aliases = new WeakMap<object, Session<SessionSchema>>();
+    const stateOf = (session: object): SessionState => {
+      const target = #state in session ? session : aliases.get(session);
+      if (target === undefined) throw new SessionUsageError("expected a session from sessions.load()");
+      return target.#state;
+    };
     sessionInternals = {
-      commitCookies: (session) => session.#state.commit(),
+      commitCookies: (session) => stateOf(session).commit(),
       lock: (session, reason) => {
-        session.#state.lockedBecause = reason;
+        stateOf(session).lockedBecause = reason;
       },
-      isSettled: (session) => session.#state.isSettled(),
-      storeId: (session) => session.#state.record?.id ?? null,
+      isSettled: (session) => stateOf(session).isSettled(),
+      storeId: (session) => stateOf(session).record?.id ?? null,
+      alias: (view, session) => {
+        aliases.set(view, session);
+      },
     };
   }
 

@@ -1,3 +1,4 @@
+import { aliasSession } from "../../adapter-kit.js";
 import type { Session, SessionSchema } from "../../index.js";
 import { SessionUsageError } from "../../index.js";
 
@@ -159,6 +160,7 @@ function viewOf(batch: Batch, own: Set<string>): object {
     },
   });
   views.add(view);
+  aliasSession(view, batch.session);
   return view;
 }
 

@@ -40,6 +40,15 @@ export function queriesContract(harness: () => StoreHarness, scope: ContractScop
     expect(await sessions.revoke({ where: { userId: "u1" } })).toBe(1);
   });
 
+  serverIt("revoke's `except` must be a session: a look-alike is a SessionUsageError and nothing is deleted", async () => {
+    const { sessions } = makeSessions(harness());
+    const keep = await loggedIn(sessions, "u1", "light");
+    const current = await sessions.load(keep);
+    const lookAlike = { ...current, tag: current.tag } as unknown as typeof current;
+    await expect(sessions.revoke({ where: { userId: "u1" }, except: lookAlike })).rejects.toBeInstanceOf(SessionUsageError);
+    expect((await sessions.load(keep)).get("userId")).toBe("u1");
+  });
+
   it("revoke and findMany refuse an empty where rather than match every session", async () => {
     const { sessions } = makeSessions(harness());
     await expect(sessions.revoke({ where: {} })).rejects.toBeInstanceOf(SessionUsageError);
