@@ -33,7 +33,7 @@ const hostile: Record<string, string> = {
   "lone low surrogate inside base64url": `${"A".repeat(21)}\uDC00${"A".repeat(21)}`,
   NUL: "abc\u0000def",
   "NUL-padded token length": "\u0000".repeat(43),
-  __proto__: "__proto__",
+  ["__proto__"]: "__proto__",
   constructor: "constructor",
   "10 KB": "a".repeat(10 * 1024),
   "10 MB": "a".repeat(10 * 1024 * 1024),
