@@ -69,6 +69,16 @@ for (const kind of ["memory", "cookie"] as const) {
       });
     }
 
+    if (kind === "memory") {
+      it("destroy(hostile) for every hostile value: false, no throw, no store lookup, no event", async () => {
+        const r = rig(kind);
+        for (const value of Object.values(hostile)) expect(await r.sessions.destroy(value)).toBe(false);
+        expect(r.calls.get).toBe(0);
+        expect(r.calls.delete).toBe(0);
+        expect(r.events).toEqual([]);
+      });
+    }
+
     it("load from a Cookie header holding __proto__= and constructor= pairs beside no session cookie: fresh, no event", async () => {
       const r = rig(kind);
       const s = await r.sessions.load("__proto__=x; constructor=y; toString=z");

@@ -192,6 +192,31 @@ for (const kind of ["memory", "cookie"] as const) {
       }
     });
 
+    it("two concurrent commits of one new session (a tRPC batch): one create, the same cookie from both", async () => {
+      const r = rig(kind);
+      const s = await r.sessions.load(undefined);
+      s.set("userId", "u1");
+      const [a, b] = await Promise.all([s.commit(), s.commit()]);
+      expect(a).toHaveLength(1);
+      expect(b).toEqual(a);
+      expect(r.events).toEqual(["created"]);
+      if (server) expect(r.calls.create).toBe(1);
+      else expect(r.calls.seal).toBe(1);
+    });
+
+    it("concurrent destroy() and commit() of a new session: the commit queued first creates it, the destroy then removes it, the next commit clears", async () => {
+      const r = rig(kind);
+      const s = await r.sessions.load(undefined);
+      s.set("userId", "u1");
+      const [created] = await Promise.all([s.commit(), s.destroy()]);
+      expect(created).toHaveLength(1);
+      const sent = await s.commit();
+      expect(sent).toHaveLength(1);
+      expect(isClearing(sent[0] as string)).toBe(true);
+      expect(r.events).toEqual(["created", "destroyed"]);
+      if (server) expect((await r.sessions.load(cookieHeader(created))).isNew).toBe(true);
+    });
+
     it("concurrent rotate() and commit() on a stored session: the commit waits for the rotation and sends the new cookie", async () => {
       const r = rig(kind);
       const cookie = await signedIn(r);
