@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Plugin } from "esbuild";
 import { defineConfig } from "tsup";
@@ -10,10 +10,10 @@ const cliOut = join(root, "dist", "cli");
 
 /**
  * What the `tessera` bin bundles, so that an app installing the library does not install them
- * (issue 13.4): they are devDependencies, and this list is checked against package.json by
- * test/unit/package-deps.test.ts.
+ * (issue 13.4): they are devDependencies, and test/cli/cli-packed.test.ts checks that this list
+ * is what package.json keeps out of `dependencies`.
  */
-export const cliBundled = ["commander", "cli-progress", "jiti"];
+export const cliBundled = ["commander", "cli-progress"];
 
 const toPosix = (path: string) => path.split(sep).join("/");
 
@@ -62,45 +62,17 @@ const moduleUrl: Plugin = {
 };
 
 /**
- * jiti's own ESM entry (lib/jiti.mjs) loads its Babel transform (1.5 MB) lazily with
- * `createRequire(import.meta.url)("../dist/babel.cjs")`, which a bundler cannot follow. The CLI
- * bundle replaces that entry by the same ten lines with the transform at dist/cli/jiti-babel.cjs
- * (copied there after the build), so `--help` and commands without `--config` never load Babel.
- * jiti's core (dist/jiti.cjs, a self-contained webpack bundle that requires only Node built-ins)
- * is bundled as it is.
+ * The packages' MIT notices ship with the code that bundles them. jiti, which loads a TypeScript
+ * `--config`, is not bundled: it is the app's optional peer, resolved from the app at run time
+ * (src/cli/load-config.ts), so the package ships no transpiler.
  */
 const packageDir = (name: string) => join(root, "node_modules", name);
-const jitiDir = packageDir("jiti");
-const jitiBabel = "jiti-babel.cjs";
-const jitiLazyBabel: Plugin = {
-  name: "tessera-jiti-lazy-babel",
+const licenseNotices: Plugin = {
+  name: "tessera-cli-license-notices",
   setup(build) {
-    build.onResolve({ filter: /^jiti$/ }, () => ({ path: "jiti", namespace: "tessera-jiti" }));
-    build.onLoad({ filter: /.*/, namespace: "tessera-jiti" }, () => ({
-      resolveDir: jitiDir,
-      loader: "js",
-      contents: `
-        import { createRequire } from "node:module";
-        import createJitiCore from ${JSON.stringify(join(jitiDir, "dist", "jiti.cjs"))};
-        let transform;
-        function lazyTransform(...args) {
-          transform ??= createRequire(import.meta.url)(${JSON.stringify(`./${jitiBabel}`)});
-          return transform(...args);
-        }
-        function onError(error) { throw error; }
-        const nativeImport = (id) => import(id);
-        export function createJiti(id, opts = {}) {
-          if (!opts.transform) opts = { ...opts, transform: lazyTransform };
-          return createJitiCore(id, opts, { onError, nativeImport, createRequire });
-        }
-        export default createJiti;
-      `,
-    }));
     build.onEnd((result) => {
       if (result.errors.length > 0) return;
       mkdirSync(cliOut, { recursive: true });
-      copyFileSync(join(jitiDir, "dist", "babel.cjs"), join(cliOut, jitiBabel));
-      // The bundled packages are MIT: their notices ship with the code.
       const notices = cliBundled.map((name) => {
         const dir = packageDir(name);
         const version = (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version: string }).version;
@@ -110,7 +82,7 @@ const jitiLazyBabel: Plugin = {
       });
       writeFileSync(
         join(cliOut, "THIRD-PARTY-LICENSES.txt"),
-        `The tessera bin (dist/cli/) bundles these packages (${jitiBabel} is jiti's dist/babel.cjs).\n\n${notices.join("\n---\n\n")}`,
+        `The tessera bin (dist/cli/) bundles these packages.\n\n${notices.join("\n---\n\n")}`,
       );
     });
   },
@@ -142,7 +114,7 @@ export default defineConfig([
     bundle: true,
     splitting: true,
     noExternal: cliBundled,
-    esbuildPlugins: [libraryExternal, moduleUrl, jitiLazyBabel],
+    esbuildPlugins: [libraryExternal, moduleUrl, licenseNotices],
     banner: {
       js: 'import { createRequire as __tesseraCreateRequire } from "node:module"; const require = __tesseraCreateRequire(import.meta.url);',
     },

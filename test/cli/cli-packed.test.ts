@@ -4,16 +4,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt, root } from "./cli.js";
+import { type CliResult, ensureBuilt, failed, ok, root } from "./cli.js";
 
 const run = promisify(execFile);
 
 /** The CLI's own packages: bundled into dist/cli/ by tsup.config.ts, never installed with the library. */
-const cliOnly = ["commander", "cli-progress", "jiti"];
+const cliBundled = ["commander", "cli-progress"];
+
+/** What the bin bundles may be; jiti's Babel transform alone was 1.5 MB (issue 13.4). */
+const maxCliFile = 300 * 1024;
 
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+  peerDependenciesMeta: Record<string, { optional?: boolean }>;
 };
 const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8")) as {
   packages: Record<string, { version: string }>;
@@ -21,19 +26,58 @@ const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8")) a
 const locked = (name: string) => lock.packages[`node_modules/${name}`]?.version as string;
 
 describe("the library does not install the CLI's dependencies (issue 13.4)", () => {
-  it("package.json lists commander, cli-progress and jiti as devDependencies only", () => {
-    for (const name of cliOnly) {
+  it("package.json lists commander and cli-progress as devDependencies only, and the same list is what the bin bundles", async () => {
+    const { cliBundled: bundled } = await import("../../tsup.config.js");
+    expect(bundled).toEqual(cliBundled);
+    for (const name of cliBundled) {
       expect(Object.keys(pkg.dependencies), name).not.toContain(name);
       expect(Object.keys(pkg.devDependencies), name).toContain(name);
     }
   });
+
+  it("jiti, which only a TypeScript --config needs, is an optional peer (2 or later) and a devDependency for the repo's tests", () => {
+    expect(Object.keys(pkg.dependencies)).not.toContain("jiti");
+    expect(pkg.peerDependencies.jiti).toBe(">=2.0.0");
+    expect(pkg.peerDependenciesMeta.jiti).toEqual({ optional: true });
+    expect(Object.keys(pkg.devDependencies)).toContain("jiti");
+  });
 });
+
+/** How an installed `tessera` process ended: the exit code with both outputs, whatever the code. */
+function runBin(app: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      join(app, "node_modules", ".bin", "tessera"),
+      args,
+      { cwd: app, env: { ...process.env, DATABASE_URL: "", REDIS_URL: "", ...env }, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }),
+    );
+  });
+}
+
+/** An app's config module opening its PGlite directory; `typed` adds an annotation only jiti can strip. */
+const configModule = (typed: boolean) =>
+  [
+    'import { PGlite } from "@electric-sql/pglite";',
+    'import { drizzle } from "drizzle-orm/pglite";',
+    'import { defineSession } from "tessera";',
+    'import { drizzleStore } from "tessera/drizzle";',
+    'import * as z from "zod";',
+    `const dir${typed ? ": string" : ""} = process.env.APP_PGDATA ?? '';`,
+    "export const sessions = defineSession({",
+    "  schema: z.object({ userId: z.string().optional() }),",
+    "  store: drizzleStore({ db: drizzle({ client: new PGlite(dir) }) }),",
+    "});",
+    "",
+  ].join("\n");
 
 /**
  * The packed tarball installed into a new project the way an app installs it: the library with
- * the peers this app uses (zod, PGlite, Drizzle), nothing of the CLI's. `npx tessera` then runs
- * the bundled bin, loads a TypeScript `--config` (jiti and its Babel transform, bundled) and
- * works on a PGlite directory. One `npm pack` and one `npm install --prefer-offline` (~10 s).
+ * the peers this app uses (zod, PGlite, Drizzle), nothing of the CLI's and not the optional
+ * jiti. `npx tessera` then runs the bundled bin, works on a PGlite directory and loads a `.mjs`
+ * `--config` natively; a `.ts` one asks for jiti. Then the app installs jiti (the documented
+ * optional peer) and the `.ts` config loads. One `npm pack`, two `npm install --prefer-offline`.
  */
 describe("the packed package in a new project", { timeout: 180_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), "tessera-packed-"));
@@ -41,11 +85,14 @@ describe("the packed package in a new project", { timeout: 180_000 }, () => {
   const data = join(work, "pgdata");
   const npx = (args: string[]) =>
     run("npx", ["--no-install", "tessera", ...args], { cwd: app, env: { ...process.env, DATABASE_URL: "", REDIS_URL: "" } });
+  let packed: { path: string; size: number }[] = [];
 
   beforeAll(async () => {
     await ensureBuilt();
     const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", work], { cwd: root });
-    const tarball = join(work, (JSON.parse(stdout) as { filename: string }[])[0]?.filename ?? "");
+    const pack = (JSON.parse(stdout) as { filename: string; files: { path: string; size: number }[] }[])[0];
+    packed = pack?.files ?? [];
+    const tarball = join(work, pack?.filename ?? "");
     mkdirSync(app);
     const dependencies = {
       tessera: `file:${tarball}`,
@@ -55,32 +102,24 @@ describe("the packed package in a new project", { timeout: 180_000 }, () => {
     };
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module", dependencies }));
     await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], { cwd: app });
-    // An app's TypeScript config module: the type annotations need jiti's transform.
-    writeFileSync(
-      join(app, "sessions.ts"),
-      [
-        'import { PGlite } from "@electric-sql/pglite";',
-        'import { drizzle } from "drizzle-orm/pglite";',
-        'import { defineSession } from "tessera";',
-        'import { drizzleStore } from "tessera/drizzle";',
-        'import * as z from "zod";',
-        "const dir: string = process.env.APP_PGDATA ?? '';",
-        "export const sessions = defineSession({",
-        "  schema: z.object({ userId: z.string().optional() }),",
-        "  store: drizzleStore({ db: drizzle({ client: new PGlite(dir) }) }),",
-        "});",
-        "",
-      ].join("\n"),
-    );
+    writeFileSync(join(app, "sessions.ts"), configModule(true));
+    writeFileSync(join(app, "sessions.mjs"), configModule(false));
   }, 180_000);
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it("the tarball holds no jiti and no large file under dist/cli/", () => {
+    const cli = packed.filter((file) => file.path.startsWith("dist/cli/"));
+    expect(cli.map((file) => file.path)).toContain("dist/cli/bin.js");
+    for (const file of cli) expect(file.size, file.path).toBeLessThanOrEqual(maxCliFile);
+    expect(packed.filter((file) => /jiti|babel/i.test(file.path))).toEqual([]);
+  });
 
   it("installs none of commander, cli-progress and jiti", async () => {
     const { stdout } = await run("npm", ["ls", "--all", "--parseable"], { cwd: app });
     const installed = stdout.split("\n").map((line) => line.split(/[\\/]node_modules[\\/]/).pop());
     expect(installed).toContain("tessera");
-    for (const name of cliOnly) {
+    for (const name of [...cliBundled, "jiti"]) {
       expect(installed, name).not.toContain(name);
       expect(existsSync(join(app, "node_modules", name)), name).toBe(false);
     }
@@ -92,13 +131,42 @@ describe("the packed package in a new project", { timeout: 180_000 }, () => {
     expect(stdout).toContain("migrate");
   });
 
-  it("migrate on a PGlite directory, then stats --json through a TypeScript --config", async () => {
+  it("migrate on a PGlite directory, then stats --json through a .mjs --config, without jiti", async () => {
     const migrated = await npx(["migrate", "--database-url", data]);
     expect(migrated.stdout).toMatch(/^applied 1 migration: 0000_init/);
-    const stats = await run("npx", ["--no-install", "tessera", "stats", "--json", "--config", "sessions.ts"], {
-      cwd: app,
-      env: { ...process.env, DATABASE_URL: "", REDIS_URL: "", APP_PGDATA: data },
+    const stats = await runBin(app, ["stats", "--json", "--config", "sessions.mjs"], { APP_PGDATA: data });
+    expect(JSON.parse(ok(stats))).toMatchObject({ live: 0 });
+  });
+
+  it("a TypeScript --config without jiti exits 2 with one line saying to install jiti", async () => {
+    const result = await runBin(app, ["stats", "--json", "--config", "sessions.ts"], { APP_PGDATA: data });
+    expect(failed(result, 2)).toBe(
+      "tessera: --config sessions.ts is TypeScript: install jiti (npm install -D jiti) to load it, or compile it to .js",
+    );
+    expect(result.stdout).toBe("");
+  });
+
+  describe("with jiti installed (the optional peer)", () => {
+    beforeAll(async () => {
+      await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", `jiti@${locked("jiti")}`], {
+        cwd: app,
+      });
+    }, 180_000);
+
+    it("stats --json through the TypeScript --config", async () => {
+      expect(existsSync(join(app, "node_modules", "jiti"))).toBe(true);
+      const stats = await runBin(app, ["stats", "--json", "--config", "sessions.ts"], { APP_PGDATA: data });
+      expect(JSON.parse(ok(stats))).toMatchObject({ live: 0 });
     });
-    expect(JSON.parse(stats.stdout)).toMatchObject({ live: 0 });
+
+    it("migrate is still a no-op, and stats through npx loads the .ts config too", async () => {
+      const migrated = await npx(["migrate", "--database-url", data]);
+      expect(migrated.stdout).toMatch(/^up to date/);
+      const stats = await run("npx", ["--no-install", "tessera", "stats", "--json", "--config", "sessions.ts"], {
+        cwd: app,
+        env: { ...process.env, DATABASE_URL: "", REDIS_URL: "", APP_PGDATA: data },
+      });
+      expect(JSON.parse(stats.stdout)).toMatchObject({ live: 0 });
+    });
   });
 });
