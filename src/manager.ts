@@ -1,6 +1,5 @@
 import type * as z from "zod";
-import { SessionUsageError } from "./errors.js";
-import { type SessionOperator, type SessionWhere, toWhere } from "./operator.js";
+import { checkCount, type SessionOperator, type SessionWhere, toWhere } from "./operator.js";
 import type { SessionContext } from "./persistence.js";
 import { hydrate, type SessionData, type SessionSchema } from "./schema.js";
 import { Session, sessionInternals } from "./session.js";
@@ -119,7 +118,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
     },
 
     async purgeExpired({ batchSize = 1000, onProgress } = {}) {
-      if (!Number.isInteger(batchSize) || batchSize <= 0) throw new SessionUsageError("batchSize must be a positive integer");
+      checkCount("batchSize", batchSize);
       let total = 0;
       for (;;) {
         const deleted = await persistence.purgeExpired(new Date(ctx.nowMs()), batchSize);

@@ -142,15 +142,18 @@ export function openOperator<S extends SessionSchema | undefined = undefined>(op
   return createOperator<S>({ store: composed, runtime, emit, nowMs: options.now ?? Date.now });
 }
 
+/** A count passed to a call (`limit`, `top`, `batchSize`) must be a positive integer: a call-time misuse otherwise. */
+export function checkCount(name: string, value: number): void {
+  if (!Number.isInteger(value) || value <= 0) throw new SessionUsageError(`${name} must be a positive integer`);
+}
+
 /** The operator over a resolved context (`defineSession` and `openOperator`). */
 export function createOperator<S extends SessionSchema | undefined>(ctx: OperatorContext): SessionOperator<S> {
   const { store, runtime } = ctx;
   return {
     async inspect({ where, limit }) {
       // Checked here: the memory store would slice off the last sessions for a negative one.
-      if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) {
-        throw new SessionUsageError("limit must be a positive integer");
-      }
+      if (limit !== undefined) checkCount("limit", limit);
       const now = ctx.nowMs();
       const records = await store.find(toWhere(runtime, where), new Date(now), limit === undefined ? {} : { limit });
       const list: OperatorSession<S>[] = [];
@@ -176,7 +179,7 @@ export function createOperator<S extends SessionSchema | undefined>(ctx: Operato
     },
 
     async stats({ top = 10, now } = {}) {
-      if (!Number.isInteger(top) || top <= 0) throw new SessionUsageError("top must be a positive integer");
+      checkCount("top", top);
       return store.stats ? store.stats(now ?? new Date(ctx.nowMs()), { top }) : null;
     },
 
@@ -185,7 +188,7 @@ export function createOperator<S extends SessionSchema | undefined>(ctx: Operato
     },
 
     async purge({ batchSize = 1000, now, onProgress } = {}) {
-      if (!Number.isInteger(batchSize) || batchSize <= 0) throw new SessionUsageError("batchSize must be a positive integer");
+      checkCount("batchSize", batchSize);
       const at = now ?? new Date(ctx.nowMs());
       let total = 0;
       for (;;) {

@@ -156,9 +156,10 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
           // A read-only request of a session gone meanwhile: nothing to save, so no error. No clearing
           // cookie either: the session may be gone because a login in a parallel request rotated it,
           // and a clear arriving after that response would delete the new cookie (same name). The
-          // dead one loads a fresh session next time.
+          // dead one loads a fresh session next time. The record stays as loaded, so a later
+          // write in this request is a patch the store refuses (SessionInterruptedError), never
+          // an insert that would bring a revoked session back under its old token.
           emit("interrupted", record.id);
-          state.record = null;
           return;
         }
         state.record = { ...record, expiresAt: new Date(nextMs) };

@@ -300,7 +300,8 @@ export class Session<S extends SessionSchema> {
     // reaches them through the session it was registered for.
     const aliases = new WeakMap<object, Session<SessionSchema>>();
     const stateOf = (session: object): SessionState => {
-      const target = #state in session ? session : aliases.get(session);
+      const target =
+        typeof session !== "object" || session === null ? undefined : #state in session ? session : aliases.get(session);
       if (target === undefined) throw new SessionUsageError("expected a session from sessions.load()");
       return target.#state;
     };

@@ -1,12 +1,11 @@
 import { MAX_COOKIE_BYTES, sessionCookieBytesBound } from "../../cookie.js";
 import { SessionConfigError, SessionTooLargeError, SessionUsageError } from "../../errors.js";
-import type { SessionOperator } from "../../operator.js";
+import { checkCount, type SessionOperator } from "../../operator.js";
 import type { OpenedRecord, PersistedSession, Persistence, SessionContext } from "../../persistence.js";
 import type { SessionSchema } from "../../schema.js";
 import type { CookieSessionStore, SessionCache, StoredData } from "../../store.js";
 import { createToken, hashToken } from "../../token.js";
 import { utf8Length } from "../../utf8.js";
-
 
 /** What `sealedCookie` needs beside the store; `defineSession` resolves it from the options. */
 export interface SealedCookieOptions {
@@ -113,12 +112,19 @@ export function sealedCookie(sealer: CookieSessionStore, options: SealedCookieOp
       throw serverOnly("revoke");
     },
     // Expired cookies die in the browser and are refused on load: there is nothing to purge.
-    purgeExpired: async () => 0,
+    purgeExpired: async (_now, batchSize) => {
+      checkCount("batchSize", batchSize);
+      return 0;
+    },
     operator: <S extends SessionSchema>() => sealedOperator<S>(serverOnly),
   };
 }
 
-/** `sessions.operator` of a cookie store: nothing to inspect or revoke, nothing to count or purge. */
+/**
+ * `sessions.operator` of a cookie store: nothing to inspect or revoke, nothing to count or purge.
+ * Its arguments are checked as a server store's operator checks them, so a bad call fails in
+ * development on a cookie store as it would in production on a server store.
+ */
 function sealedOperator<S extends SessionSchema>(serverOnly: (what: string) => SessionUsageError): SessionOperator<S> {
   return {
     inspect: async () => {
@@ -127,9 +133,15 @@ function sealedOperator<S extends SessionSchema>(serverOnly: (what: string) => S
     revoke: async () => {
       throw serverOnly("revoke");
     },
-    stats: async () => null,
+    stats: async ({ top = 10 } = {}) => {
+      checkCount("top", top);
+      return null;
+    },
     countExpired: async () => null,
-    purge: async () => 0,
+    purge: async ({ batchSize = 1000 } = {}) => {
+      checkCount("batchSize", batchSize);
+      return 0;
+    },
     vacuum: async () => false,
   };
 }

@@ -128,6 +128,24 @@ export function securityContract(harness: () => StoreHarness, scope: ContractSco
     },
   );
 
+  serverIt(
+    "R51: a read-only save that finds the session revoked (its touch fails), then a write in the same request (a tRPC batch, two saves): SessionInterruptedError, nothing comes back under the old cookie",
+    async () => {
+      const h = harness();
+      const { sessions, clock } = makeSessions(h, { touchAfter: "1m" });
+      const cookie = cookieHeader(await signedIn(sessions));
+      clock.advance(120);
+      const inFlight = await sessions.load(cookie);
+      expect(await sessions.revoke({ where: { userId: "u1" } })).toBe(1);
+      expect(await inFlight.commit()).toEqual([]);
+      inFlight.set("theme", "dark");
+      await expect(inFlight.commit()).rejects.toBeInstanceOf(SessionInterruptedError);
+      await expect(inFlight.rotate()).rejects.toBeInstanceOf(SessionInterruptedError);
+      expect((await sessions.load(cookie)).isNew).toBe(true);
+      expect(await h.count()).toBe(0);
+    },
+  );
+
   serverIt("R51: clear() and rotate() of a destroyed session write nothing back", async () => {
     const h = harness();
     const { sessions } = makeSessions(h);
