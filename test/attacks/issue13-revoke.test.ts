@@ -7,7 +7,6 @@
  * refuse with SESSION_USAGE, writing and emitting nothing.
  */
 import { randomUUID } from "node:crypto";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
 import {
@@ -19,12 +18,11 @@ import {
 } from "../../src/index.js";
 import type { SessionStore } from "../../src/store.js";
 import { cookieStore } from "../../src/stores/cookie/index.js";
-import { redisStore } from "../../src/stores/redis/index.js";
 import { testClock } from "../helpers/clock.js";
 import { cookieHeader } from "../helpers/cookies.js";
 import { countingStore } from "../helpers/counting-store.js";
 import { databaseUrl, openPostgresJs, type TestDatabase } from "../helpers/databases.js";
-import { redisUrl } from "../helpers/redis-server.js";
+import { redisUrl, sharedRedisStore } from "../helpers/redis-server.js";
 
 const schema = z.object({ userId: z.string().optional(), device: z.string().optional() });
 type Sessions = SessionManager<typeof schema>;
@@ -136,18 +134,7 @@ revokeSuite("PostgreSQL (drizzle, postgres-js)", !databaseUrl, async () => {
   return { store: database.store, close: () => database.close() };
 });
 
-revokeSuite("Redis", !redisUrl, async () => {
-  const redis = new Redis(redisUrl as string);
-  const prefix = `tessera-test:${randomUUID()}:`;
-  return {
-    store: redisStore({ redis, prefix, indexes: ["userId"] }),
-    close: async () => {
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
-      redis.disconnect();
-    },
-  };
-});
+revokeSuite("Redis", !redisUrl, async () => sharedRedisStore(["userId"]));
 
 describe("issue 13: a cookie store's listing and revoking refuse at the call (SESSION_USAGE) and do nothing", () => {
   const A = "secret-A-secret-A-secret-A-secret-A-0001";

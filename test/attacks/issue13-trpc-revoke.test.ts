@@ -8,16 +8,14 @@
 import { randomUUID } from "node:crypto";
 import { initTRPC } from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { createSessionContext, sessionMiddleware } from "../../src/adapters/trpc.js";
 import { defineSession, type SessionManager } from "../../src/index.js";
 import type { SessionStore } from "../../src/store.js";
-import { redisStore } from "../../src/stores/redis/index.js";
 import { cookieHeader } from "../helpers/cookies.js";
 import { databaseUrl, openPostgresJs } from "../helpers/databases.js";
-import { redisUrl } from "../helpers/redis-server.js";
+import { redisUrl, sharedRedisStore } from "../helpers/redis-server.js";
 
 const schema = z.object({ userId: z.string().optional(), device: z.string().optional(), note: z.string().optional() });
 type Sessions = SessionManager<typeof schema>;
@@ -100,15 +98,4 @@ suite("PostgreSQL (drizzle, postgres-js)", !databaseUrl, async () => {
   return { store: database.store, close: () => database.close() };
 });
 
-suite("Redis", !redisUrl, async () => {
-  const redis = new Redis(redisUrl as string);
-  const prefix = `tessera-test:${randomUUID()}:`;
-  return {
-    store: redisStore({ redis, prefix, indexes: ["userId"] }),
-    close: async () => {
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
-      redis.disconnect();
-    },
-  };
-});
+suite("Redis", !redisUrl, async () => sharedRedisStore(["userId"]));

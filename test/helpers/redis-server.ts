@@ -1,10 +1,13 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
+import type { SessionStore } from "../../src/store.js";
+import { redisStore } from "../../src/stores/redis/index.js";
 
 const run = promisify(execFile);
 
@@ -154,4 +157,21 @@ async function waitForClusterOk(port: number): Promise<void> {
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * A `redisStore` on the shared server (`REDIS_URL`) under a prefix of its own, indexing
+ * `indexes`; `close` deletes what it wrote and disconnects.
+ */
+export function sharedRedisStore(indexes: string[] = []): { store: SessionStore; close(): Promise<void> } {
+  const redis = new Redis(redisUrl as string);
+  const prefix = `tessera-test:${randomUUID()}:`;
+  return {
+    store: redisStore({ redis, prefix, indexes }),
+    close: async () => {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    },
+  };
 }

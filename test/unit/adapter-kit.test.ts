@@ -3,20 +3,12 @@
  * (`npm run build` first, as CI does), the `Session` class users see has no `lock`, `isSettled`
  * or `storeId`, and no entry point exports a function of the adapter kit (src/adapter-kit.ts).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-
-const root = join(import.meta.dirname, "../..");
-const dist = join(root, "dist");
-const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
-  exports: Record<string, string | { types: string; import: string }>;
-};
-const entries = Object.entries(pkg.exports)
-  .filter(([, value]) => typeof value !== "string")
-  .map(([subpath, value]) => [subpath, join(root, (value as { types: string }).types)] as const);
+import { declarationsRun, dist, entries, SKIP_REASON } from "../helpers/declarations.js";
 
 /** What the session held for its adapters before the kit, and must not show again. */
 const PLUMBING = ["lock", "isSettled", "storeId"];
@@ -68,20 +60,7 @@ function inspect(entryFiles: readonly string[], kitFile: string): { kit: string[
   return { kit: [...kitNames].sort(), leaks: leaks.sort(), sessionMembers };
 }
 
-/** The newest modification time of a file under `dir`, in ms. */
-function newest(dir: string): number {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return latest;
-}
-
-// As test/unit/public-types.test.ts: skipped, with the reason in its name, when dist/ is missing
-// or older than src/ (a fresh clone, an edit without a build); under CI=true it always runs.
-const declarationsFresh =
-  entries.every(([, file]) => existsSync(file)) && statSync(join(dist, "index.d.ts")).mtimeMs >= newest(join(root, "src"));
-const runs = declarationsFresh || process.env.CI === "true";
+const runs = declarationsRun;
 
 describe("the adapter kit's check, on declarations written for it", () => {
   it("finds a Session that still has lock/isSettled/storeId and an entry that exports a kit function", () => {
@@ -112,20 +91,17 @@ describe("the adapter kit's check, on declarations written for it", () => {
   });
 });
 
-describe.skipIf(!runs)(
-  `the adapter kit is not public (issue 13.2)${runs ? "" : " [skipped: dist/ declarations missing or older than src/: run `npm run build` first]"}`,
-  () => {
-    it("the emitted Session has no lock, isSettled or storeId, and no entry point exports anything of the kit", () => {
-      const { kit, leaks, sessionMembers } = inspect(
-        entries.map(([, file]) => file),
-        join(dist, "adapter-kit.d.ts"),
-      );
-      // The check sees the functions the adapters use and the Session class users get (it is not vacuous).
-      expect(kit).toEqual(
-        expect.arrayContaining(["commitCookies", "isSettled", "isStoreUnavailable", "lockSession", "storeUnavailableResponse"]),
-      );
-      expect(sessionMembers).toEqual(expect.arrayContaining(["get", "set", "commit", "rotate"]));
-      expect(leaks).toEqual([]);
-    });
-  },
-);
+describe.skipIf(!runs)(`the adapter kit is not public (issue 13.2)${runs ? "" : SKIP_REASON}`, () => {
+  it("the emitted Session has no lock, isSettled or storeId, and no entry point exports anything of the kit", () => {
+    const { kit, leaks, sessionMembers } = inspect(
+      entries.map(([, file]) => file),
+      join(dist, "adapter-kit.d.ts"),
+    );
+    // The check sees the functions the adapters use and the Session class users get (it is not vacuous).
+    expect(kit).toEqual(
+      expect.arrayContaining(["commitCookies", "isSettled", "isStoreUnavailable", "lockSession", "storeUnavailableResponse"]),
+    );
+    expect(sessionMembers).toEqual(expect.arrayContaining(["get", "set", "commit", "rotate"]));
+    expect(leaks).toEqual([]);
+  });
+});

@@ -4,20 +4,12 @@
  * or by those types in turn, must itself be exported from some entry point, so a user can name
  * what they are handed (`SessionCache`, `StoreStats`, `CookieSessionStore` were not).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-
-const root = join(import.meta.dirname, "../..");
-const dist = join(root, "dist");
-const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
-  exports: Record<string, string | { types: string; import: string }>;
-};
-const entries = Object.entries(pkg.exports)
-  .filter(([, value]) => typeof value !== "string")
-  .map(([subpath, value]) => [subpath, join(root, (value as { types: string }).types)] as const);
+import { declarationsRun, dist, entries, SKIP_REASON } from "../helpers/declarations.js";
 
 /** The names every entry point exports as runtime values (classes among them are constructible). */
 async function valueExports(): Promise<Set<string>> {
@@ -98,55 +90,36 @@ function unexportedPublicTypes(files: readonly string[], base: string, values: R
   return [...missing].sort();
 }
 
-/** The newest modification time of a file under `dir`, in ms. */
-function newest(dir: string): number {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return latest;
-}
+const runs = declarationsRun;
 
-/**
- * The declarations come from `npm run build`, which CI runs before `npm test`. On a fresh clone
- * (no dist/) or after an edit without a build they are missing or stale: the check is skipped
- * there with that reason in its name, never a false failure; under CI=true it always runs.
- */
-const declarationsFresh =
-  entries.every(([, file]) => existsSync(file)) && statSync(join(dist, "index.d.ts")).mtimeMs >= newest(join(root, "src"));
-const runs = declarationsFresh || process.env.CI === "true";
+describe.skipIf(!runs)(`public types (issue 13.6)${runs ? "" : SKIP_REASON}`, () => {
+  it("dist/ holds the declarations of every entry point (run `npm run build` first)", () => {
+    for (const [subpath, file] of entries) expect(existsSync(file), `${subpath}: ${file}`).toBe(true);
+  });
 
-describe.skipIf(!runs)(
-  `public types (issue 13.6)${runs ? "" : " [skipped: dist/ declarations missing or older than src/: run `npm run build` first]"}`,
-  () => {
-    it("dist/ holds the declarations of every entry point (run `npm run build` first)", () => {
-      for (const [subpath, file] of entries) expect(existsSync(file), `${subpath}: ${file}`).toBe(true);
-    });
+  it("the check finds a type named by an export that no entry point exports", () => {
+    // An entry whose `open` returns a `Handle` declared in another file and not re-exported.
+    const dir = mkdtempSync(join(tmpdir(), "tessera-public-types-"));
+    try {
+      writeFileSync(join(dir, "handle.d.ts"), "export interface Handle { close(): void }\n");
+      writeFileSync(
+        join(dir, "index.d.ts"),
+        'import type { Handle } from "./handle.js";\nexport interface Shown { id: string }\nexport declare function open(): Handle & Shown;\n',
+      );
+      expect(unexportedPublicTypes([join(dir, "index.d.ts")], dir, new Set(["open"]))).toEqual(["Handle (handle.d.ts)"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
-    it("the check finds a type named by an export that no entry point exports", () => {
-      // An entry whose `open` returns a `Handle` declared in another file and not re-exported.
-      const dir = mkdtempSync(join(tmpdir(), "tessera-public-types-"));
-      try {
-        writeFileSync(join(dir, "handle.d.ts"), "export interface Handle { close(): void }\n");
-        writeFileSync(
-          join(dir, "index.d.ts"),
-          'import type { Handle } from "./handle.js";\nexport interface Shown { id: string }\nexport declare function open(): Handle & Shown;\n',
-        );
-        expect(unexportedPublicTypes([join(dir, "index.d.ts")], dir, new Set(["open"]))).toEqual(["Handle (handle.d.ts)"]);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    });
-
-    it("every type named in an entry point's exported declarations is exported from some entry point", async () => {
-      const values = await valueExports();
-      expect(
-        unexportedPublicTypes(
-          entries.map(([, file]) => file),
-          dist,
-          values,
-        ),
-      ).toEqual([]);
-    });
-  },
-);
+  it("every type named in an entry point's exported declarations is exported from some entry point", async () => {
+    const values = await valueExports();
+    expect(
+      unexportedPublicTypes(
+        entries.map(([, file]) => file),
+        dist,
+        values,
+      ),
+    ).toEqual([]);
+  });
+});
