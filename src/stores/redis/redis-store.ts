@@ -9,7 +9,7 @@ import {
 } from "../../errors.js";
 import type { JsonValue, SessionStore, StoredData, StoredSession, Where } from "../../store.js";
 import { utf8Length } from "../../utf8.js";
-import { DATA_FIELD_PREFIX, dataFields, fromHash, hashAt, metaFields } from "./hash-codec.js";
+import { DATA_FIELD_PREFIX, dataFields, fromHash, type HashPairs, hashAt, hashField, metaFields } from "./hash-codec.js";
 import { defineStoreCommands, type RecordReply } from "./store-scripts.js";
 
 /** Options of {@link redisStore}. */
@@ -168,7 +168,8 @@ export function redisStore(options: RedisStoreOptions) {
       if (record.expiresAt.getTime() > now.getTime()) {
         // B9: entries written into the hash by hand leave the running size behind. Dropping it
         // makes the next patch measure the record in full; never wrong, whatever raced with it.
-        if (hash.bytes !== undefined && Number(hash.bytes) !== record.dataBytes) {
+        const bytes = hashField(hash, "bytes");
+        if (bytes !== undefined && Number(bytes) !== record.dataBytes) {
           await client.hdel(sessionKey(id), "bytes").catch(() => undefined);
         }
         return record;
@@ -270,7 +271,7 @@ export function redisStore(options: RedisStoreOptions) {
       const dead: string[] = [];
       ids.forEach((id, i) => {
         const hash = hashes[i];
-        const record = hash === CORRUPT ? undefined : readable(id, hash ?? {});
+        const record = hash === CORRUPT ? undefined : readable(id, hash ?? []);
         if (record === undefined) return;
         // Gone, expired or a shadow: none of these ever becomes a live record again.
         if (record === null || !(record.expiresAt.getTime() > now.getTime()) || record.successorId !== null) dead.push(id);
@@ -339,7 +340,7 @@ function unlessCorrupt(error: unknown): typeof CORRUPT {
 }
 
 /** `fromHash` for listings: a corrupt record is not listed (its own `get` reports it). */
-function readable(id: string, hash: Record<string, string>): StoredSession | null | undefined {
+function readable(id: string, hash: HashPairs): StoredSession | null | undefined {
   try {
     return fromHash(id, hash);
   } catch (error) {
