@@ -62,7 +62,9 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
     // dataBytes is in the default measure: a store with its own (Postgres' jsonb text, B9) is
     // measured by it, even when the record came from a cache in front of it.
     const dataBytes = persistence.entryBytes === undefined ? record.dataBytes : undefined;
-    const result = hydrate(ctx.runtime, record.data, record.schemaVersion, ctx.nowMs(), dataBytes);
+    // Lazy entries: a key found invalid at its first use is reported then (docs/decisions.md).
+    const reportInvalid = (keys: string[]) => ctx.emit("invalid", record.id, { keys });
+    const result = hydrate(ctx.runtime, record.data, record.schemaVersion, ctx.nowMs(), dataBytes, { reportInvalid });
     if (!result.ok) {
       if (result.error) throw result.error;
       // Corrupt or (with onInvalid "reset") invalid data: the record goes and the request starts afresh (R43).
@@ -70,7 +72,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
       await persistence.drop(record.id);
       return null;
     }
-    if (result.invalid.length > 0) ctx.emit("invalid", record.id, { keys: result.invalid });
+    if (result.invalid.length > 0) reportInvalid(result.invalid);
     const { token, resign, viaGrace } = opened;
     return new Session<S>(ctx, { token, record, hydrated: result, hadCookie, resign, viaGrace });
   }

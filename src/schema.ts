@@ -96,10 +96,17 @@ export function fieldOf(runtime: SchemaRuntime, key: string): z.ZodType | undefi
   return Object.hasOwn(runtime.shape, key) ? runtime.shape[key] : undefined;
 }
 
-/** Loaded data, decoded and validated. */
+/** Loaded data, decoded and validated (or, for lazy entries, checked only as far as needs no decoding). */
 export interface Hydrated {
   values: Map<string, unknown>;
   entries: Map<string, StoredEntry>;
+  /**
+   * Keys of `entries` not yet decoded nor validated (lazy entries): `SessionContents` reads each
+   * through `readEntry` on its first use, before the app can see it. Empty on the eager path.
+   */
+  unread: Set<string>;
+  /** Reports keys found invalid after the load (lazy entries), for the `invalid` event. */
+  reportInvalid?: (keys: string[]) => void;
   /** Keys dropped as expired, undecodable or invalid: deleted by the next write. */
   dropped: string[];
   /** Keys that failed decoding or the schema (a subset of `dropped`), for the `invalid` event. */
@@ -118,6 +125,10 @@ export type HydrateResult =
 /**
  * Decodes, migrates and validates stored data once per load (R39). Stored data is input
  * like any other: a bad entry is handled by `onInvalid`, never returned unvalidated.
+ *
+ * With `lazy` (a request's load), under `onInvalid: "drop"` with no migration to run, each entry
+ * is decoded and validated only when first used (`readEntry`), so a request pays for the keys
+ * it touches: "throw" and "reset" must judge every entry at load, and a migration needs them all.
  */
 export function hydrate(
   runtime: SchemaRuntime,
@@ -125,8 +136,12 @@ export function hydrate(
   storedVersion: number,
   nowMs: number,
   knownBytes?: number,
+  lazy?: { reportInvalid: (keys: string[]) => void },
 ): HydrateResult {
   if (typeof data !== "object" || data === null || Array.isArray(data)) return { ok: false, reason: "corrupt" };
+  if (lazy !== undefined && runtime.onInvalid === "drop" && storedVersion >= runtime.version) {
+    return hydrateLazily(runtime, data, nowMs, knownBytes, lazy.reportInvalid);
+  }
   const decoded = new Map<string, unknown>();
   const entries = new Map<string, StoredEntry>();
   const dropped: string[] = [];
@@ -199,7 +214,54 @@ export function hydrate(
   }
   for (const key of invalid) if (!dropped.includes(key)) dropped.push(key);
   const bytes = knownBytes !== undefined && dropped.length === 0 && !migrated ? knownBytes : null;
-  return { ok: true, values, entries, dropped, invalid, migrated, bytes };
+  return { ok: true, values, entries, dropped, invalid, migrated, bytes, unread: new Set() };
+}
+
+/**
+ * The lazy load: only what needs no decoding is judged now (the entry's shape, its own expiry,
+ * whether the schema has the key); every other entry stays encoded, in `unread`. The result is
+ * one literal: spreading it to add `reportInvalid` cost more than the decoding it saves.
+ */
+function hydrateLazily(
+  runtime: SchemaRuntime,
+  data: StoredData,
+  nowMs: number,
+  knownBytes: number | undefined,
+  reportInvalid: (keys: string[]) => void,
+): HydrateResult {
+  const entries = new Map<string, StoredEntry>();
+  const unread = new Set<string>();
+  const dropped: string[] = [];
+  const invalid: string[] = [];
+  for (const key of Object.keys(data)) {
+    const entry: unknown = data[key];
+    if (!isStoredEntry(entry)) invalid.push(key);
+    else if (key === EXPIRY_KEY) entries.set(key, entry);
+    else if (entry.exp !== undefined && entry.exp <= nowMs) dropped.push(key);
+    else if (fieldOf(runtime, key) === undefined) invalid.push(key);
+    else {
+      entries.set(key, entry);
+      unread.add(key);
+    }
+  }
+  for (const key of invalid) dropped.push(key);
+  const bytes = knownBytes !== undefined && dropped.length === 0 ? knownBytes : null;
+  return { ok: true, values: new Map(), entries, unread, dropped, invalid, migrated: false, bytes, reportInvalid };
+}
+
+/** What `readEntry` returns for an entry that does not decode or fails its field's schema. */
+export const INVALID_ENTRY: unique symbol = Symbol("invalid entry");
+
+/** Decodes and validates one stored entry of a schema key, as `hydrate` would have at load. */
+export function readEntry(runtime: SchemaRuntime, key: string, entry: StoredEntry): unknown {
+  let decoded: unknown;
+  try {
+    decoded = decodeEntry(entry);
+  } catch {
+    return INVALID_ENTRY;
+  }
+  const result = fieldOf(runtime, key)?.safeParse(decoded);
+  return result?.success ? result.data : INVALID_ENTRY;
 }
 
 /** A migration step threw or returned a non-object; `issues` are Zod's when a typed step's parse failed. */

@@ -1,6 +1,6 @@
 import { EncodeFailure, encodeValue, entryBytes } from "./codec.js";
 import { SessionTooLargeError, SessionValidationError } from "./errors.js";
-import { EXPIRY_KEY, type Hydrated, parseField, type SchemaRuntime } from "./schema.js";
+import { EXPIRY_KEY, type Hydrated, INVALID_ENTRY, parseField, readEntry, type SchemaRuntime } from "./schema.js";
 import type { StoredData, StoredEntry } from "./store.js";
 
 /** A snapshot of what a save sends: the dirty keys with the entries they held, deletes, whole-record flags. */
@@ -36,6 +36,14 @@ export class SessionContents {
   readonly #fits: ((data: StoredData) => void) | undefined;
   readonly #values: Map<string, unknown>;
   readonly #entries: Map<string, StoredEntry>;
+  /**
+   * Lazy entries: keys of `#entries` not yet decoded nor validated, so a request pays for the
+   * keys it reads. A read reads its key (`#read`); whatever sizes, lists, clears or sends the
+   * data reads them all first (`#readAll`), so a write never keeps an invalid entry and every
+   * size check and every saved byte is as if all had been validated at load.
+   */
+  readonly #unread: Set<string>;
+  readonly #reportInvalid: ((keys: string[]) => void) | undefined;
   /** Encoded sizes of entries, measured when first needed (a write replacing that key). */
   readonly #sizes = new Map<string, number>();
   /** Σ of every entry's encoded size; null until a write needs it (reads never measure). */
@@ -83,6 +91,8 @@ export class SessionContents {
     this.#measure = measure;
     this.#values = hydrated?.values ?? new Map();
     this.#entries = hydrated?.entries ?? new Map();
+    this.#unread = hydrated?.unread ?? new Set();
+    this.#reportInvalid = hydrated?.reportInvalid;
     this.#dropped = new Set(hydrated?.dropped ?? []);
     for (const key of this.#dropped) this.#deleted.add(key);
     this.#replaceAll = hydrated?.migrated ?? false;
@@ -92,16 +102,19 @@ export class SessionContents {
 
   /** Whether `key` holds a value that has not reached its own expiry. */
   live(key: string): boolean {
+    this.#read(key);
     if (!this.#values.has(key)) return false;
     const exp = this.#entries.get(key)?.exp;
     return exp === undefined || exp > this.#nowMs();
   }
 
   value(key: string): unknown {
+    this.#read(key);
     return this.#values.get(key);
   }
 
   entry(key: string): StoredEntry | undefined {
+    this.#read(key);
     return this.#entries.get(key);
   }
 
@@ -133,6 +146,7 @@ export class SessionContents {
 
   /** Removes `key`; with `stored`, the next save deletes it from the record. */
   remove(key: string, stored: boolean): void {
+    this.#read(key);
     if (!this.#values.has(key) && !this.#entries.has(key)) return;
     // `$expiry` back to the policy lengthens a browser-session cookie by its Max-Age and Expires.
     if (key === EXPIRY_KEY && this.#entries.has(key)) this.#checkFits([], key);
@@ -151,6 +165,8 @@ export class SessionContents {
 
   /** Empties everything; the next save replaces the whole record. */
   clear(): void {
+    // Read first, so an invalid entry is dropped (and stays deleted after a `discard`) as at load.
+    this.#readAll();
     for (const key of this.#entries.keys()) this.#remember(key);
     this.#values.clear();
     this.#entries.clear();
@@ -164,6 +180,7 @@ export class SessionContents {
 
   /** The data's keys (not `$`-entries). */
   keys(): IterableIterator<string> {
+    this.#readAll();
     return this.#values.keys();
   }
 
@@ -176,11 +193,13 @@ export class SessionContents {
   }
 
   get hasData(): boolean {
+    this.#readAll();
     return this.#values.size > 0;
   }
 
-  /** Every entry, for a whole-record write. */
+  /** Every entry, for a whole-record write: each validated first, so none invalid is written back. */
   toStoredData(): StoredData {
+    this.#readAll();
     const data: StoredData = {};
     for (const [key, entry] of this.#entries) data[key] = entry;
     return data;
@@ -188,6 +207,7 @@ export class SessionContents {
 
   /** What changed since load, for a patch: entries set and keys deleted. */
   changes(): { set: StoredData; deleted: string[] } {
+    this.#readAll(); // invalid entries never read are deleted by this patch, as if dropped at load
     const set: StoredData = {};
     for (const key of this.#dirty) set[key] = this.#entries.get(key) as StoredEntry;
     return { set, deleted: [...this.#deleted] };
@@ -195,6 +215,7 @@ export class SessionContents {
 
   /** What a save is about to send, for `markSaved` once the store has it. */
   pending(): PendingChanges {
+    this.#readAll();
     const entries = new Map<string, StoredEntry | undefined>();
     const values = new Map<string, unknown>();
     for (const key of this.#dirty) {
@@ -286,13 +307,16 @@ export class SessionContents {
     this.#userDeleted = [...this.#deleted].some((key) => !this.#dropped.has(key));
   }
 
-  /** A fresh start after `destroy()`: nothing held, nothing pending. */
+  /** A fresh start after `destroy()`: nothing held, nothing pending (entries never read stay unread). */
   reset(): void {
+    for (const key of this.#unread) this.#entries.delete(key);
+    this.#unread.clear();
     this.clear();
     this.markSaved();
   }
 
   #checkSize(changes: ReadonlyArray<readonly [string, number]>): void {
+    this.#readAll(); // the limit is checked on the valid data only, as at load
     const before = this.#totalBytes();
     let total = before;
     for (const [key, bytes] of changes) total += bytes - this.#storedSize(key);
@@ -304,6 +328,7 @@ export class SessionContents {
   /** Runs the `fits` check on the data as `toStoredData` would give it after `changes` (same keys, same order). */
   #checkFits(changes: ReadonlyArray<readonly [string, StoredEntry]>, removed?: string): void {
     if (this.#fits === undefined) return;
+    this.#readAll();
     const next = new Map(this.#entries);
     for (const [key, entry] of changes) next.set(key, entry);
     if (removed !== undefined) next.delete(removed);
@@ -343,6 +368,40 @@ export class SessionContents {
   #encode(key: string, value: unknown, extra: { exp?: number; flash?: true }): { entry: StoredEntry; bytes: number } {
     const encoded = encode(key, value, extra);
     return this.#measure === undefined ? encoded : { entry: encoded.entry, bytes: this.#measure(key, encoded.entry) };
+  }
+
+  /**
+   * Decodes and validates `key` on its first use. An entry that fails is what an invalid entry
+   * was at load: absent, deleted by the next write, reported once (the `invalid` event).
+   */
+  #read(key: string): void {
+    if (this.#unread.size === 0 || !this.#unread.delete(key)) return;
+    if (this.#decode(key)) return;
+    this.#reportInvalid?.([key]);
+  }
+
+  /** Every unread key, for what needs the whole data; one `invalid` event for those that fail. */
+  #readAll(): void {
+    if (this.#unread.size === 0) return;
+    const invalid = [...this.#unread].filter((key) => !this.#decode(key));
+    this.#unread.clear();
+    if (invalid.length > 0) this.#reportInvalid?.(invalid);
+  }
+
+  /** `key`'s value from its entry; false (and the key dropped) when it does not decode or validate. */
+  #decode(key: string): boolean {
+    const value = readEntry(this.#runtime, key, this.#entries.get(key) as StoredEntry);
+    if (value !== INVALID_ENTRY) {
+      this.#values.set(key, value);
+      return true;
+    }
+    this.#entries.delete(key);
+    this.#sizes.delete(key);
+    // Measured again over what is left, as a load that dropped a key measures it (no known size).
+    this.#total = null;
+    this.#dropped.add(key);
+    this.#deleted.add(key);
+    return false;
   }
 
   /** `key` back to `saved`, as the store holds it: not pending, nothing to re-validate. */
