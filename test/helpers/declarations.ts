@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import ts from "typescript";
 
 const root = join(import.meta.dirname, "../..");
 export const dist = join(root, "dist");
@@ -32,3 +33,16 @@ export const declarationsRun =
   (entries.every(([, file]) => existsSync(file)) && statSync(join(dist, "index.d.ts")).mtimeMs >= newest(join(root, "src")));
 
 export const SKIP_REASON = " [skipped: dist/ declarations missing or older than src/: run `npm run build` first]";
+
+/** A TypeScript program over the given declaration files (and what they import), as the tests read them. */
+export function declarationProgram(files: readonly string[]): ts.Program {
+  return ts.createProgram([...files], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    skipLibCheck: true,
+    types: [],
+    noEmit: true,
+  });
+}

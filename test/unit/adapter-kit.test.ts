@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { declarationsRun, dist, entries, SKIP_REASON } from "../helpers/declarations.js";
+import { declarationProgram, declarationsRun, dist, entries, SKIP_REASON } from "../helpers/declarations.js";
 
 /** What the session held for its adapters before the kit, and must not show again. */
 const PLUMBING = ["lock", "isSettled", "storeId"];
@@ -20,15 +20,7 @@ const PLUMBING = ["lock", "isSettled", "storeId"];
  * `Session` class.
  */
 function inspect(entryFiles: readonly string[], kitFile: string): { kit: string[]; leaks: string[]; sessionMembers: string[] } {
-  const prog = ts.createProgram([...entryFiles, kitFile], {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    strict: true,
-    skipLibCheck: true,
-    types: [],
-    noEmit: true,
-  });
+  const prog = declarationProgram([...entryFiles, kitFile]);
   const checker = prog.getTypeChecker();
   const resolve = (symbol: ts.Symbol) => (symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol);
   const exportsOf = (file: string) => {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { declarationsRun, dist, entries, SKIP_REASON } from "../helpers/declarations.js";
+import { declarationProgram, declarationsRun, dist, entries, SKIP_REASON } from "../helpers/declarations.js";
 
 /** The names every entry point exports as runtime values (classes among them are constructible). */
 async function valueExports(): Promise<Set<string>> {
@@ -20,19 +20,6 @@ async function valueExports(): Promise<Set<string>> {
   return names;
 }
 
-/** A program over the given declaration files (and what they import). */
-function program(files: string[]) {
-  return ts.createProgram(files, {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    strict: true,
-    skipLibCheck: true,
-    types: [],
-    noEmit: true,
-  });
-}
-
 /**
  * The types named in the public surface of `files` (their exports, then every type those name, in
  * full) declared in one of them or a file they import from this package, each as `name (file)`,
@@ -40,7 +27,7 @@ function program(files: string[]) {
  */
 function unexportedPublicTypes(files: readonly string[], base: string, values: ReadonlySet<string>): string[] {
   const own = (fileName: string) => fileName.startsWith(base) && !fileName.includes("node_modules");
-  const prog = program([...files]);
+  const prog = declarationProgram(files);
   const checker = prog.getTypeChecker();
   const resolve = (symbol: ts.Symbol) => (symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol);
   const exported = new Set<ts.Symbol>();
