@@ -3,26 +3,15 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { SessionCorruptError } from "../../src/errors.js";
 import type { StoredSession } from "../../src/store.js";
+import { redisCache } from "../../src/stores/redis/redis-cache.js";
 import { redisStore } from "../../src/stores/redis/redis-store.js";
 import { createToken, hashToken } from "../../src/token.js";
 
-// `hashAt` reads HGETALL flat (field, value, …): ioredis keys its reply transformer by the exact
-// command name, so `call("HGETALL")` skips the object it builds for `hgetall`. An ioredis that
-// built the object anyway must read the same records: this client answers HGETALL as an object.
+// `hashReader` reads a session hash as one string (fields and values joined by NUL, split in one
+// pass), and as HGETALL's plain array when a field or value written by hand holds a NUL: both
+// must give the same records, and a NUL must never shift a field into a value.
 const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const redis = new Redis(url, { maxRetriesPerRequest: 1 });
-const objectReplies = new Proxy(redis, {
-  get(target, name, receiver) {
-    if (name === "call") {
-      return (command: string, ...args: unknown[]) =>
-        command.toUpperCase() === "HGETALL"
-          ? target.hgetall(args[0] as string)
-          : (target.call as (...all: unknown[]) => Promise<unknown>)(command, ...args);
-    }
-    const value = Reflect.get(target, name, receiver);
-    return typeof value === "function" ? value.bind(target) : value;
-  },
-});
 const prefix = `tessera_test_hash_reply:${randomUUID().slice(0, 8)}:`;
 afterAll(async () => {
   const keys = await redis.keys(`${prefix}*`);
@@ -46,26 +35,53 @@ const record = (): StoredSession => ({
   successorId: null,
 });
 
-describe("redisStore reads a hash reply flat or as an object alike", () => {
-  const flat = redisStore({ redis, prefix });
-  const object = redisStore({ redis: objectReplies as Redis, prefix });
+describe("redisStore and redisCache read a session hash in one string", () => {
+  const store = redisStore({ redis, prefix });
+  const cache = redisCache({ redis, prefix });
+  const storeKey = (id: string) => `${prefix}s:{${id}}`;
 
-  it("the same record, metadata and an own __proto__ entry included; null for no key", async () => {
+  it("the same record as written, metadata and an own __proto__ entry included; null for no key", async () => {
     const r = record();
-    await flat.create(r);
-    const read = await flat.get(r.id, t0);
+    await store.create(r);
+    const read = await store.get(r.id, t0);
     expect(read).toEqual({ ...r, dataBytes: expect.any(Number) });
     expect(Object.hasOwn(read?.data ?? {}, "__proto__")).toBe(true);
-    expect(await object.get(r.id, t0)).toEqual(read);
-    expect(await flat.get("absent", t0)).toBeNull();
-    expect(await object.get("absent", t0)).toBeNull();
+    await cache.put(r, t0);
+    expect(await cache.get(r.id)).toEqual({ ...r, dataBytes: expect.any(Number) });
+    expect(await store.get("absent", t0)).toBeNull();
+    expect(await cache.get("absent")).toBeNull();
   });
 
-  it("an entry that is not JSON is SessionCorruptError either way", async () => {
+  it("a field holding a NUL (written by hand) is read whole, not split: the plain-array path", async () => {
     const r = record();
-    await flat.create(r);
-    await redis.hset(`${prefix}s:{${r.id}}`, "d:cart", "{not json");
-    await expect(flat.get(r.id, t0)).rejects.toThrow(SessionCorruptError);
-    await expect(object.get(r.id, t0)).rejects.toThrow(SessionCorruptError);
+    await store.create(r);
+    await redis.hset(storeKey(r.id), "d:a\u0000b", '{"json":"nul in the key"}', "d:plain", '{"json":"after"}');
+    const read = await store.get(r.id, t0);
+    expect(read?.data["a\u0000b"]).toEqual({ json: "nul in the key" });
+    expect(read?.data.plain).toEqual({ json: "after" });
+    expect(read?.rev).toBe(1);
+    expect(Object.keys(read?.data ?? {})).not.toContain("a");
+  });
+
+  it("an empty field name and an empty value survive the join", async () => {
+    const r = record();
+    await store.create(r);
+    // "d:" is the entry of the key "" (a schema may name one); "succ" is already "".
+    await redis.hset(storeKey(r.id), "d:", '{"json":""}');
+    const read = await store.get(r.id, t0);
+    expect(read?.data[""]).toEqual({ json: "" });
+    expect(read?.successorId).toBeNull();
+  });
+
+  it("an entry that is not JSON is SessionCorruptError; a key of another type too, from the store and the cache", async () => {
+    const r = record();
+    await store.create(r);
+    await redis.hset(storeKey(r.id), "d:cart", "{not json");
+    await expect(store.get(r.id, t0)).rejects.toThrow(SessionCorruptError);
+    const other = record();
+    await redis.set(storeKey(other.id), "a string");
+    await expect(store.get(other.id, t0)).rejects.toThrow(SessionCorruptError);
+    await redis.rpush(`${prefix}c:{${other.id}}`, "a list");
+    await expect(cache.get(other.id)).rejects.toThrow(SessionCorruptError);
   });
 });

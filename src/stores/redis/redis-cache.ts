@@ -3,7 +3,7 @@ import { type Duration, toSeconds } from "../../duration.js";
 import { SessionConfigError } from "../../errors.js";
 import type { SessionCache } from "../../store.js";
 import { defineCacheCommands } from "./cache-scripts.js";
-import { DATA_FIELD_PREFIX, dataFields, fromHash, hashAt, toHashFields } from "./hash-codec.js";
+import { DATA_FIELD_PREFIX, dataFields, fromHash, hashReader, toHashFields } from "./hash-codec.js";
 
 /** Options of {@link redisCache}. */
 export interface RedisCacheOptions {
@@ -36,7 +36,7 @@ export interface RedisCacheOptions {
  * cache: redisCache({ redis }) })`. Each session is one Redis hash laid out as `redisStore`'s
  * records are (`hash-codec.ts`): one field per session key, so a save rewrites only what changed.
  *
- * Round trips: `get` is one HGETALL; `put`, `patch`, `touch` are one script each (EVALSHA);
+ * Round trips: `get` is one script (HGETALL, answered as one string: `hashReader`); `put`, `patch`, `touch` are one script each (EVALSHA);
  * `invalidate` is one script per id, sent together.
  *
  * Atomic: each method on one session, as one single-key script (so it also holds in a Cluster).
@@ -76,6 +76,7 @@ export function redisCache(options: RedisCacheOptions) {
   }
   const client = options.redis;
   const commands = defineCacheCommands(client);
+  const hashAt = hashReader(client);
   const ttlMs = Math.floor(ttl * 1000);
   const key = (id: string) => `${prefix}c:{${id}}`;
   // How long a copy may live: the session's remaining life by the core's clock, capped by ttl.
@@ -86,7 +87,7 @@ export function redisCache(options: RedisCacheOptions) {
     ttlMs,
     async get(id) {
       // A key of another type than a hash is a corrupt copy (B12), dropped by the core, not an outage.
-      return fromHash(id, await hashAt(client, key(id)));
+      return fromHash(id, await hashAt(key(id)));
     },
 
     async put(record, now) {

@@ -9,7 +9,7 @@ import {
 } from "../../errors.js";
 import type { JsonValue, SessionStore, StoredData, StoredSession, Where } from "../../store.js";
 import { utf8Length } from "../../utf8.js";
-import { DATA_FIELD_PREFIX, dataFields, fromHash, type HashPairs, hashAt, hashField, metaFields } from "./hash-codec.js";
+import { DATA_FIELD_PREFIX, dataFields, fromHash, type HashPairs, hashField, hashReader, metaFields } from "./hash-codec.js";
 import { defineStoreCommands, type RecordReply } from "./store-scripts.js";
 
 /** Options of {@link redisStore}. */
@@ -49,7 +49,7 @@ type Values = (JsonValue | undefined)[];
  * one field per session key, so a patch rewrites only what changed and concurrent saves of
  * different keys all survive (R53).
  *
- * Round trips: `get` is one HGETALL; `create`, `patch`, `replace`, `touch` and `delete` are one
+ * Round trips: `get` is one script (HGETALL, answered as one string: `hashReader`); `create`, `patch`, `replace`, `touch` and `delete` are one
  * script each (EVALSHA), plus one more command per changed index set when they change an indexed
  * field (login, logout) or move the expiry into a later day. `rotate` is two (three with indexes);
  * `find` and `deleteWhere` are SMEMBERS plus one command per member, sent together.
@@ -118,6 +118,7 @@ export function redisStore(options: RedisStoreOptions) {
     client,
     fields.map((field) => DATA_FIELD_PREFIX + field),
   );
+  const hashAt = hashReader(client);
   const none: Values = fields.map(() => undefined);
   const valuesOf = (data: StoredData): Values =>
     fields.map((field) => (Object.hasOwn(data, field) ? data[field]?.json : undefined));
@@ -162,7 +163,7 @@ export function redisStore(options: RedisStoreOptions) {
 
   return {
     async get(id, now) {
-      const hash = await hashAt(client, sessionKey(id));
+      const hash = await hashAt(sessionKey(id));
       const record = fromHash(id, hash);
       if (record === null) return null;
       if (record.expiresAt.getTime() > now.getTime()) {
@@ -265,8 +266,8 @@ export function redisStore(options: RedisStoreOptions) {
       const [field, value] = entries[0] as [string, string | number | boolean];
       const setKey = indexKey(field, value) as string;
       const ids = await client.smembers(setKey);
-      // One HGETALL per member, sent together: in a Cluster they live in different slots.
-      const hashes = await Promise.all(ids.map((id) => hashAt(client, sessionKey(id)).catch(unlessCorrupt)));
+      // One read per member, sent together: in a Cluster they live in different slots.
+      const hashes = await Promise.all(ids.map((id) => hashAt(sessionKey(id)).catch(unlessCorrupt)));
       const found: StoredSession[] = [];
       const dead: string[] = [];
       ids.forEach((id, i) => {
