@@ -1,4 +1,5 @@
 import { type CookieOptions, resolveCookie } from "./cookie.js";
+import { type CookieCache, type CookieCacheOptions, resolveCookieCache } from "./cookie-cache.js";
 import { type Duration, toSeconds } from "./duration.js";
 import { SessionConfigError } from "./errors.js";
 import type { EventHandler, SessionEvent } from "./events.js";
@@ -26,6 +27,15 @@ export interface SessionOptions<S extends SessionSchema> {
   cache?: SessionCache;
   /** Upper bound on each cache call; a slower cache counts as down. @default 0.25 (250 ms) */
   cacheTimeout?: Duration;
+  /**
+   * Opt-in: a short-lived sealed snapshot of the session rides in a second cookie (the session
+   * cookie's name + `.cache`), so a request within its window loads the session with no store
+   * round trip (better-auth's `cookieCache`). A session revoked or destroyed elsewhere is seen as
+   * gone by every request that starts `maxAge` after that, not sooner; writes still go to the
+   * store. Server-side stores only. @default undefined (off)
+   * @example cookieCache: { maxAge: "30s", secrets: process.env.SESSION_CACHE_SECRET! }
+   */
+  cookieCache?: CookieCacheOptions;
   /** Cookie attributes. @default { name: "__Host-sid" (with secure, path "/" and no domain; else "sid"), secure: true, httpOnly: true, sameSite: "lax", path: "/" } */
   cookie?: CookieOptions;
   /** Idle lifetime (Django's `SESSION_COOKIE_AGE`). @default "14d" (1209600 s) */
@@ -91,7 +101,9 @@ export function defineSession<S extends SessionSchema>(options: SessionOptions<S
   if (!Number.isInteger(maxBytes) || maxBytes <= 0) throw new SessionConfigError("maxBytes must be a positive integer");
   const versioning = resolveMigrations(options.schema, options.version, options.migrations);
   const runtime = resolveSchema(options.schema, versioning.version, versioning.migrations, options.onInvalid ?? "drop");
-  const ctx: SessionContext = { runtime, persistence, cookie, policy, nowMs, maxBytes, emit };
+  const cookieCache: CookieCache | undefined =
+    options.cookieCache === undefined ? undefined : resolveCookieCache(options.cookieCache, cookie, versioning.version);
+  const ctx: SessionContext = { runtime, persistence, cookie, policy, nowMs, maxBytes, cookieCache, emit };
   const operator = persistence.operator<S>({ runtime, emit: (type, extra) => emit(type, null, extra), nowMs });
   return createManager<S>(ctx, operator);
 }
@@ -116,7 +128,12 @@ function persistenceOf<S extends SessionSchema>(
     throw new SessionConfigError("cache must be a session cache such as redisCache({ redis })");
   }
   const sessionCache = cache as SessionCache | undefined;
-  if (isCookieStore(store)) return sealedCookie(store, { cache: sessionCache, cookieName, emit, nowMs });
+  if (isCookieStore(store)) {
+    if (options.cookieCache !== undefined) {
+      throw new SessionConfigError("cookieCache needs a server-side store: a cookie store's session is already in its cookie");
+    }
+    return sealedCookie(store, { cache: sessionCache, cookieName, emit, nowMs });
+  }
   if (!isServerStore(store)) {
     throw new SessionConfigError("store must be a session store such as drizzleStore({ db }) or memoryStore()");
   }

@@ -1,4 +1,5 @@
 export type { CookieOptions } from "./cookie.js";
+export type { CookieCacheOptions } from "./cookie-cache.js";
 export {
   type CsrfHeaders,
   type CsrfOption,

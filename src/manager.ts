@@ -1,8 +1,9 @@
 import type * as z from "zod";
 import { checkCount, type SessionOperator, type SessionWhere, toWhere } from "./operator.js";
-import type { SessionContext } from "./persistence.js";
+import type { OpenedRecord, SessionContext } from "./persistence.js";
 import { hydrate, type SessionData, type SessionSchema } from "./schema.js";
 import { Session, sessionInternals } from "./session.js";
+import type { SessionInit } from "./session-state.js";
 import { cookieValue, type SessionSource } from "./source.js";
 import { sessionTag } from "./token.js";
 
@@ -52,12 +53,14 @@ export interface SessionManager<S extends SessionSchema> {
 /** Builds the manager over a resolved context; `defineSession` is its only caller. */
 export function createManager<S extends SessionSchema>(ctx: SessionContext, operator: SessionOperator<S>): SessionManager<S> {
   const { persistence } = ctx;
-  const fresh = (hadCookie: boolean) => new Session<S>(ctx, { token: null, record: null, hydrated: null, hadCookie });
+  const fresh = (hadCookie: boolean, snapshot?: { mark: null }) =>
+    new Session<S>(ctx, { token: null, record: null, hydrated: null, hadCookie, ...(snapshot ? { snapshot } : {}) });
 
-  /** The session a cookie value (or a token) leads to, hydrated; null when none does. */
-  async function open(value: string, hadCookie: boolean): Promise<Session<S> | null> {
-    const opened = await persistence.open(value);
-    if (opened === null) return null;
+  /**
+   * The session `opened` describes, hydrated; null when its data is corrupt or (with onInvalid
+   * "reset") invalid, which a record from the store answers by dropping it.
+   */
+  async function build(opened: OpenedRecord, hadCookie: boolean, extra: Partial<SessionInit>): Promise<Session<S> | null> {
     const { record } = opened;
     // dataBytes is in the default measure: a store with its own (Postgres' jsonb text, B9) is
     // measured by it, even when the record came from a cache in front of it.
@@ -66,6 +69,8 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
     const reportInvalid = (keys: string[]) => ctx.emit("invalid", record.id, { keys });
     const result = hydrate(ctx.runtime, record.data, record.schemaVersion, ctx.nowMs(), dataBytes, { reportInvalid });
     if (!result.ok) {
+      // A snapshot that does not hydrate is only ignored: the store's copy decides.
+      if (extra.snapshot?.mark) return null;
       if (result.error) throw result.error;
       // Corrupt or (with onInvalid "reset") invalid data: the record goes and the request starts afresh (R43).
       ctx.emit(result.reason, record.id);
@@ -74,7 +79,28 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
     }
     if (result.invalid.length > 0) reportInvalid(result.invalid);
     const { token, resign, viaGrace } = opened;
-    return new Session<S>(ctx, { token, record, hydrated: result, hadCookie, resign, viaGrace });
+    return new Session<S>(ctx, { token, record, hydrated: result, hadCookie, resign, viaGrace, ...extra });
+  }
+
+  /** The session a cookie value (or a token) leads to through the store, hydrated; null when none does. */
+  async function open(value: string, hadCookie: boolean, snapshot?: { mark: null }): Promise<Session<S> | null> {
+    // The read starts now: what it finds is at least this fresh (the cookie cache's window counts from it).
+    const freshAt = ctx.nowMs();
+    const opened = await persistence.open(value);
+    if (opened === null) return null;
+    return build(opened, hadCookie, { freshAt, ...(snapshot ? { snapshot } : {}) });
+  }
+
+  /** With `cookieCache`, the session from a fresh snapshot beside the token: no store round trip. */
+  async function fromSnapshot(source: SessionSource, token: string): Promise<Session<S> | { mark: null } | undefined> {
+    const cache = ctx.cookieCache;
+    const sealed = cache === undefined ? undefined : cookieValue(source, cache.name);
+    if (cache === undefined || sealed === undefined) return undefined;
+    const snapshot = await cache.open(sealed, token, ctx.nowMs());
+    if (snapshot === null) return { mark: null };
+    const opened: OpenedRecord = { record: snapshot.record, token, resign: false, viaGrace: false };
+    const session = await build(opened, true, { freshAt: snapshot.freshAt, snapshot: { mark: snapshot.mark } });
+    return session ?? { mark: null };
   }
 
   return {
@@ -85,8 +111,14 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
     async load(source) {
       // The one place a bad cookie becomes a fresh session rather than an error (R6, R7, R38).
       const value = cookieValue(source, ctx.cookie.name);
-      if (value === undefined) return fresh(false);
-      return (await open(value, true)) ?? fresh(true);
+      if (value === undefined) {
+        // A snapshot without its session cookie is junk: the commit clears it.
+        const orphan = ctx.cookieCache !== undefined && cookieValue(source, ctx.cookieCache.name) !== undefined;
+        return fresh(false, orphan ? { mark: null } : undefined);
+      }
+      const cached = await fromSnapshot(source, value);
+      if (cached instanceof Session) return cached;
+      return (await open(value, true, cached)) ?? fresh(true, cached);
     },
 
     get: (token) => open(token, false),

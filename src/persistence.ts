@@ -1,4 +1,5 @@
 import type { ResolvedCookie, SessionCookie } from "./cookie.js";
+import type { CookieCache } from "./cookie-cache.js";
 import type { SessionEvent } from "./events.js";
 import type { ExpiryOverride, ExpiryPolicy } from "./expiry.js";
 import type { OperatorContext, SessionOperator } from "./operator.js";
@@ -15,6 +16,8 @@ export interface SessionContext {
   policy: ExpiryPolicy;
   nowMs(): number;
   maxBytes: number;
+  /** The cookie-cache tier (`cookieCache`), on a server-side store only. */
+  cookieCache: CookieCache | undefined;
   emit(type: SessionEvent["type"], id: string | null, extra?: Omit<SessionEvent, "type" | "tag">): void;
 }
 
@@ -34,6 +37,18 @@ export interface PersistedSession {
   record: StoredSession | null;
   cookie: "set" | "clear" | null;
   readonly hadCookie: boolean;
+  /** Reached through the old token of a session rotated within `rotationGrace`. */
+  readonly viaGrace: boolean;
+  /**
+   * Since when every key of `data` is known equal to the store's: the start of the read it
+   * was loaded by, or the last whole-record write. A patch leaves it (docs/decisions.md,
+   * cookie cache); null when unknown.
+   */
+  freshAt: number | null;
+  /** `data` came from a cookie-cache snapshot: a whole-record write reads the store first. */
+  fromSnapshot: boolean;
+  /** A patch was saved since `record.data` was set. */
+  dataWritten: boolean;
   /** `setExpiry` changed the cookie's lifetime since the last save. */
   policyChanged: boolean;
   /** The record must be written out again (previous secret, rotated cookie) even if nothing changed. */

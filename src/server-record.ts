@@ -3,7 +3,7 @@ import { isTesseraError } from "./errors.js";
 import { guardStore } from "./guarded-store.js";
 import { createOperator } from "./operator.js";
 import type { OpenedRecord, PersistedSession, Persistence, SessionContext } from "./persistence.js";
-import type { SessionCache, SessionStore, StoredSession } from "./store.js";
+import type { SessionCache, SessionStore, StoredData, StoredEntry, StoredSession } from "./store.js";
 import { createToken, hashToken, isWellFormedToken } from "./token.js";
 
 /** What `serverRecord` needs beside the store; `defineSession` resolves it from the options. */
@@ -15,6 +15,19 @@ export interface ServerRecordOptions {
   rotationGraceSeconds: number;
   emit: SessionContext["emit"];
   nowMs(): number;
+}
+
+/** `data` with a patch's changes applied: what the store's record holds after that patch. */
+function applyChanges(data: StoredData, changes: { set: StoredData; deleted: string[] }): StoredData {
+  const merged: StoredData = {};
+  for (const key of Object.keys(data)) if (!changes.deleted.includes(key)) defineEntry(merged, key, data[key] as StoredEntry);
+  for (const key of Object.keys(changes.set)) defineEntry(merged, key, changes.set[key] as StoredEntry);
+  return merged;
+}
+
+/** defineProperty, so a `"__proto__"` key stays an own key (R41). */
+function defineEntry(data: StoredData, key: string, entry: StoredEntry): void {
+  Object.defineProperty(data, key, { value: entry, enumerable: true, writable: true, configurable: true });
 }
 
 /** Rotations within one `rotationGrace` window an old token is followed through. */
@@ -79,6 +92,7 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
     const sent = state.pending();
     await store.create(fresh);
     state.saved(fresh, sent);
+    state.freshAt = now;
     state.cookie = "set";
     emit("created", fresh.id);
   }
@@ -137,6 +151,9 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
         const rev = await onTime(now, (notAfter) => store.replace(full, new Date(now), notAfter));
         if (rev === null) state.interrupted(record.id);
         state.saved({ ...full, rev }, sent);
+        // The store holds exactly this data now (a concurrent patch after it is as new as any read).
+        state.freshAt = now;
+        state.fromSnapshot = false;
       } else if (state.data.isModified) {
         const patch = {
           ...state.data.changes(),
@@ -151,6 +168,8 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
         );
         if (rev === null) state.interrupted(record.id);
         state.saved({ ...record, expiresAt: patch.expiresAt, updatedAt: patch.updatedAt, rev }, sent);
+        // freshAt stays: the patch says nothing about the keys it did not write (cookie cache).
+        state.dataWritten = true;
       } else if (expiryMoved) {
         if (!(await store.touch(record.id, new Date(nextMs), new Date(now)))) {
           // A read-only request of a session gone meanwhile: nothing to save, so no error. No clearing
@@ -160,6 +179,8 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
           // write in this request is a patch the store refuses (SessionInterruptedError), never
           // an insert that would bring a revoked session back under its old token.
           emit("interrupted", record.id);
+          // Known gone: no cookie-cache snapshot may serve it any longer.
+          state.freshAt = null;
           return;
         }
         state.record = { ...record, expiresAt: new Date(nextMs) };
@@ -172,12 +193,22 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
       const id = hashToken(token);
       const old = state.record;
       if (old !== null) {
-        const record = state.fullRecord(id, now);
+        let record = state.fullRecord(id, now);
         const sent = state.pending();
+        // A whole-record write from a cookie-cache snapshot would put back keys changed
+        // elsewhere since it was taken: read the store and apply this request's changes to that.
+        const current = state.fromSnapshot ? await read(old.id, new Date(now)) : old;
+        if (current === null || current === "corrupt" || current.successorId !== null) state.interrupted(old.id);
+        const exact = current.rev === old.rev || state.data.replacesAll;
+        if (!exact) record = { ...record, data: applyChanges(current.data, state.data.changes()) };
         const grace = options.rotationGraceSeconds;
         const graceUntil = grace > 0 ? new Date(now + grace * 1000) : null;
         if (!(await store.rotate(old.id, record, graceUntil, new Date(now)))) state.interrupted(old.id);
         state.saved(record, sent);
+        if (exact) {
+          state.freshAt = now;
+          state.fromSnapshot = false;
+        }
         emit("rotated", id);
         state.cookie = "set";
       }

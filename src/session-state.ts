@@ -19,6 +19,10 @@ export interface SessionInit {
   resign?: boolean;
   /** Reached through the old token of a session rotated within `rotationGrace` (a grace shadow). */
   viaGrace?: boolean;
+  /** Since when `record`'s data is known equal to the store's (the start of the read that found it). */
+  freshAt?: number;
+  /** The request carried a cookie-cache snapshot cookie; `mark` when the record came from it. */
+  snapshot?: { mark: string | null };
 }
 
 /**
@@ -46,6 +50,13 @@ export class SessionState implements PersistedSession {
   lockedBecause: string | null = null;
   /** Reached through a grace shadow: identity changes are refused (B4), data writes go to the rotated record. */
   readonly viaGrace: boolean;
+  freshAt: number | null;
+  fromSnapshot: boolean;
+  dataWritten = false;
+  /** The browser may hold a cookie-cache snapshot: the request carried one, or a commit sent one. */
+  snapshotHeld: boolean;
+  /** Which snapshot the browser holds, when it is known to be this session's current one. */
+  snapshotMark: string | null;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: SessionContext, init: SessionInit) {
@@ -59,6 +70,10 @@ export class SessionState implements PersistedSession {
     this.hadCookie = init.hadCookie;
     this.reseal = init.resign ?? false;
     this.viaGrace = init.viaGrace ?? false;
+    this.freshAt = init.freshAt ?? null;
+    this.snapshotHeld = init.snapshot !== undefined;
+    this.snapshotMark = init.snapshot?.mark ?? null;
+    this.fromSnapshot = this.snapshotMark !== null;
   }
 
   /**
@@ -93,10 +108,13 @@ export class SessionState implements PersistedSession {
       // One instant for the save and the cookie, so Max-Age matches the stored expiry to the second.
       const now = this.ctx.nowMs();
       await this.ctx.persistence.save(this, now);
+      const cookies: SessionCookie[] = [];
       if (this.cookie === "set" && this.token !== null && this.record !== null) {
-        return [this.cookieFor(this.token, this.record.expiresAt, now)];
-      }
-      return this.cookie === "clear" ? [clearingCookie(this.ctx.cookie)] : [];
+        cookies.push(this.cookieFor(this.token, this.record.expiresAt, now));
+      } else if (this.cookie === "clear") cookies.push(clearingCookie(this.ctx.cookie));
+      const cache = this.ctx.cookieCache;
+      if (cache !== undefined) cookies.push(...(await cache.cookies(this, now)));
+      return cookies;
     });
   }
 
@@ -108,6 +126,7 @@ export class SessionState implements PersistedSession {
   /** `commit()` at this instant would write nothing and send no `Set-Cookie`: the no-op branches of every save. */
   isSettled(): boolean {
     if (this.cookie !== null || this.policyChanged || this.reseal || this.data.isModified) return false;
+    if (this.ctx.cookieCache?.due(this, this.ctx.nowMs())) return false;
     if (this.record === null) return !this.data.hasData;
     return !this.touchDue(this.ctx.nowMs());
   }
@@ -192,6 +211,8 @@ export class SessionState implements PersistedSession {
     this.record = null;
     this.policyChanged = false;
     this.reseal = false;
+    this.freshAt = null;
+    this.fromSnapshot = false;
     this.cookie = this.hadCookie || stored ? "clear" : null;
   }
 

@@ -8,11 +8,13 @@ import { create as tesseraCookie } from "./tessera-cookie.js";
 import { create as tesseraDrizzle } from "./tessera-drizzle.js";
 import { create as tesseraDrizzleCache } from "./tessera-drizzle-cache.js";
 import { create as tesseraRedis } from "./tessera-redis.js";
+import { create as tesseraRedisCookieCache } from "./tessera-redis-cookie-cache.js";
 
 /** Every store-level contender by backend, floors first (ratios are taken against them). */
 export const FACTORIES: { backend: Backend; create: ContenderFactory }[] = [
   { backend: "redis", create: redisFloor },
   { backend: "redis", create: tesseraRedis },
+  { backend: "redis", create: tesseraRedisCookieCache },
   { backend: "redis", create: connectRedis },
   { backend: "postgres", create: postgresFloor },
   { backend: "postgres", create: tesseraDrizzle },
