@@ -139,9 +139,10 @@ export function resolveCookieCache(options: unknown, cookie: ResolvedCookie, ver
 
     async open(value, token, nowMs) {
       if (!isWellFormedToken(token)) return null;
-      const opened = await openSealed(value, sealName(hashToken(token)), await keys(), true, null);
+      const id = hashToken(token);
+      const opened = await openSealed(value, sealName(id), await keys(), true, null);
       if (opened === null) return null;
-      const snapshot = decodeSnapshot(opened.meta, opened.data, hashToken(token));
+      const snapshot = decodeSnapshot(opened.meta, opened.data, id);
       if (snapshot === null || snapshot.record.schemaVersion !== version) return null;
       const { record, freshAt } = snapshot;
       // A snapshot stamped in the future (another server's clock ahead) would stretch the window.

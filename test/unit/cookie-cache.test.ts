@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import * as z from "zod";
+import { isSettled } from "../../src/adapter-kit.js";
 import {
   type CookieCacheOptions,
   defineSession,
@@ -146,6 +147,19 @@ describe("cookieCache: the window", () => {
     const { setCookies: renewed } = await t.request(b, (s) => s.get("userId"));
     expect(t.calls.get).toBe(1);
     expect(renewed.map((c) => c.split("=")[0])).toEqual(["sid.cache"]);
+  });
+
+  it("nothing is sent for a session never written (R9); adapters see a due snapshot as unsettled", async () => {
+    const t = setup();
+    expect(await (await t.sessions.load(null)).commit()).toEqual([]);
+    const b = await loggedIn(t);
+    const fromSnapshot = await t.sessions.load(b.header);
+    expect(isSettled(fromSnapshot)).toBe(true);
+    const withoutSnapshot = await t.sessions.load(`sid=${b.jar.get("sid")}`);
+    // Loaded from the store: the commit has a snapshot to send, so it must not be skipped.
+    expect(isSettled(withoutSnapshot)).toBe(false);
+    expect((await withoutSnapshot.commit()).map((c) => c.split("=")[0])).toEqual(["sid.cache"]);
+    expect(isSettled(withoutSnapshot)).toBe(true);
   });
 
   it("revoke and destroy elsewhere take effect once the window has passed, not before", async () => {
