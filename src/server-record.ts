@@ -169,6 +169,10 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
         if (rev === null) state.interrupted(record.id);
         state.saved({ ...record, expiresAt: patch.expiresAt, updatedAt: patch.updatedAt, rev }, sent);
         // freshAt stays: the patch says nothing about the keys it did not write (cookie cache).
+        // Another write landed since the data was read (every store adds one per write): what
+        // this request holds lacks it, so no snapshot is made of it (a parallel request of the
+        // same browser would otherwise hide this write or that one from its next reads).
+        if (rev !== record.rev + 1) state.freshAt = null;
         state.dataWritten = true;
       } else if (expiryMoved) {
         if (!(await store.touch(record.id, new Date(nextMs), new Date(now)))) {
