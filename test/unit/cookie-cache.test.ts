@@ -16,6 +16,7 @@ import { redisStore } from "../../src/stores/redis/index.js";
 import { testClock } from "../helpers/clock.js";
 import { attribute } from "../helpers/cookies.js";
 import { countingStore } from "../helpers/counting-store.js";
+import { openPglite } from "../helpers/databases.js";
 
 /**
  * The cookie-cache tier (issue 14): a sealed snapshot in a second cookie serves reads within
@@ -490,5 +491,37 @@ describe("cookieCache on redisStore (Redis at 127.0.0.1:6379)", () => {
     t.clock.advance(30);
     expect((await t.request(b, (s) => s.isNew)).result).toBe(true);
     expect(t.calls.get).toBe(1);
+  });
+});
+
+describe("cookieCache on drizzleStore (PGlite)", () => {
+  it("reads within the window make no SQL; a destroy elsewhere is seen after it; a rotation keeps a key written elsewhere", async () => {
+    const database = await openPglite();
+    try {
+      const t = setup({ store: database.store });
+      const b = await loggedIn(t);
+      for (let i = 0; i < 3; i++) expect((await t.request(b, (s) => s.get("userId"))).result).toBe("u1");
+      expect(t.calls.get).toBe(0);
+      const elsewhere = (await t.sessions.get(b.jar.get("sid") as string))!;
+      elsewhere.set("note", "from-elsewhere");
+      await elsewhere.save();
+      await t.request(b, async (s) => {
+        s.set("theme", "dark");
+        await s.rotate();
+      });
+      const token = b.jar.get("sid") as string;
+      expect((await t.sessions.get(token))!.all()).toEqual({ userId: "u1", theme: "dark", note: "from-elsewhere" });
+      t.clock.advance(5);
+      expect(await t.sessions.destroy(token)).toBe(true);
+      t.reset();
+      t.clock.advance(24.999);
+      expect((await t.request(b, (s) => s.get("theme"))).result).toBe("dark");
+      expect(t.calls.get).toBe(0);
+      t.clock.advance(0.001);
+      expect((await t.request(b, (s) => s.isNew)).result).toBe(true);
+      expect(t.calls.get).toBe(1);
+    } finally {
+      await database.close();
+    }
   });
 });
