@@ -111,6 +111,137 @@ function asBytes(buffer: Uint8Array): Bytes {
   return new Uint8Array(buffer.buffer as ArrayBuffer, buffer.byteOffset, buffer.byteLength);
 }
 
+/**
+ * HMAC-SHA256 and AES-256-GCM under a secret's keys. Web Crypto is everywhere, but in Node each
+ * call is a hop to the thread pool and back (~60 µs for an HMAC of a cookie, against ~2.5 µs
+ * inline), paid two or three times per sealed cookie on the request path. Where `node:crypto`
+ * is there (Node, Bun, Deno) the same operations run inline on the same keys (`KeyObject.from`
+ * of the derived `CryptoKey`s); both produce byte-identical values (tested both ways).
+ */
+export interface SealCipher {
+  sign(key: SealKey, data: Uint8Array): Promise<Bytes>;
+  /** Constant-time comparison of `mac` with the MAC of `data`. */
+  verify(key: SealKey, mac: Uint8Array, data: Uint8Array): Promise<boolean>;
+  /** `ciphertext ‖ tag`, as Web Crypto's AES-GCM writes it. */
+  encrypt(key: SealKey, iv: Uint8Array, additionalData: Uint8Array, body: Uint8Array): Promise<Bytes>;
+  /** The plaintext, or null when the tag does not verify. */
+  decrypt(key: SealKey, iv: Uint8Array, additionalData: Uint8Array, sealed: Uint8Array): Promise<Bytes | null>;
+}
+
+/** Web Crypto: the portable path. */
+export const webCipher: SealCipher = {
+  async sign(key, data) {
+    return new Uint8Array(await crypto.subtle.sign("HMAC", key.mac, data as Bytes));
+  },
+  verify: (key, mac, data) => crypto.subtle.verify("HMAC", key.mac, mac as Bytes, data as Bytes),
+  async encrypt(key, iv, additionalData, body) {
+    const sealed = await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv: iv as Bytes, additionalData: additionalData as Bytes },
+      key.enc,
+      body as Bytes,
+    );
+    return new Uint8Array(sealed);
+  },
+  async decrypt(key, iv, additionalData, sealed) {
+    try {
+      const body = await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: iv as Bytes, additionalData: additionalData as Bytes },
+        key.enc,
+        sealed as Bytes,
+      );
+      return new Uint8Array(body);
+    } catch {
+      return null;
+    }
+  },
+};
+
+/** The part of node:crypto used here. */
+interface NodeCrypto {
+  KeyObject: { from(key: CryptoKey): object };
+  createHmac(algorithm: "sha256", key: object): { update(data: Uint8Array): { digest(): Uint8Array } };
+  createCipheriv(
+    algorithm: "aes-256-gcm",
+    key: object,
+    iv: Uint8Array,
+  ): { setAAD(data: Uint8Array): void; update(data: Uint8Array): Uint8Array; final(): Uint8Array; getAuthTag(): Uint8Array };
+  createDecipheriv(
+    algorithm: "aes-256-gcm",
+    key: object,
+    iv: Uint8Array,
+  ): {
+    setAAD(data: Uint8Array): void;
+    setAuthTag(tag: Uint8Array): void;
+    update(data: Uint8Array): Uint8Array;
+    final(): Uint8Array;
+  };
+  timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean;
+}
+
+// getBuiltinModule, not an import: the store must load on runtimes that have no node:crypto.
+const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
+  "node:crypto",
+) as NodeCrypto | undefined;
+
+/** node:crypto on the same keys, or null on runtimes without it. */
+export const nodeCipher: SealCipher | null =
+  nodeCrypto === undefined || typeof nodeCrypto.KeyObject?.from !== "function" ? null : inlineCipher(nodeCrypto);
+
+function inlineCipher(node: NodeCrypto): SealCipher {
+  // One KeyObject per derived CryptoKey, made at its first use.
+  const objects = new WeakMap<CryptoKey, object>();
+  const objectOf = (key: CryptoKey) => {
+    let object = objects.get(key);
+    if (object === undefined) {
+      object = node.KeyObject.from(key);
+      objects.set(key, object);
+    }
+    return object;
+  };
+  const hmac = (key: SealKey, data: Uint8Array) => node.createHmac("sha256", objectOf(key.mac)).update(data).digest();
+  return {
+    sign: async (key, data) => copy(hmac(key, data)),
+    async verify(key, mac, data) {
+      const expected = hmac(key, data);
+      return expected.byteLength === mac.byteLength && node.timingSafeEqual(expected, mac);
+    },
+    async encrypt(key, iv, additionalData, body) {
+      const gcm = node.createCipheriv("aes-256-gcm", objectOf(key.enc), iv);
+      gcm.setAAD(additionalData);
+      return concat(gcm.update(body), gcm.final(), gcm.getAuthTag());
+    },
+    async decrypt(key, iv, additionalData, sealed) {
+      if (sealed.byteLength < TAG_BYTES) return null;
+      try {
+        const gcm = node.createDecipheriv("aes-256-gcm", objectOf(key.enc), iv);
+        gcm.setAAD(additionalData);
+        gcm.setAuthTag(sealed.subarray(sealed.byteLength - TAG_BYTES));
+        // final() throws when the tag does not verify: nothing decrypted is returned then.
+        return concat(gcm.update(sealed.subarray(0, sealed.byteLength - TAG_BYTES)), gcm.final());
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+/** The parts in one new `Uint8Array` of its own (not a view of a pooled Buffer). */
+function concat(...parts: Uint8Array[]): Bytes {
+  let total = 0;
+  for (const part of parts) total += part.byteLength;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
+
+const copy = (bytes: Uint8Array): Bytes => concat(bytes);
+
+const cipher: SealCipher = nodeCipher ?? webCipher;
+
 /** What `seal` should do besides signing. */
 export interface SealMode {
   compress: boolean;
@@ -167,15 +298,14 @@ export async function sealBody(key: SealKey, name: string, flags: number, body: 
   let payload: Uint8Array = body;
   if ((flags & FLAG_ENCRYPTED) !== 0) {
     const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-    const additionalData = encoder.encode(`${name}=${header}`);
-    const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData }, key.enc, body as Bytes);
+    const sealed = await cipher.encrypt(key, iv, encoder.encode(`${name}=${header}`), body);
     payload = new Uint8Array(IV_BYTES + sealed.byteLength);
     payload.set(iv);
-    payload.set(new Uint8Array(sealed), IV_BYTES);
+    payload.set(sealed, IV_BYTES);
   }
   const signed = `${header}.${toBase64Url(payload)}`;
-  const mac = await crypto.subtle.sign("HMAC", key.mac, encoder.encode(`${name}=${signed}`));
-  return `${signed}.${toBase64Url(new Uint8Array(mac))}`;
+  const mac = await cipher.sign(key, encoder.encode(`${name}=${signed}`));
+  return `${signed}.${toBase64Url(mac)}`;
 }
 
 /** A verified value: its metadata and data (inflated) and the key that verified it. */
@@ -211,21 +341,17 @@ export async function openSealed(
   if (mac === null) return null;
   const signed = value.slice(0, value.length - match[4]!.length - 1);
   try {
-    // `subtle.verify` compares in constant time, and the pattern fixed the MAC's length (R5).
-    if (!(await crypto.subtle.verify("HMAC", key.mac, mac, encoder.encode(`${name}=${signed}`)))) return null;
+    // `verify` compares in constant time, and the pattern fixed the MAC's length (R5).
+    if (!(await cipher.verify(key, mac, encoder.encode(`${name}=${signed}`)))) return null;
     // Verified: from here on the bytes are ours, but every step still fails closed.
     let body = fromBase64Url(match[3]!);
     if (body === null) return null;
     if ((flags & FLAG_ENCRYPTED) !== 0) {
       if (body.byteLength < IV_BYTES + TAG_BYTES) return null;
       const additionalData = encoder.encode(`${name}=${VERSION}.${flags}.${key.id}`);
-      body = new Uint8Array(
-        await crypto.subtle.decrypt(
-          { name: "AES-GCM", iv: body.subarray(0, IV_BYTES), additionalData },
-          key.enc,
-          body.subarray(IV_BYTES),
-        ),
-      );
+      const opened = await cipher.decrypt(key, body.subarray(0, IV_BYTES), additionalData, body.subarray(IV_BYTES));
+      if (opened === null) return null;
+      body = opened;
     }
     const at = body.indexOf(SEPARATOR);
     if (at < 0) return null;
