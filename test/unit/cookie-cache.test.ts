@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import * as z from "zod";
@@ -382,6 +383,28 @@ describe("cookieCache: hostile and foreign snapshots are ignored, never an error
     expect(t.calls.get).toBe(1);
     const names = (await session.commit()).map((c) => c.split("=")[0]);
     expect(names).toEqual(["sid.cache"]);
+  });
+
+  it("fuzz: random strings and random edits of a real snapshot load the stored session, never throw", async () => {
+    const t = setup();
+    const b = await loggedIn(t);
+    const token = b.jar.get("sid") as string;
+    const sealed = b.jar.get("sid.cache") as string;
+    const edited = fc
+      .tuple(fc.nat({ max: sealed.length }), fc.nat({ max: 8 }), fc.string({ unit: "binary", maxLength: 8 }))
+      .map(([at, cut, insert]) => sealed.slice(0, at) + insert + sealed.slice(at + cut))
+      .filter((value) => value !== sealed);
+    const hostileValue = fc.oneof(fc.string({ unit: "binary", maxLength: 5000 }), fc.string({ unit: "grapheme" }), edited);
+    await fc.assert(
+      fc.asyncProperty(hostileValue, async (value) => {
+        t.reset();
+        const session = await t.sessions.load({ get: (name) => ({ value: name === "sid" ? token : value }) });
+        expect(session.get("userId")).toBe("u1");
+        expect(t.calls.get).toBe(1);
+        await session.commit();
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("tampered: every single-character change of the snapshot is refused", async () => {
