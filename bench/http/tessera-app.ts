@@ -8,7 +8,7 @@ import { type AppFactory, seedIndex } from "./apps.js";
 
 /**
  * Tessera's Express adapter on `redisStore`, default options (rolling, `touchAfter` 5 min): a read
- * is one HGETALL, a modify HGETALL + one script; reads of a session written in the last 5 minutes
+ * is one read script (EVALSHA), a modify that + one write script; reads of a session written in the last 5 minutes
  * write nothing.
  */
 export const create: AppFactory = async ({ redisUrl, redisPrefix }) => {
