@@ -1,6 +1,6 @@
 import type { Placeholder, SQL } from "drizzle-orm";
 import { and, desc, eq, is, isNull, lte, ne, sql } from "drizzle-orm";
-import type { PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { PgColumn, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { PgDatabase } from "drizzle-orm/pg-core";
 import {
   SessionConfigError,
@@ -10,8 +10,9 @@ import {
   SessionTooLargeError,
   SessionUsageError,
 } from "../../errors.js";
-import type { SessionStore, StoredSession, Where } from "../../store.js";
+import type { SessionStore, StoredData, StoredSession, Where } from "../../store.js";
 import { sessions } from "./default-table.js";
+import { fixedStatement } from "./fixed-statement.js";
 import { jsonbEntryBytes } from "./jsonb-size.js";
 import { operatorQueries } from "./operator-queries.js";
 import type { SessionsTable } from "./sessions-table.js";
@@ -50,6 +51,15 @@ const ts = (name: string) => sql`${placeholder(name)}::timestamptz`;
 const json = (name: string) => sql`${placeholder(name)}::jsonb`;
 const int = (name: string) => sql`${placeholder(name)}::integer`;
 const iso = (date: Date | null) => (date === null ? null : date.toISOString());
+/**
+ * A `text[]` literal: sent as text, every driver passes it through unchanged, where a JavaScript
+ * array goes through each driver's own array encoding (postgres.js with a `transform` option
+ * sent `["cart"]` as `cart`, which Postgres refused).
+ */
+const textArray = (items: readonly string[]) =>
+  `{${items.map((item) => `"${item.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`).join(",")}}`;
+// Number(): a driver may hand float8 over as text.
+const dateOf = (epochMs: unknown) => new Date(Number(epochMs));
 
 /**
  * Session store over a Drizzle Postgres database. `get`, `create`, `patch`, `replace`, `touch`,
@@ -96,15 +106,21 @@ export function drizzleStore(options: DrizzleStoreOptions) {
   };
   const liveRow = (id: Placeholder | string, now: Placeholder | string): SQL =>
     sql`${t.id} = ${id} and ${t.expiresAt} > ${now}::timestamptz and ${t.successorId} is null`;
-  const live = liveRow(placeholder("id"), placeholder("now"));
 
-  const getQuery = db
-    // jsonb_typeof: the drivers hand a jsonb string that holds JSON text to Drizzle, which parses
-    // it again; only Postgres still knows the column did not hold an object.
-    .select({ ...selection, dataType: sql<string>`jsonb_typeof(${t.data})` })
-    .from(t)
-    .where(eq(t.id, placeholder("id")))
-    .prepare(prepared("get"));
+  // Times leave the database as epoch milliseconds: a number on every driver whatever its
+  // timestamp parser or the server's DateStyle, and cheaper to decode than text. `floor` keeps
+  // what parsing the text kept (whole milliseconds); 'infinity' comes out as Infinity, an
+  // invalid Date (B12).
+  const epochMs = (c: PgColumn) => sql`floor(extract(epoch from ${c}) * 1000)::float8`;
+  const getStatement = fixedStatement(
+    db,
+    prepared("get"),
+    // jsonb_typeof: only Postgres still knows whether `data` held an object or a string of JSON
+    // text that a driver would hand over as text.
+    (p) => sql`select ${t.data}, jsonb_typeof(${t.data}), ${epochMs(t.expiresAt)}, ${epochMs(t.absoluteExpiresAt)},
+      ${epochMs(t.createdAt)}, ${epochMs(t.updatedAt)}, ${t.schemaVersion}, ${t.rev}, ${t.successorId}
+      from ${t} where ${t.id} = ${p("id")}`,
+  );
   // The columns a whole-record write sets, for create (with id, rev, successor) and replace (rev + 1).
   const wholeRecord = {
     data: json("data"),
@@ -129,52 +145,59 @@ export function drizzleStore(options: DrizzleStoreOptions) {
   // statement's stale snapshot and let two patches together grow the row past the limit.
   // Sizes are of jsonb's text form (`jsonbEntryBytes`). An empty record is `{}` (2 bytes) and a
   // patch that does not grow a record already over the limit goes through (see `patch`).
-  const merged = sql`((${t.data} - ${placeholder("deleted")}::text[]) || ${json("set")})`;
-  const limit = sql`greatest(${placeholder("maxBytes")}::bigint, 2)`;
-  // The first test is a cheaper sufficient one, tried before building the merged value's text
-  // (twice): the merged text is never longer than the row's plus the patch's, both in jsonb's own
-  // text form (a replaced key grows by at most its new entry, a new key by it and ", "). Server
-  // time per patch of a 1 KB row: 61-69 -> 49-58 µs (psql, 5,000 UPDATEs, synchronous_commit off).
-  const fits = sql`(octet_length(${t.data}::text) + octet_length(${json("set")}::text) <= ${limit} or octet_length(${merged}::text) <= ${limit} or octet_length(${merged}::text) <= octet_length(${t.data}::text))`;
-  // A write that arrives after its caller gave up (a driver holding it through a reconnect) must
-  // not undo a newer one: it is refused once a call stamped after its deadline wrote the row.
-  const onTime = sql`(${placeholder("notAfter")}::timestamptz is null or ${t.updatedAt} <= ${placeholder("notAfter")}::timestamptz)`;
-  const patchQuery = db
-    .update(t)
-    .set({
-      data: merged,
-      expiresAt: ts("expiresAt"),
-      updatedAt: ts("updatedAt"),
-      schemaVersion: int("schemaVersion"),
-      rev: sql`${t.rev} + 1`,
-    })
-    .where(and(live, fits, onTime))
-    .returning({ rev: t.rev })
-    .prepare(prepared("patch"));
+  const live = (p: (name: string) => SQL) =>
+    sql`${t.id} = ${p("id")} and ${t.expiresAt} > ${p("now")}::timestamptz and ${t.successorId} is null`;
+  const patchTerms = (p: (name: string) => SQL) => {
+    const set = sql`${p("set")}::jsonb`;
+    const merged = sql`((${t.data} - ${p("deleted")}::text[]) || ${set})`;
+    const limit = sql`greatest(${p("maxBytes")}::bigint, 2)`;
+    const notAfter = sql`${p("notAfter")}::timestamptz`;
+    return {
+      merged,
+      // The first test is a cheaper sufficient one, tried before building the merged value's
+      // text (twice): the merged text is never longer than the row's plus the patch's, both in
+      // jsonb's own text form (a replaced key grows by at most its new entry, a new key by it and
+      // ", "). Server time per patch of a 1 KB row: 61-69 -> 49-58 µs (psql, 5,000 UPDATEs,
+      // synchronous_commit off).
+      fits: sql`(octet_length(${t.data}::text) + octet_length(${set}::text) <= ${limit} or octet_length(${merged}::text) <= ${limit} or octet_length(${merged}::text) <= octet_length(${t.data}::text))`,
+      // A write that arrives after its caller gave up (a driver holding it through a reconnect)
+      // must not undo a newer one: it is refused once a call stamped after its deadline wrote the row.
+      onTime: sql`(${notAfter} is null or ${t.updatedAt} <= ${notAfter})`,
+    };
+  };
+  // Each value is one parameter however often the text uses it: the patch's `set` is sent once.
+  const patchStatement = fixedStatement(db, prepared("patch"), (p) => {
+    const { merged, fits, onTime } = patchTerms(p);
+    return sql`update ${t} set ${column(t.data)} = ${merged}, ${column(t.expiresAt)} = ${p("expiresAt")}::timestamptz,
+      ${column(t.updatedAt)} = ${p("updatedAt")}::timestamptz, ${column(t.schemaVersion)} = ${p("schemaVersion")}::integer,
+      ${column(t.rev)} = ${t.rev} + 1
+      where ${live(p)} and ${fits} and ${onTime} returning ${t.rev}`;
+  });
   // Only when the patch matched no row: was the row gone, or would the patch have grown it too large?
-  const patchMissQuery = db
-    .select({
-      live: sql<boolean>`${t.expiresAt} > ${ts("now")} and ${t.successorId} is null`,
-      onTime: sql<boolean>`${onTime}`,
-      fits: sql<boolean>`${fits}`,
-      bytes: sql<number>`octet_length(${merged}::text)`,
-    })
-    .from(t)
-    .where(eq(t.id, placeholder("id")))
-    .prepare(prepared("patch_miss"));
+  const patchMissStatement = fixedStatement(db, prepared("patch_miss"), (p) => {
+    const { merged, fits, onTime } = patchTerms(p);
+    return sql`select ${t.expiresAt} > ${p("now")}::timestamptz and ${t.successorId} is null, ${onTime}, ${fits},
+      octet_length(${merged}::text) from ${t} where ${t.id} = ${p("id")}`;
+  });
+  const patchMiss = async (values: Record<string, unknown>) => {
+    const [row] = await patchMissStatement.execute(values);
+    if (row === undefined) return undefined;
+    const [live, onTime, fits, bytes] = row;
+    return { live: live === true, onTime: onTime === true, fits: fits === true, bytes: Number(bytes) };
+  };
+  const named = (key: string) => sql`${placeholder(key)}`;
   const replaceQuery = db
     .update(t)
     .set({ ...wholeRecord, rev: sql`${t.rev} + 1` })
-    .where(and(live, onTime))
+    .where(and(live(named), sql`(${ts("notAfter")} is null or ${t.updatedAt} <= ${ts("notAfter")})`))
     .returning({ rev: t.rev })
     .prepare(prepared("replace"));
   // Only the expiry moves: the data blob is never rewritten by an activity refresh (R29).
-  const touchQuery = db
-    .update(t)
-    .set({ expiresAt: ts("expiresAt") })
-    .where(live)
-    .returning({ id: t.id })
-    .prepare(prepared("touch"));
+  const touchStatement = fixedStatement(
+    db,
+    prepared("touch"),
+    (p) => sql`update ${t} set ${column(t.expiresAt)} = ${p("expiresAt")}::timestamptz where ${live(p)} returning 1`,
+  );
   const deleteQuery = db
     .delete(t)
     .where(eq(t.id, placeholder("id")))
@@ -214,10 +237,22 @@ export function drizzleStore(options: DrizzleStoreOptions) {
 
   return {
     async get(id, now) {
-      const [found] = await getQuery.execute({ id });
+      const [found] = await getStatement.execute({ id });
       if (found === undefined) return null;
-      const { dataType, ...row } = found;
+      const [data, dataType, expiresAt, absoluteExpiresAt, createdAt, updatedAt, schemaVersion, rev, successorId] = found;
       if (dataType !== "object") throw new SessionCorruptError("drizzleStore: the session row's data is not a JSON object");
+      const row: StoredSession = {
+        id,
+        // A driver that leaves jsonb as text (a custom type parser) hands the object over as JSON text.
+        data: (typeof data === "string" ? JSON.parse(data) : data) as StoredData,
+        expiresAt: dateOf(expiresAt),
+        absoluteExpiresAt: absoluteExpiresAt === null ? null : dateOf(absoluteExpiresAt),
+        createdAt: dateOf(createdAt),
+        updatedAt: dateOf(updatedAt),
+        schemaVersion: schemaVersion as number,
+        rev: rev as number,
+        successorId: successorId as string | null,
+      };
       checkTimes(row);
       if (row.expiresAt.getTime() > now.getTime()) return row;
       // Lazy delete, guarded on expiry so a row refreshed meanwhile survives. Failing it is
@@ -238,7 +273,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
       const params = { ...recordParams(record), now: now.toISOString(), notAfter: notAfter?.toISOString() ?? null };
       const [row] = await replaceQuery.execute(params);
       if (row !== undefined) return row.rev;
-      const [miss] = await patchMissQuery.execute({ ...params, deleted: [], set: "{}", maxBytes: 0 });
+      const miss = await patchMiss({ ...params, deleted: "{}", set: "{}", maxBytes: 0 });
       if (miss?.live && !miss.onTime) throw new SessionLateWriteError("drizzleStore");
       return null;
     },
@@ -247,7 +282,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
       const params = {
         id,
         now: now.toISOString(),
-        deleted: patch.deleted,
+        deleted: textArray(patch.deleted),
         set: JSON.stringify(patch.set),
         expiresAt: patch.expiresAt.toISOString(),
         updatedAt: patch.updatedAt.toISOString(),
@@ -257,12 +292,12 @@ export function drizzleStore(options: DrizzleStoreOptions) {
       };
       // A concurrent patch can shrink the row between the miss and its explanation; then try again.
       for (let attempt = 0; attempt < 3; attempt++) {
-        const [row] = await patchQuery.execute(params);
-        if (row !== undefined) return row.rev;
-        const [miss] = await patchMissQuery.execute(params);
+        const [row] = await patchStatement.execute(params);
+        if (row !== undefined) return row[0] as number;
+        const miss = await patchMiss(params);
         if (miss === undefined || !miss.live) return null;
         if (!miss.onTime) throw new SessionLateWriteError("drizzleStore");
-        if (!miss.fits) throw new SessionTooLargeError(Number(miss.bytes), patch.maxBytes);
+        if (!miss.fits) throw new SessionTooLargeError(miss.bytes, patch.maxBytes);
       }
       throw new SessionStoreError("drizzleStore: a patch kept losing races with concurrent patches");
     },
@@ -270,7 +305,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
     entryBytes: jsonbEntryBytes,
 
     async touch(id, expiresAt, now) {
-      const rows = await touchQuery.execute({ id, expiresAt: expiresAt.toISOString(), now: now.toISOString() });
+      const rows = await touchStatement.execute({ id, expiresAt: expiresAt.toISOString(), now: now.toISOString() });
       return rows.length > 0;
     },
 
