@@ -43,13 +43,15 @@ export function isStoreUnavailable(error: unknown): error is SessionStoreError {
 }
 
 /**
- * `cookie` only moves the expiry of the cookie the request sent (`sent`, its value as received):
- * same token, not a clearing cookie. Where a cookie can no longer be set (a Server Component, a
- * streamed tRPC response) such a refresh may be skipped: the browser's copy keeps working until
- * it expires, no later than the server's (R16). A new token or a clearing cookie may not.
+ * Whether a response that can no longer set cookies (a Server Component, a streamed tRPC
+ * response) may drop `cookie` (`sent`: the session cookie's value as the request carried it):
+ * a refresh that only moves the expiry of that same token (the browser's copy keeps working
+ * until it expires, no later than the server's, R16), or a cookie-cache snapshot or its clearing
+ * (without it a load reads the store; an older snapshot left in the browser is served at most
+ * until its window ends). A new token or a clearing session cookie may not be dropped.
  */
-export function isRefreshOf(cookie: SessionCookie, sent: string | undefined): boolean {
-  return cookie.value !== "" && cookie.value === sent;
+export function isDispensable(cookie: SessionCookie, sent: string | undefined): boolean {
+  return cookie.snapshot === true || (cookie.value !== "" && cookie.value === sent);
 }
 
 /** Makes `view`, an adapter's proxy of `session` (tRPC's per-procedure view), usable wherever the session is (`revoke({ except })`, the kit). */

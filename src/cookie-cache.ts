@@ -115,7 +115,7 @@ export function resolveCookieCache(options: unknown, cookie: ResolvedCookie, ver
     if (!state.snapshotHeld) return [];
     state.snapshotHeld = false;
     state.snapshotMark = null;
-    return [clearingCookie(target)];
+    return [{ ...clearingCookie(target), snapshot: true }];
   };
 
   /** What a commit would send: a snapshot valid until `until`, a clearing cookie, or nothing. */
@@ -172,7 +172,7 @@ export function resolveCookieCache(options: unknown, cookie: ResolvedCookie, ver
       if (utf8Length(cookie.header) > MAX_COOKIE_BYTES) return clear(state);
       state.snapshotHeld = true;
       state.snapshotMark = next.mark;
-      return [cookie];
+      return [{ ...cookie, snapshot: true }];
     },
   };
 }

@@ -126,6 +126,11 @@ export interface SessionCookie {
   value: string;
   attributes: SessionCookieAttributes;
   header: string;
+  /**
+   * A cookie-cache snapshot, or the cookie clearing one: the session works without it (a load
+   * without a snapshot reads the store), so a response that can no longer set cookies drops it.
+   */
+  snapshot?: true;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { SetCookie } from "cookie";
 import { cookies as nextCookies } from "next/headers.js";
 import { type NextRequest, NextResponse } from "next/server.js";
-import { commitCookies, isRefreshOf, lockSession, type SessionCookie } from "../adapter-kit.js";
+import { commitCookies, isDispensable, lockSession, type SessionCookie } from "../adapter-kit.js";
 import {
   CrossSiteRequestError,
   type CsrfOption,
@@ -119,7 +119,7 @@ export async function saveSession<S extends SessionSchema>(session: Session<S>):
       jar.set(cookie.name, cookie.value, cookie.attributes);
       written = true;
     } catch (error) {
-      if (isRefreshOf(cookie, sent)) continue;
+      if (isDispensable(cookie, sent)) continue;
       throw new SessionUsageError(
         "The session needs a new cookie, but cookies cannot be set here (a Server Component?): " +
           "save it in a Server Action or Route Handler",

@@ -1,7 +1,7 @@
 import { initTRPC, type TRPC_ERROR_CODE_KEY, TRPCError } from "@trpc/server";
 import type { FetchCreateContextFnOptions } from "@trpc/server/adapters/fetch";
 import { parseCookie } from "cookie";
-import { commitCookies, isRefreshOf, lockSession, type SessionCookie } from "../adapter-kit.js";
+import { commitCookies, isDispensable, lockSession, type SessionCookie } from "../adapter-kit.js";
 import type { CsrfOption, Session, SessionErrorStatus, SessionManager, SessionSchema, TesseraError } from "../index.js";
 import {
   CrossSiteRequestError,
@@ -124,8 +124,8 @@ function send(outbox: Outbox, cookies: SessionCookie[]): void {
   if (cookies.length === 0) return;
   const { headers } = outbox;
   if (headers === null) {
-    // Only the expiry moved: the browser's copy still works (R16), so nothing needs sending.
-    if (cookies.length === 1 && isRefreshOf(cookies[0] as SessionCookie, outbox.sent)) return;
+    // Only the expiry moved, or only a cookie-cache snapshot: nothing the browser needs (R16).
+    if (cookies.every((cookie) => isDispensable(cookie, outbox.sent))) return;
     throw new SessionUsageError("The session needs a new cookie, but this streamed response's headers are already sent");
   }
   // Each commit returns the session's whole cookie: a batch's later commit replaces what the

@@ -203,6 +203,25 @@ describe("tessera/next in a Server Component (cookies cannot be set)", () => {
   });
 });
 
+describe("tessera/next in a Server Component with cookieCache", () => {
+  it("a render reads and writes data of a stored session: the snapshot it cannot set is dropped, not an error", async () => {
+    const { request, login, sessions } = setup({
+      cookieCache: { maxAge: "30s", secrets: "a-cookie-cache-secret-of-32-characters!!" },
+    });
+    const cookie = await login();
+    // Only the session cookie: the load reads the store, and its commit would send a snapshot.
+    const render = await request(cookie, true);
+    expect(render.session.get("cart")).toEqual([{ sku: "apple", qty: 1 }]);
+    render.session.set("theme", "dark");
+    expect(await saveSession(render.session)).toBe(false);
+    expect(render.jar.written.size).toBe(0);
+    const action = await request(cookie);
+    expect(action.session.get("theme")).toBe("dark");
+    expect(await saveSession(action.session)).toBe(true);
+    expect([...action.jar.written.keys()]).toEqual([`${sessions.cookieName}.cache`]);
+  });
+});
+
 describe("tessera/next sessionMiddleware (proxy)", () => {
   const url = "https://shop.example/cart";
 

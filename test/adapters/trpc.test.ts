@@ -246,6 +246,28 @@ describe("tessera/trpc over HTTP", () => {
     expect(errors.every((cause) => cause instanceof SessionStoreError)).toBe(true);
   });
 
+  it("httpBatchStreamLink with cookieCache: reads and data writes of a stored session succeed without the snapshot cookie", async () => {
+    const errors: unknown[] = [];
+    const sessions = defineSession({
+      schema,
+      store: memoryStore(),
+      cookieCache: { maxAge: "30s", secrets: "a-cookie-cache-secret-of-32-characters!!" },
+    });
+    const seeded = await sessions.load(null);
+    seeded.set("userId", "u1");
+    const setCookies = await seeded.commit();
+    expect(setCookies.map((header) => parseSetCookie(header).name)).toEqual([cookieName, `${cookieName}.cache`]);
+    const streaming = browser(await serve(sessions, errors), { stream: true });
+    // Only the session cookie: each load reads the store and would send a snapshot, which a
+    // streamed response (headers already out) cannot carry: it is dropped, not an error.
+    streaming.state.cookie = cookieHeader([setCookies[0] as string]);
+    expect((await streaming.client.state.query()).userId).toBe("u1");
+    expect(await streaming.client.add.mutate("apple")).toBe(1);
+    expect((await streaming.client.state.query()).cart).toEqual([{ sku: "apple", qty: 1 }]);
+    expect(errors).toEqual([]);
+    expect(streaming.state.responses.every((response) => response.headers.getSetCookie().length === 0)).toBe(true);
+  });
+
   it("httpBatchStreamLink: data writes to a stored session work; a write needing a new cookie fails loudly (R20)", async () => {
     const errors: unknown[] = [];
     const url = await serve(memorySessions(), errors);

@@ -302,7 +302,7 @@ describe("issue 13 kit: no entry point's runtime exports carry the kit", () => {
     "lockSession",
     "isSettled",
     "isStoreUnavailable",
-    "isRefreshOf",
+    "isDispensable",
     "sessionInternals",
     "storeUnavailableResponse",
   ];
