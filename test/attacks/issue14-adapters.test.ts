@@ -41,6 +41,10 @@ function makeRouter(sessions: Sessions) {
     demote: procedure.mutation(({ ctx }) => {
       ctx.session.set("role", "user");
     }),
+    login: procedure.mutation(async ({ ctx }) => {
+      await ctx.session.rotate();
+      ctx.session.set("role", "admin");
+    }),
   });
   return { router, createContext };
 }
@@ -124,6 +128,26 @@ describe("issue 14 adapters with cookieCache: tRPC", () => {
     expect(errors).toEqual([]);
     expect(b.statuses.every((s) => s === 200)).toBe(true);
   });
+
+  for (const order of [
+    ["login", "add"],
+    ["add", "login"],
+  ] as const) {
+    it(`httpBatchLink batch [${order}] on a stored session with a snapshot: the response keeps the new session cookie and a snapshot of the end state`, async () => {
+      const t = rig();
+      const errors: unknown[] = [];
+      const b = browser(await serve(t.sessions, errors));
+      await b.batch.add.mutate("a");
+      const oldToken = b.jar.get("sid");
+      await Promise.all(order.map((op) => (op === "login" ? b.batch.login.mutate() : b.batch.add.mutate("x"))));
+      expect(errors).toEqual([]);
+      expect(b.jar.get("sid")).not.toBe(oldToken);
+      const stored = await t.sessions.load(`sid=${b.jar.get("sid")}`);
+      expect({ role: stored.get("role"), cart: stored.get("cart") }).toEqual({ role: "admin", cart: ["a", "x"] });
+      // What the browser reads next (from its snapshot, if any) is the same.
+      expect(await Promise.all([b.batch.role.query(), b.batch.cart.query()])).toEqual(["admin", ["a", "x"]]);
+    });
+  }
 
   it("httpBatchStreamLink: a write with both cookies in the jar succeeds (no 500), the store has it, no Set-Cookie is attempted", async () => {
     const t = rig();
