@@ -6,6 +6,7 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StoredData, StoredEntry } from "../../src/store.js";
 import { jsonbEntryBytes } from "../../src/stores/drizzle/jsonb-size.js";
 import { openPglite, type TestDatabase } from "../helpers/databases.js";
 
@@ -15,10 +16,11 @@ beforeAll(async () => {
 });
 afterAll(() => database.close());
 
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 // jsonb cannot hold U+0000 (the core refuses it at set()); lone surrogates neither.
 const text = fc
   .oneof(fc.string({ unit: "binary", maxLength: 12 }), fc.stringMatching(/^[\\"a\u0001\n]{0,10}$/))
-  .filter((s) => !s.includes("\u0000") && s.isWellFormed());
+  .filter((s) => !s.includes("\u0000") && !loneSurrogate.test(s));
 const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: "small" },
@@ -40,9 +42,9 @@ describe("drizzleStore's entryBytes (B9)", () => {
     await fc.assert(
       fc.asyncProperty(record, async (data) => {
         // Through JSON, as the store sends it: -0 becomes 0, an own __proto__ key stays a key.
-        const sent = JSON.parse(JSON.stringify(data)) as Record<string, { json: unknown }>;
+        const sent = JSON.parse(JSON.stringify(data)) as StoredData;
         const [row] = await database.query("select octet_length($1::jsonb::text) as n", [JSON.stringify(sent)]);
-        const measured = Object.entries(sent).reduce((sum, [key, value]) => sum + jsonbEntryBytes(key, value), 0);
+        const measured = Object.entries(sent).reduce((sum, [key, value]) => sum + jsonbEntryBytes(key, value as StoredEntry), 0);
         expect(measured).toBe(Number(row?.n));
       }),
       { numRuns: 400 },
