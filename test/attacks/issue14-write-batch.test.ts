@@ -6,13 +6,21 @@
  * hangs and nothing is lost silently. Faults are made on a private redis-server stopped by pid.
  */
 import { randomUUID } from "node:crypto";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { defineSession, isTesseraError } from "../../src/index.js";
 import { redisStore } from "../../src/stores/redis/index.js";
 import { hashToken } from "../../src/token.js";
-import { canStartRedis, freePort, type PrivateRedis, redisUrl, startRedis } from "../helpers/redis-server.js";
+import {
+  canStartRedis,
+  freePort,
+  freePorts,
+  type PrivateRedis,
+  redisUrl,
+  startCluster,
+  startRedis,
+} from "../helpers/redis-server.js";
 
 const schema = z.object({ userId: z.string().optional(), n: z.number().optional() });
 
@@ -250,4 +258,50 @@ describe.skipIf(!redisUrl)("issue 14 write batching beside the app's own traffic
       redis.disconnect();
     }
   });
+});
+
+describe.skipIf(!canStartRedis)("issue 14 write batching leaves a Cluster alone", () => {
+  it("no node connection of a Cluster is ever corked, and a tick of commits lands", async () => {
+    const started = await startCluster(await freePorts(31_000, 3, { bus: true }));
+    const cluster = new Cluster(started.nodes);
+    try {
+      const sessions = defineSession({
+        schema,
+        store: redisStore({ redis: cluster, prefix: "wb:" }),
+        cookie: { secure: false, name: "sid" },
+      });
+      // Connect every node first, then count every cork of their sockets.
+      for (let i = 0; i < 20; i++) {
+        const warm = await sessions.load(null);
+        warm.set("n", -1);
+        await warm.commit();
+      }
+      let corks = 0;
+      let watched = 0;
+      for (const node of cluster.nodes("all")) {
+        const stream = node.stream as unknown as { cork(): void } | undefined;
+        if (stream === undefined) continue;
+        watched++;
+        const cork = stream.cork.bind(stream);
+        stream.cork = () => {
+          corks++;
+          cork();
+        };
+      }
+      const tokens = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const s = await sessions.load(null);
+          s.set("n", i);
+          return tokenOf(await s.commit());
+        }),
+      );
+      expect(watched).toBeGreaterThan(1);
+      expect(corks).toBe(0);
+      const back = await Promise.all(tokens.map(async (t) => (await sessions.load(`sid=${t}`)).get("n")));
+      expect(back).toEqual(tokens.map((_, i) => i));
+    } finally {
+      cluster.disconnect();
+      await started.stop();
+    }
+  }, 60_000);
 });
