@@ -574,3 +574,43 @@ describe("issue 14 cookie cache: the holder replays an older snapshot of their o
     expect((await t.request(kept, (s) => s.pop("note"))).result).toBeUndefined();
   });
 });
+
+describe("issue 14 cookie cache: a read and a write of one browser in parallel", () => {
+  const append = (s: { get(key: "note"): string | undefined; set(key: "note", value: string): void }, item: string) =>
+    s.set("note", `${s.get("note") ?? ""}${item}`);
+
+  it("(characterised) the read's response arriving last leaves a snapshot that hides the write from the next reads", async () => {
+    const t = rig();
+    const b = browser();
+    await t.request(b, (s) => append(s, "a"));
+    t.clock.advance(31); // the snapshot is past its window: both requests read the store
+    const read = await t.sessions.load(b.header);
+    const write = await t.sessions.load(b.header);
+    append(write, "b");
+    b.apply(await write.commit());
+    b.apply(await read.commit());
+    expect((await t.request(b, (s) => s.get("note"))).result).toBe("a");
+    expect((await t.sessions.get(b.jar.get("sid") as string))?.get("note")).toBe("ab");
+  });
+
+  // DEFECT (same root cause as the replay above: a patch from a snapshot-loaded session is not
+  // conditional on the store's rev): the store does not "have both" for long. After the
+  // reordering above, the browser's next read-modify-write of the key starts from the read's
+  // stale snapshot and overwrites the parallel write in the store. No other device is involved
+  // (docs/stores.md only names this for another device's change). Repro: as above, then
+  // append "c" within the window: the store holds "ac", the "b" write is lost. Without the tier
+  // the read-only request sends nothing and the next load reads "ab".
+  it.skip("the next read-modify-write keeps the parallel write", async () => {
+    const t = rig();
+    const b = browser();
+    await t.request(b, (s) => append(s, "a"));
+    t.clock.advance(31);
+    const read = await t.sessions.load(b.header);
+    const write = await t.sessions.load(b.header);
+    append(write, "b");
+    b.apply(await write.commit());
+    b.apply(await read.commit());
+    await t.request(b, (s) => append(s, "c"));
+    expect((await t.sessions.get(b.jar.get("sid") as string))?.get("note")).toBe("abc");
+  });
+});
