@@ -5,6 +5,8 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { initTRPC } from "@trpc/server";
+import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import express from "express";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
@@ -12,6 +14,7 @@ import * as z from "zod";
 import { expressSession } from "../../src/adapters/express.js";
 import { withSession } from "../../src/adapters/fetch.js";
 import { honoSession } from "../../src/adapters/hono.js";
+import { createSessionContext, sessionMiddleware } from "../../src/adapters/trpc.js";
 import { defineSession, type SessionManager } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 
@@ -46,6 +49,19 @@ const apps: Record<string, (sessions: Sessions) => Promise<Call>> = {
         return c.json(c.get("session").get("userId") ?? null);
       });
     return async (cookie) => app.fetch(new Request("http://localhost/", { headers: { cookie } }));
+  },
+  async trpc(sessions) {
+    const createContext = createSessionContext(sessions);
+    const t = initTRPC.context<Awaited<ReturnType<typeof createContext>>>().create();
+    const router = t.router({ me: t.procedure.use(sessionMiddleware).query(({ ctx }) => ctx.session.get("userId") ?? null) });
+    return async (cookie) =>
+      fetchRequestHandler({
+        endpoint: "/trpc",
+        req: new Request("http://localhost/trpc/me", { headers: { cookie } }),
+        router,
+        createContext,
+        responseMeta: () => ({ headers: { "cache-control": "public, max-age=600" } }),
+      });
   },
   async fetch(sessions) {
     const handler = withSession(sessions, (_request, session) =>
