@@ -46,12 +46,27 @@ export function isStoreUnavailable(error: unknown): error is SessionStoreError {
  * Whether a response that can no longer set cookies (a Server Component, a streamed tRPC
  * response) may drop `cookie` (`sent`: the session cookie's value as the request carried it):
  * a refresh that only moves the expiry of that same token (the browser's copy keeps working
- * until it expires, no later than the server's, R16), or a cookie-cache snapshot or its clearing
- * (without it a load reads the store; an older snapshot left in the browser is served at most
- * until its window ends). A new token or a clearing session cookie may not be dropped.
+ * until it expires, no later than the server's, R16), or an `"optional"` cookie-cache snapshot
+ * or its clearing (without it a load reads the store). A new token, a clearing session cookie or
+ * a `"required"` snapshot (after a write to a session loaded from the browser's snapshot) may not.
  */
 export function isDispensable(cookie: SessionCookie, sent: string | undefined): boolean {
-  return cookie.snapshot === true || (cookie.value !== "" && cookie.value === sent);
+  if (cookie.snapshot !== undefined) return cookie.snapshot === "optional";
+  return cookie.value !== "" && cookie.value === sent;
+}
+
+/**
+ * The session was loaded from a cookie-cache snapshot the browser holds: a data write must be able
+ * to replace or clear that snapshot, so where no cookie can be set any more (a streamed tRPC
+ * response) it is refused before the store is touched.
+ */
+export function loadedFromSnapshot(session: object): boolean {
+  return sessionInternals.loadedFromSnapshot(any(session));
+}
+
+/** The name of the session's cookie-cache snapshot cookie, or null without `cookieCache`. */
+export function snapshotCookie(session: object): string | null {
+  return sessionInternals.snapshotCookie(any(session));
 }
 
 /** Makes `view`, an adapter's proxy of `session` (tRPC's per-procedure view), usable wherever the session is (`revoke({ except })`, the kit). */

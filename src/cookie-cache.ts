@@ -59,6 +59,10 @@ export interface SnapshotState {
   readonly freshAt: number | null;
   /** A patch was saved since `record.data` was set: `record.data` no longer holds the data. */
   readonly dataWritten: boolean;
+  /** This request saved data to the store (a patch or a whole-record write). */
+  readonly wroteData: boolean;
+  /** The session was loaded from the snapshot the browser holds. */
+  readonly loadedFromSnapshot: boolean;
   readonly data: { readonly isModified: boolean; toStoredData(): StoredData };
   /** The browser may hold a snapshot cookie (the request carried one, or a commit sent one). */
   snapshotHeld: boolean;
@@ -111,18 +115,26 @@ export function resolveCookieCache(options: unknown, cookie: ResolvedCookie, ver
     return ring;
   };
   const sealName = (id: string) => `tessera.cookie-cache/${target.name}/${id}`;
-  const clear = (state: SnapshotState): SessionCookie[] => {
-    if (!state.snapshotHeld) return [];
+  /**
+   * How much a snapshot cookie of this commit matters: "required" when the request wrote data to
+   * a session loaded from the browser's snapshot (left in place, it would be read-modify-written
+   * over this write), else "optional" (`SessionCookie.snapshot`).
+   */
+  const need = (state: SnapshotState) => (state.loadedFromSnapshot && state.wroteData ? "required" : "optional");
+  const clear = (state: SnapshotState, always = false): SessionCookie[] => {
+    if (!state.snapshotHeld && !always) return [];
     state.snapshotHeld = false;
     state.snapshotMark = null;
-    return [{ ...clearingCookie(target), snapshot: true }];
+    return [{ ...clearingCookie(target), snapshot: need(state) }];
   };
 
   /** What a commit would send: a snapshot valid until `until`, a clearing cookie, or nothing. */
-  function plan(state: SnapshotState, nowMs: number): { until: number; mark: string } | "clear" | "none" {
+  function plan(state: SnapshotState, nowMs: number): { until: number; mark: string } | "clear" | "clear-any" | "none" {
     const { record, freshAt } = state;
     // A grace shadow's request does not know its session's token: nothing to bind a snapshot to.
-    if (state.viaGrace) return "none";
+    // Its write landed on the rotated session, whose snapshot the browser may already hold from
+    // the rotating response (it carried none here): clear whatever it holds.
+    if (state.viaGrace) return state.wroteData ? "clear-any" : "none";
     if (record === null || state.token === null || freshAt === null || state.data.isModified) {
       return state.snapshotHeld ? "clear" : "none";
     }
@@ -156,6 +168,7 @@ export function resolveCookieCache(options: unknown, cookie: ResolvedCookie, ver
       const next = plan(state, nowMs);
       if (next === "none") return [];
       if (next === "clear") return clear(state);
+      if (next === "clear-any") return clear(state, true);
       const record = state.record as StoredSession;
       const meta = encoder.encode(JSON.stringify(encodeMeta(record, state.freshAt as number)));
       // Unchanged since load: the record's data as read, with no decoding of entries the request never used.
@@ -172,7 +185,7 @@ export function resolveCookieCache(options: unknown, cookie: ResolvedCookie, ver
       if (utf8Length(cookie.header) > MAX_COOKIE_BYTES) return clear(state);
       state.snapshotHeld = true;
       state.snapshotMark = next.mark;
-      return [{ ...cookie, snapshot: true }];
+      return [{ ...cookie, snapshot: need(state) }];
     },
   };
 }

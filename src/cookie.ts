@@ -127,10 +127,13 @@ export interface SessionCookie {
   attributes: SessionCookieAttributes;
   header: string;
   /**
-   * A cookie-cache snapshot, or the cookie clearing one: the session works without it (a load
-   * without a snapshot reads the store), so a response that can no longer set cookies drops it.
+   * A cookie-cache snapshot, or the cookie clearing one. `"optional"`: the session works without
+   * it (a load without a snapshot reads the store), so a response that can no longer set cookies
+   * drops it. `"required"`: this request wrote data to a session loaded from the snapshot the
+   * browser holds, which must be replaced or cleared, or the browser's next read-modify-write
+   * would start from it and undo the write.
    */
-  snapshot?: true;
+  snapshot?: "optional" | "required";
 }
 
 /**

@@ -49,6 +49,10 @@ export interface PersistedSession {
   fromSnapshot: boolean;
   /** A patch was saved since `record.data` was set. */
   dataWritten: boolean;
+  /** This request saved data (a patch or a whole-record write) to the store. */
+  wroteData: boolean;
+  /** A snapshot-loaded session's first write checked the store (`checkSnapshot`). */
+  snapshotChecked: boolean;
   /** `setExpiry` changed the cookie's lifetime since the last save. */
   policyChanged: boolean;
   /** The record must be written out again (previous secret, rotated cookie) even if nothing changed. */
@@ -70,7 +74,7 @@ export interface PersistedSession {
   /** The session is gone: a fresh one from here, its cookie cleared if it had one. */
   ended(): void;
   /** Another request removed the record: emits `interrupted` and throws `SessionInterruptedError`. */
-  interrupted(id: string): never;
+  interrupted(id: string, reason?: string): never;
   /** The cookie carrying `value` for a record expiring at `expiresAt`. */
   cookieFor(value: string, expiresAt: Date, nowMs: number): SessionCookie;
 }

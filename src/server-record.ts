@@ -1,4 +1,5 @@
 import { withCache } from "./cached-store.js";
+import { canonicalJson } from "./codec.js";
 import { isTesseraError } from "./errors.js";
 import { guardStore } from "./guarded-store.js";
 import { createOperator } from "./operator.js";
@@ -23,6 +24,12 @@ function applyChanges(data: StoredData, changes: { set: StoredData; deleted: str
   for (const key of Object.keys(data)) if (!changes.deleted.includes(key)) defineEntry(merged, key, data[key] as StoredEntry);
   for (const key of Object.keys(changes.set)) defineEntry(merged, key, changes.set[key] as StoredEntry);
   return merged;
+}
+
+/** Whether two stored entries hold the same value (both absent included); own keys only. */
+function sameEntry(a: StoredEntry | undefined, b: StoredEntry | undefined): boolean {
+  const own = (data: StoredEntry | undefined) => (data === undefined ? "" : canonicalJson(data));
+  return own(a) === own(b);
 }
 
 /** defineProperty, so a `"__proto__"` key stays an own key (R41). */
@@ -73,6 +80,28 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
    * more than `storeTimeout` (another server's, or ours stepped back): written again without the
    * deadline, last writer wins as before, rather than a false 503.
    */
+  /**
+   * Before the first write of a session loaded from a cookie-cache snapshot: the snapshot is what
+   * the browser chose to send, up to `maxAge` old, so a write decided on it could undo a newer one
+   * (a read-modify-write over another device's change, or the holder replaying an older snapshot
+   * to reset a try counter or re-use a one-time value). The store is read once: if any key this
+   * request looked at holds another value there than in the snapshot, nothing is written and the
+   * save fails as interrupted. Keys it did not look at may differ: per-key writes merge as usual.
+   */
+  async function checkSnapshot(state: PersistedSession, snapshot: StoredSession, now: number): Promise<void> {
+    const current = await read(snapshot.id, new Date(now));
+    if (current === null || current === "corrupt" || current.successorId !== null) state.interrupted(snapshot.id);
+    if (current.rev !== snapshot.rev) {
+      const looked = state.data.looked ?? new Set([...Object.keys(snapshot.data), ...Object.keys(current.data)]);
+      for (const key of looked) {
+        if (!sameEntry(snapshot.data[key], current.data[key])) {
+          state.interrupted(snapshot.id, `changed since the cookie-cache snapshot this request read ("${key}")`);
+        }
+      }
+    }
+    state.snapshotChecked = true;
+  }
+
   async function onTime<T>(now: number, write: (notAfter: Date | undefined) => Promise<T>): Promise<T> {
     try {
       return await write(new Date(now + options.storeTimeoutMs));
@@ -145,6 +174,9 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
         state.ended();
         return;
       }
+      if (state.fromSnapshot && !state.snapshotChecked && (state.data.replacesAll || state.data.isModified)) {
+        await checkSnapshot(state, record, now);
+      }
       if (state.data.replacesAll) {
         const full = state.fullRecord(record.id, now);
         const sent = state.pending();
@@ -154,6 +186,7 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
         // The store holds exactly this data now (a concurrent patch after it is as new as any read).
         state.freshAt = now;
         state.fromSnapshot = false;
+        state.wroteData = true;
       } else if (state.data.isModified) {
         const patch = {
           ...state.data.changes(),
@@ -174,6 +207,7 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
         // same browser would otherwise hide this write or that one from its next reads).
         if (rev !== record.rev + 1) state.freshAt = null;
         state.dataWritten = true;
+        state.wroteData = true;
       } else if (expiryMoved) {
         if (!(await store.touch(record.id, new Date(nextMs), new Date(now)))) {
           // A read-only request of a session gone meanwhile: nothing to save, so no error. No clearing

@@ -61,6 +61,8 @@ export class SessionContents {
   #storedNeedsReplace: boolean;
   /** Keys dropped at load (expired, invalid): deleted by the next write, whatever `discard` undoes. */
   readonly #dropped: Set<string>;
+  /** Keys whose value the request looked at (`value`, `live`, `entry`); null once it listed them all. */
+  #looked: Set<string> | null = new Set();
   /**
    * Each key changed since the last save, as the store holds it, recorded at its first change:
    * what `discard` restores. Copy-on-write, so a request that writes nothing copies nothing.
@@ -102,6 +104,7 @@ export class SessionContents {
 
   /** Whether `key` holds a value that has not reached its own expiry. */
   live(key: string): boolean {
+    this.#looked?.add(key);
     this.#read(key);
     if (!this.#values.has(key)) return false;
     const exp = this.#entries.get(key)?.exp;
@@ -109,11 +112,13 @@ export class SessionContents {
   }
 
   value(key: string): unknown {
+    this.#looked?.add(key);
     this.#read(key);
     return this.#values.get(key);
   }
 
   entry(key: string): StoredEntry | undefined {
+    this.#looked?.add(key);
     this.#read(key);
     return this.#entries.get(key);
   }
@@ -180,6 +185,7 @@ export class SessionContents {
 
   /** The data's keys (not `$`-entries). */
   keys(): IterableIterator<string> {
+    this.#looked = null;
     this.#readAll();
     return this.#values.keys();
   }
@@ -192,7 +198,16 @@ export class SessionContents {
     return this.#replaceAll;
   }
 
+  /**
+   * The keys whose stored value this request has looked at, so far; null when it listed or
+   * counted them all (`keys()`, `isEmpty`). What a write may have been decided on.
+   */
+  get looked(): ReadonlySet<string> | null {
+    return this.#looked;
+  }
+
   get hasData(): boolean {
+    this.#looked = null;
     this.#readAll();
     return this.#values.size > 0;
   }

@@ -53,6 +53,10 @@ export class SessionState implements PersistedSession {
   freshAt: number | null;
   fromSnapshot: boolean;
   dataWritten = false;
+  wroteData = false;
+  snapshotChecked = false;
+  /** The session was loaded from a cookie-cache snapshot the browser holds (not from the store). */
+  readonly loadedFromSnapshot: boolean;
   /** The browser may hold a cookie-cache snapshot: the request carried one, or a commit sent one. */
   snapshotHeld: boolean;
   /** Which snapshot the browser holds, when it is known to be this session's current one. */
@@ -74,6 +78,7 @@ export class SessionState implements PersistedSession {
     this.snapshotHeld = init.snapshot !== undefined;
     this.snapshotMark = init.snapshot?.mark ?? null;
     this.fromSnapshot = this.snapshotMark !== null;
+    this.loadedFromSnapshot = this.fromSnapshot;
   }
 
   /**
@@ -216,8 +221,8 @@ export class SessionState implements PersistedSession {
     this.cookie = this.hadCookie || stored ? "clear" : null;
   }
 
-  interrupted(id: string): never {
+  interrupted(id: string, reason = "was destroyed, revoked or expired by another request"): never {
     this.ctx.emit("interrupted", id);
-    throw new SessionInterruptedError("The session was destroyed, revoked or expired by another request; nothing was saved");
+    throw new SessionInterruptedError(`The session ${reason}; nothing was saved`);
   }
 }

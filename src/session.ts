@@ -34,6 +34,10 @@ export interface SessionInternals {
   storeId(session: Session<SessionSchema>): string | null;
   /** Makes `view` (an adapter's proxy of `session`, as tRPC's per-procedure view) stand for it here. */
   alias(view: object, session: Session<SessionSchema>): void;
+  /** The session was loaded from a cookie-cache snapshot the browser holds. */
+  loadedFromSnapshot(session: Session<SessionSchema>): boolean;
+  /** The cookie-cache snapshot cookie's name, or null without `cookieCache`. */
+  snapshotCookie(session: Session<SessionSchema>): string | null;
 }
 
 /** Set by `Session`'s static block, which alone can reach its private fields. */
@@ -312,6 +316,8 @@ export class Session<S extends SessionSchema> {
       },
       isSettled: (session) => stateOf(session).isSettled(),
       storeId: (session) => stateOf(session).record?.id ?? null,
+      loadedFromSnapshot: (session) => stateOf(session).loadedFromSnapshot,
+      snapshotCookie: (session) => stateOf(session).ctx.cookieCache?.name ?? null,
       alias: (view, session) => {
         aliases.set(view, session);
       },

@@ -1,7 +1,15 @@
 import type { SetCookie } from "cookie";
 import { cookies as nextCookies } from "next/headers.js";
 import { type NextRequest, NextResponse } from "next/server.js";
-import { commitCookies, isDispensable, lockSession, type SessionCookie } from "../adapter-kit.js";
+import {
+  commitCookies,
+  isDispensable,
+  isSettled,
+  loadedFromSnapshot,
+  lockSession,
+  type SessionCookie,
+  snapshotCookie,
+} from "../adapter-kit.js";
 import {
   CrossSiteRequestError,
   type CsrfOption,
@@ -112,6 +120,7 @@ export async function saveSession<S extends SessionSchema>(session: Session<S>):
   // `sessionRoute` saved everything when the handler returned and has locked the session since;
   // what is left is at most a due refresh, whose cookie could not reach the client any more.
   if (route?.returned) return false;
+  refuseUnreplaceableSnapshot(session, jar);
   let written = false;
   for (const cookie of await commitCookies(session)) {
     const sent = jar.get(cookie.name)?.value;
@@ -129,6 +138,26 @@ export async function saveSession<S extends SessionSchema>(session: Session<S>):
   }
   if (written && route !== undefined) route.wroteCookie = true;
   return written;
+}
+
+/**
+ * A save of a session read from the browser's cookie-cache snapshot must replace that snapshot,
+ * or the browser's next read-modify-write would start from it and undo the save. Where cookies
+ * cannot be set (a Server Component) it is refused before the store is touched: clearing the
+ * snapshot first tells which (harmless where it works: the commit sets the new one).
+ */
+function refuseUnreplaceableSnapshot(session: object, jar: NextCookies): void {
+  const name = snapshotCookie(session);
+  if (name === null || !loadedFromSnapshot(session) || isSettled(session)) return;
+  try {
+    jar.set(name, "", { maxAge: 0, path: "/" });
+  } catch (error) {
+    throw new SessionUsageError(
+      "The session was read from its cookie-cache snapshot, which cannot be replaced here (a Server Component?): " +
+        "save it in a Server Action or Route Handler",
+      { cause: error },
+    );
+  }
 }
 
 /**

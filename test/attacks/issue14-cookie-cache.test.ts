@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
-import { defineSession, type SessionOptions } from "../../src/index.js";
+import { defineSession, SessionInterruptedError, type SessionOptions } from "../../src/index.js";
 import type { SessionStore } from "../../src/store.js";
 import { cookieStore } from "../../src/stores/cookie/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
@@ -428,18 +428,9 @@ describe("issue 14 cookie cache: rotation grace (a login racing the browser's ot
     expect((await t.sessions.get(b.jar.get("sid") as string))?.get("role")).toBe("user");
   });
 
-  // DEFECT: a write through a grace shadow (old token, no usable snapshot) lands on the rotated
-  // record but its response neither sends a snapshot nor clears the one the browser holds
-  // (src/cookie-cache.ts plan(): `if (state.viaGrace) return "none"`, before the snapshotHeld /
-  // clear logic; and snapshotHeld is false because this request carried no snapshot). The login
-  // response already gave the browser a snapshot of the rotated session without this write, so
-  // the browser does not read its own write for up to maxAge, although the responses arrived
-  // in order (login first) - the case docs/stores.md says is handled for parallel patches (the
-  // later response clears). Repro: rotationGrace "10s"; write; keep the cookies minus sid.cache;
-  // login() (browser applies its cookies); then with the kept cookies set("role","user") and
-  // commit() -> [] ; the browser's next load returns role undefined from the login's snapshot
-  // while the store holds "user". A fix: a grace write should answer with a clearing sid.cache.
-  it.skip("with the tier: the browser reads its own write made through the grace shadow", async () => {
+  // Was a DEFECT: a write through a grace shadow landed on the rotated record but its response did
+  // not clear the snapshot the browser got from the rotating response: it now clears it.
+  it("with the tier: the browser reads its own write made through the grace shadow", async () => {
     const { t, b, before } = await racingLogin(true);
     before.jar.delete("sid.cache");
     const { setCookies } = await t.request(before, (s) => s.set("role", "user"));
@@ -504,14 +495,19 @@ describe("issue 14 cookie cache: one browser's own actions", () => {
 
 describe("issue 14 cookie cache: the holder replays an older snapshot of their own session", () => {
   /** One OTP try: refused from the 4th on, as an app that counts tries in the session would. */
-  async function tryOtp(t: Rig, jar: Jar): Promise<"tried" | "locked"> {
-    const { result } = await t.request(jar, (s) => {
-      const attempts = s.get("attempts") ?? 0;
-      if (attempts >= 3) return "locked" as const;
-      s.set("attempts", attempts + 1);
-      return "tried" as const;
-    });
-    return result;
+  async function tryOtp(t: Rig, jar: Jar): Promise<"tried" | "locked" | "refused"> {
+    try {
+      const { result } = await t.request(jar, (s) => {
+        const attempts = s.get("attempts") ?? 0;
+        if (attempts >= 3) return "locked" as const;
+        s.set("attempts", attempts + 1);
+        return "tried" as const;
+      });
+      return result;
+    } catch (error) {
+      if (error instanceof SessionInterruptedError) return "refused";
+      throw error;
+    }
   }
 
   it("without the tier: a try counter in the session holds against a replayed cookie jar", async () => {
@@ -524,22 +520,11 @@ describe("issue 14 cookie cache: the holder replays an older snapshot of their o
     expect(outcomes).toEqual(["tried", "tried", "tried", "locked", "locked", "locked"]);
   });
 
-  // DEFECT (security): with cookieCache, the session's own holder resets any value kept in the
-  // session by replaying the snapshot cookie they were sent earlier: a try counter (OTP, password
-  // step-up), a one-time nonce or challenge (consumed by pop/delete), a "coupon used" flag. Each
-  // replayed request loads the old snapshot (src/manager.ts fromSnapshot: any genuine snapshot
-  // within freshAt + maxAge opens, however many writes the store has had since), the app sees
-  // the old value, and its patch is accepted by the store (src/server-record.ts save(): a patch
-  // is applied whatever the store's rev; the `rev !== record.rev + 1` check only withholds the
-  // next snapshot, after the write landed). docs/stores.md says a stolen pair keeps *reading*
-  // for maxAge; it does not say the holder can undo their own writes. Repro: maxAge "30s";
-  // store attempts=0 and keep that jar; 10 requests within 30 s, each from the kept jar, each
-  // doing `if (attempts >= 3) refuse; set(attempts + 1)`: all 10 are allowed (the store ends at
-  // attempts=1). With the store alone the 4th is refused. Possible fix: a write from a
-  // snapshot-loaded session is conditional on the store's rev still being the snapshot's (else
-  // SessionInterruptedError, or re-read and report), as rotate() already reads the store first;
-  // at least document that counters/nonces must not live in a session with cookieCache.
-  it.skip("with the tier: a try counter in the session holds against a replayed snapshot", async () => {
+  // Was a DEFECT (security): the holder could reset a value kept in the session (a try counter,
+  // a one-time nonce) by replaying an older snapshot within the window, and the patch decided on
+  // it was stored. The first write of a snapshot-loaded session now checks the store: a key the
+  // request looked at that holds another value there refuses the write (SessionInterruptedError).
+  it("with the tier: a try counter in the session holds against a replayed snapshot", async () => {
     const t = rig();
     const first = await loggedIn(t);
     const outcomes: string[] = [];
@@ -547,31 +532,30 @@ describe("issue 14 cookie cache: the holder replays an older snapshot of their o
       t.clock.advance(1);
       outcomes.push(await tryOtp(t, first.clone()));
     }
-    expect(outcomes).toEqual(["tried", "tried", "tried", "locked", "locked", "locked"]);
-  });
-
-  it("with the tier (characterised): every replay of the kept snapshot within the window passes the counter", async () => {
-    const t = rig();
-    const first = await loggedIn(t);
-    const outcomes: string[] = [];
-    for (let i = 0; i < 10; i++) {
-      t.clock.advance(1);
-      outcomes.push(await tryOtp(t, first.clone()));
-    }
-    expect(outcomes).toEqual(Array(10).fill("tried"));
+    expect(outcomes).toEqual(["tried", "refused", "refused", "refused", "refused", "refused"]);
     expect((await t.sessions.get(first.jar.get("sid") as string))?.get("attempts")).toBe(1);
-    // At the window's end the store decides again.
+    // Past the window the replayed jar reads the store: the counter goes on from where it is.
     t.clock.advance(25);
     expect(await tryOtp(t, first.clone())).toBe("tried");
+    expect((await t.sessions.get(first.jar.get("sid") as string))?.get("attempts")).toBe(2);
   });
 
-  it.skip("with the tier: a one-time nonce popped once cannot be popped again from the pre-consumption snapshot (DEFECT above)", async () => {
+  it("with the tier: a browser that keeps its cookies up to date counts every try", async () => {
+    const t = rig();
+    const b = await loggedIn(t);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 5; i++) outcomes.push(await tryOtp(t, b));
+    expect(outcomes).toEqual(["tried", "tried", "tried", "locked", "locked"]);
+  });
+
+  it("with the tier: a one-time nonce popped once cannot be popped again from the pre-consumption snapshot", async () => {
     const t = rig();
     const b = browser();
     await t.request(b, (s) => s.set("note", "nonce-1"));
     const kept = b.clone();
     expect((await t.request(b, (s) => s.pop("note"))).result).toBe("nonce-1");
-    expect((await t.request(kept, (s) => s.pop("note"))).result).toBeUndefined();
+    await expect(t.request(kept, (s) => s.pop("note"))).rejects.toBeInstanceOf(SessionInterruptedError);
+    expect((await t.sessions.get(b.jar.get("sid") as string))?.get("note")).toBeUndefined();
   });
 });
 
@@ -593,14 +577,10 @@ describe("issue 14 cookie cache: a read and a write of one browser in parallel",
     expect((await t.sessions.get(b.jar.get("sid") as string))?.get("note")).toBe("ab");
   });
 
-  // DEFECT (same root cause as the replay above: a patch from a snapshot-loaded session is not
-  // conditional on the store's rev): the store does not "have both" for long. After the
-  // reordering above, the browser's next read-modify-write of the key starts from the read's
-  // stale snapshot and overwrites the parallel write in the store. No other device is involved
-  // (docs/stores.md only names this for another device's change). Repro: as above, then
-  // append "c" within the window: the store holds "ac", the "b" write is lost. Without the tier
-  // the read-only request sends nothing and the next load reads "ab".
-  it.skip("the next read-modify-write keeps the parallel write", async () => {
+  // Was a DEFECT (same root cause as the replay above): the browser's next read-modify-write
+  // started from the read's stale snapshot and overwrote the parallel write. It is now refused
+  // until the window ends, and the store keeps both writes.
+  it("the next read-modify-write does not undo the parallel write", async () => {
     const t = rig();
     const b = browser();
     await t.request(b, (s) => append(s, "a"));
@@ -610,6 +590,9 @@ describe("issue 14 cookie cache: a read and a write of one browser in parallel",
     append(write, "b");
     b.apply(await write.commit());
     b.apply(await read.commit());
+    await expect(t.request(b, (s) => append(s, "c"))).rejects.toBeInstanceOf(SessionInterruptedError);
+    expect((await t.sessions.get(b.jar.get("sid") as string))?.get("note")).toBe("ab");
+    t.clock.advance(31);
     await t.request(b, (s) => append(s, "c"));
     expect((await t.sessions.get(b.jar.get("sid") as string))?.get("note")).toBe("abc");
   });

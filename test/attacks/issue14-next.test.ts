@@ -62,17 +62,9 @@ async function rig() {
 }
 
 describe("issue 14 adapters with cookieCache: Next Server Component then Server Action", () => {
-  // DEFECT: on the working tree of 16:15 UTC (another helper's uncommitted "required snapshot"
-  // change in src/adapter-kit.ts/src/cookie.ts, which refuses such writes in tRPC's streamed
-  // batch before the store), Next's saveSession (src/adapters/next.ts) still commits first and
-  // only then fails to set the now non-dispensable snapshot: the render's write LANDS in the
-  // store ([apple, pear]) yet saveSession throws SESSION_USAGE, and the next Server Action's
-  // read-modify-write from the unchanged snapshot erases it ([apple, kiwi]). At HEAD (04cbf9c)
-  // the snapshot was silently dropped: same erasure, no error. Repro: action add("apple") (sid +
-  // sid.cache set); render (cookies read-only) add("pear"); action add("kiwi") within 30 s. Fix:
-  // refuse the write before the store in Next too (loadedFromSnapshot check before commit), or
-  // make patches from a snapshot conditional on the store's rev.
-  it.skip("a Server Component write from the snapshot is either refused (nothing stored) or kept by the next Server Action's read-modify-write", async () => {
+  // Was a DEFECT: the render's write landed and the next Server Action's read-modify-write from
+  // the unchanged snapshot erased it. saveSession now refuses it before the store.
+  it("a Server Component write from the snapshot is either refused (nothing stored) or kept by the next Server Action's read-modify-write", async () => {
     const { request, add, stored } = await rig();
     const render = await request(true, add("pear"));
     const afterRender = await stored();

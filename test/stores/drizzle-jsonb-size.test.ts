@@ -19,7 +19,10 @@ afterAll(() => database.close());
 const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 // jsonb cannot hold U+0000 (the core refuses it at set()); lone surrogates neither.
 const text = fc
-  .oneof(fc.string({ unit: "binary", maxLength: 12 }), fc.stringMatching(/^[\\"a\u0001\n]{0,10}$/))
+  .oneof(
+    fc.string({ unit: "binary", maxLength: 12 }),
+    fc.array(fc.constantFrom("\\", '"', "a", "\u0001", "\n"), { maxLength: 10 }).map((chars) => chars.join("")),
+  )
   .filter((s) => !s.includes("\u0000") && !loneSurrogate.test(s));
 const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof(

@@ -1,4 +1,4 @@
-import { aliasSession } from "../../adapter-kit.js";
+import { aliasSession, loadedFromSnapshot } from "../../adapter-kit.js";
 import type { Session, SessionSchema } from "../../index.js";
 import { SessionUsageError } from "../../index.js";
 
@@ -138,6 +138,8 @@ const keyed = new Set<PropertyKey>(["set", "delete", "pop", "flash", "setdefault
 /** Methods that change no value before they return (the store work comes after). */
 const valueless = new Set<PropertyKey>(["rotate", "destroy", "save", "commit"]);
 const needsCookie = new Set<PropertyKey>(["rotate", "destroy", "login", "setExpiry"]);
+/** Methods that change nothing of their own: what they save was changed through the others. */
+const passive = new Set<PropertyKey>(["save", "commit", "discard"]);
 const adds = new Set<PropertyKey>(["set", "flash", "update", "setdefault", "login"]);
 const ABSENT = Symbol("absent");
 
@@ -177,6 +179,13 @@ function record(
   if (batch.streamed && (needsCookie.has(method) || (adds.has(method) && session.isNew))) {
     throw new SessionUsageError(
       `session.${String(method)}() needs a new cookie, but this streamed response's headers are already sent: send it through httpBatchLink`,
+    );
+  }
+  // A write to a session read from the browser's cookie-cache snapshot must replace that snapshot,
+  // or the browser's next read-modify-write would start from it and undo this write.
+  if (batch.streamed && !passive.has(method) && loadedFromSnapshot(session)) {
+    throw new SessionUsageError(
+      `session.${String(method)}() changes a session read from its cookie-cache snapshot, which this streamed response can no longer replace: send it through httpBatchLink`,
     );
   }
   // The keys the call may change: one, the update's, none, or (clear, login, discard) all of them.
