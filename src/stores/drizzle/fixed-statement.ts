@@ -2,6 +2,7 @@ import type { SQL } from "drizzle-orm";
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgSession } from "drizzle-orm/pg-core";
 import { PgDialect } from "drizzle-orm/pg-core";
+import { SessionConfigError } from "../../errors.js";
 
 /** A statement built once: `execute` binds named values and resolves to the rows as arrays. */
 export interface FixedStatement {
@@ -31,7 +32,10 @@ export function fixedStatement(
   };
   const query = new PgDialect().sqlToQuery(build(param));
   // A value interpolated into `build` would become a `$n` of its own and shift every other.
-  if (query.params.length > 0) throw new Error(`fixedStatement ${name}: a value was interpolated instead of named`);
+  // Tessera's own statements only: reaching this is a bug in the store, found at drizzleStore().
+  if (query.params.length > 0) {
+    throw new SessionConfigError(`drizzleStore: statement ${name} interpolates a value instead of naming it`);
+  }
   const text = query.sql;
   const params = names.map((key) => sql.placeholder(key));
   const session = db._.session as PgSession;
