@@ -79,6 +79,23 @@ describe("drizzleStore hot statements on PGlite", () => {
     await roundTrip(database.store, "a".repeat(64));
   });
 
+  it("B12: a time Postgres holds but toISOString() cannot write back (1 BC, year 10000) is corrupt, not loaded", async () => {
+    for (const [at, column] of [
+      ["0001-01-01 00:00:00 BC", "created_at"],
+      ["10000-01-01 00:00:00+00", "updated_at"],
+      ["10000-01-01 00:00:00+00", "expires_at"],
+    ] as const) {
+      const id = `${column.slice(0, 1)}${at.slice(0, 2)}`.padEnd(64, "b");
+      await database.store.create(record(id));
+      await database.query(`update sessions set ${column} = $1::timestamptz where id = $2`, [at, id]);
+      await expect(database.store.get(id, now)).rejects.toMatchObject({ code: "SESSION_CORRUPT" });
+    }
+    // The first and the last instants that do round-trip still load.
+    const edge = { ...record("e".repeat(64)), createdAt: new Date("0001-01-01T00:00:00.000Z") };
+    await database.store.create(edge);
+    expect((await database.store.get(edge.id, now))?.createdAt).toEqual(edge.createdAt);
+  });
+
   it("a patch deletes keys that an array literal must quote, and only them", async () => {
     const own = await openPglite();
     try {

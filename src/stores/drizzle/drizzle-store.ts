@@ -20,17 +20,26 @@ import { checkTable, rowsOf, whereConditions } from "./sql-helpers.js";
 
 /**
  * B12: the columns are typed, so Postgres itself keeps most garbage out; what it does accept and
- * a Date cannot hold (`'infinity'`, years past 275760) makes the record unreadable: corrupt. So
- * does `data` that is not a JSON object (checked in SQL, see `get`). Entries inside it are the
- * core's to judge (`onInvalid`, per key).
+ * the store could not write back makes the record unreadable: corrupt. That is a time a Date
+ * cannot hold (`'infinity'`, years past 275760), and one outside years 1 to 9999, whose
+ * `toISOString()` (`-000001-…`, `+010000-…`) Postgres refuses: loaded, such a row would fail
+ * its next write as a store outage. So does `data` that is not a JSON object (checked in SQL,
+ * see `get`). Entries inside it are the core's to judge (`onInvalid`, per key).
  */
 function checkTimes(row: Pick<StoredSession, "expiresAt" | "createdAt" | "updatedAt" | "absoluteExpiresAt">): void {
   for (const time of [row.expiresAt, row.createdAt, row.updatedAt, row.absoluteExpiresAt]) {
-    if (time !== null && !(time instanceof Date && Number.isFinite(time.getTime()))) {
+    if (time === null) continue;
+    const ms = time instanceof Date ? time.getTime() : Number.NaN;
+    if (!(ms >= FIRST_WRITABLE_MS && ms <= LAST_WRITABLE_MS)) {
       throw new SessionCorruptError("drizzleStore: a time column of the session row is not a valid date");
     }
   }
 }
+
+/** 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the times `toISOString()` writes as Postgres reads them. */
+// A literal: Date.UTC reads years 0-99 as 1900-1999.
+const FIRST_WRITABLE_MS = -62_135_596_800_000;
+const LAST_WRITABLE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** Options of {@link drizzleStore}. */
 export interface DrizzleStoreOptions {
