@@ -1,5 +1,4 @@
 import type { Cluster, Redis } from "ioredis";
-import { batchWrites } from "./write-batch.js";
 
 /**
  * HSET/HDEL over `ARGV[first..last]` in slices of 1,000 values: Lua's `unpack` has a stack limit
@@ -32,22 +31,12 @@ end
 `;
 
 /**
- * Registers single-key scripts on `redis` and returns them as methods of a new object. ioredis
- * sends EVALSHA and falls back to EVAL once per connection (NOSCRIPT), so each call is one
- * command; the commands of one tick share a socket write (`batchWrites`). Defining them again on
- * the same client (a second store or cache) is harmless: the Lua is the same.
+ * Registers single-key scripts on `redis` and returns the client typed with them as methods.
+ * ioredis sends EVALSHA and falls back to EVAL once per connection (NOSCRIPT), so each call is
+ * one command. Defining them again on the same client (a second store or cache) is harmless:
+ * the Lua is the same.
  */
 export function defineScripts<C>(redis: Redis | Cluster, scripts: Record<keyof C, string>): C {
-  const commands: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-  for (const [name, lua] of Object.entries<string>(scripts)) {
-    redis.defineCommand(name, { lua, numberOfKeys: 1 });
-    const send = (redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name] as (
-      ...args: unknown[]
-    ) => Promise<unknown>;
-    commands[name] = (...args) => {
-      batchWrites(redis);
-      return send.apply(redis, args);
-    };
-  }
-  return commands as C;
+  for (const [name, lua] of Object.entries<string>(scripts)) redis.defineCommand(name, { lua, numberOfKeys: 1 });
+  return redis as unknown as C;
 }
