@@ -26,10 +26,10 @@ function applyChanges(data: StoredData, changes: { set: StoredData; deleted: str
   return merged;
 }
 
-/** Whether two stored entries hold the same value (both absent included); own keys only. */
-function sameEntry(a: StoredEntry | undefined, b: StoredEntry | undefined): boolean {
-  const own = (data: StoredEntry | undefined) => (data === undefined ? "" : canonicalJson(data));
-  return own(a) === own(b);
+/** Whether `a` and `b` hold the same entry at `key` (both absent included); own keys only, so `"__proto__"` is a key. */
+function sameEntry(a: StoredData, b: StoredData, key: string): boolean {
+  const text = (data: StoredData) => (Object.hasOwn(data, key) ? canonicalJson(data[key]) : "");
+  return text(a) === text(b);
 }
 
 /** defineProperty, so a `"__proto__"` key stays an own key (R41). */
@@ -74,13 +74,6 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
   }
 
   /**
-   * A data write with its deadline (`storeTimeout` from now): a store refuses it if it lands
-   * later, past a newer write, so a write this request gave up on cannot undo one made since. A
-   * refusal that reaches us while we still wait was no late arrival but clocks that disagree by
-   * more than `storeTimeout` (another server's, or ours stepped back): written again without the
-   * deadline, last writer wins as before, rather than a false 503.
-   */
-  /**
    * Before the first write of a session loaded from a cookie-cache snapshot: the snapshot is what
    * the browser chose to send, up to `maxAge` old, so a write decided on it could undo a newer one
    * (a read-modify-write over another device's change, or the holder replaying an older snapshot
@@ -94,7 +87,7 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
     if (current.rev !== snapshot.rev) {
       const looked = state.data.looked ?? new Set([...Object.keys(snapshot.data), ...Object.keys(current.data)]);
       for (const key of looked) {
-        if (!sameEntry(snapshot.data[key], current.data[key])) {
+        if (!sameEntry(snapshot.data, current.data, key)) {
           state.interrupted(snapshot.id, `changed since the cookie-cache snapshot this request read ("${key}")`);
         }
       }
@@ -102,6 +95,13 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
     state.snapshotChecked = true;
   }
 
+  /**
+   * A data write with its deadline (`storeTimeout` from now): a store refuses it if it lands
+   * later, past a newer write, so a write this request gave up on cannot undo one made since. A
+   * refusal that reaches us while we still wait was no late arrival but clocks that disagree by
+   * more than `storeTimeout` (another server's, or ours stepped back): written again without the
+   * deadline, last writer wins as before, rather than a false 503.
+   */
   async function onTime<T>(now: number, write: (notAfter: Date | undefined) => Promise<T>): Promise<T> {
     try {
       return await write(new Date(now + options.storeTimeoutMs));
