@@ -135,49 +135,65 @@ export function fromHash(id: string, hash: HashPairs): StoredSession | null {
 }
 
 /**
- * The hash at a key in one string: HGETALL's fields and values joined by NUL, which no field or
- * value that Tessera writes holds (entries are JSON text, where JSON.stringify escapes every
- * control character; metadata is digits and ids). Decoding a reply of 2n strings is most of a
- * load's client time (ioredis' RESP3 decoder pays per element); one string is one slice, split
- * here in one pass. A hash written by hand whose text does hold a NUL is answered as the plain
- * array instead, so nothing is ever misread, only read the slower way. A key of another type
- * answers HGETALL's own WRONGTYPE error.
+ * The hash at a key in one string: HGETALL's fields and values joined by NUL, then NUL and the
+ * count of fields and values. Decoding a reply of 2n strings is most of a load's client time
+ * (ioredis' RESP3 decoder pays per element); one string is one slice, split here in one pass.
+ * Entries are JSON text (JSON.stringify escapes every control character) and metadata are digits
+ * and ids, so what Tessera writes holds no NUL, and the split gives count + 1 parts. A hash
+ * written by hand whose text does hold a NUL splits into more: the client then reads it again as
+ * the plain array (`READ_HASH_ARRAY`), so a field is never shifted into a value. The client
+ * checks the count rather than the script scanning every string for a NUL: a scan in Lua costs
+ * the server's single thread ~1 µs a read. A key of another type answers WRONGTYPE.
  */
 const READ_HASH = `
 local all = redis.pcall('HGETALL', KEYS[1])
 if all.err then return all end
-for i = 1, #all do
-  if string.find(all[i], '\\0', 1, true) then return all end
-end
+all[#all + 1] = #all
 return table.concat(all, '\\0')
 `;
 
+/** The same hash as HGETALL's plain array: the second read of a hash whose text holds a NUL. */
+const READ_HASH_ARRAY = `return redis.pcall('HGETALL', KEYS[1])`;
+
 interface ReadCommands {
   tesseraReadHash(key: string): Promise<unknown>;
+  tesseraReadHashArray(key: string): Promise<unknown>;
 }
 
 /** Reads one session hash flat (`HashPairs`); from `hashReader`. */
 export type HashReader = (key: string) => Promise<HashPairs>;
 
 /**
- * A reader of session hashes on `redis`, shared by `redisStore` and `redisCache` (the script is
- * the same under the same name, so defining it twice on one client is harmless). One EVALSHA per
- * read. Throws `SessionCorruptError` (B12) when the key holds another type than a hash (a string,
- * list, set, zset or stream: Redis answers WRONGTYPE): no Tessera write makes one, so it is
- * garbage where a record should be, not an outage. Other failures pass through.
+ * A reader of session hashes on `redis`, shared by `redisStore` and `redisCache` (the scripts are
+ * the same under the same names, so defining them twice on one client is harmless). One EVALSHA
+ * per read; two for a hash whose text holds a NUL. Throws `SessionCorruptError` (B12) when the
+ * key holds another type than a hash (a string, list, set, zset or stream: Redis answers
+ * WRONGTYPE): no Tessera write makes one, so it is garbage where a record should be, not an
+ * outage. Other failures pass through.
  */
 export function hashReader(redis: Redis | Cluster): HashReader {
-  const commands = defineScripts<ReadCommands>(redis, { tesseraReadHash: READ_HASH });
-  return async (key) => {
-    let reply: unknown;
+  const commands = defineScripts<ReadCommands>(redis, {
+    tesseraReadHash: READ_HASH,
+    tesseraReadHashArray: READ_HASH_ARRAY,
+  });
+  const read = async (call: () => Promise<unknown>) => {
     try {
-      reply = await commands.tesseraReadHash(key);
+      return await call();
     } catch (error) {
       if (isWrongType(error)) throw new SessionCorruptError("redis: the session's key holds another type than a hash");
       throw error;
     }
-    if (typeof reply === "string") return reply === "" ? [] : reply.split("\0");
-    if (Array.isArray(reply) && reply.every((item) => typeof item === "string")) return reply;
+  };
+  return async (key) => {
+    const reply = await read(() => commands.tesseraReadHash(key));
+    if (typeof reply === "string") {
+      const parts = reply.split("\0");
+      const count = parts.pop();
+      if (count === String(parts.length)) return parts;
+    }
+    // A NUL inside a field or value (hand-written), or a reply of an unexpected shape.
+    const array = await read(() => commands.tesseraReadHashArray(key));
+    if (Array.isArray(array) && array.every((item) => typeof item === "string")) return array;
     throw new SessionCorruptError("redis: the session's hash read returned an unexpected reply");
   };
 }
