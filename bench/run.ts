@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { checkBars, checkTable } from "./check.js";
+import { checkBars, checkTable, guaranteeVerdicts } from "./check.js";
 import { FACTORIES } from "./contenders/index.js";
 import { measureCpu } from "./cpu/line.js";
 import { cpuTable } from "./cpu/table.js";
@@ -190,6 +190,11 @@ async function main(): Promise<void> {
     const verdicts = checkBars(rows, http);
     result.check = verdicts;
     sections.push(`## Issue 14 bars (--check)\n\n${checkTable(verdicts)}`);
+    const reference = guaranteeVerdicts(rows);
+    result.guarantees = reference;
+    sections.push(
+      `### The same bars for the guarantees alone (a reference, not counted)\n\n${checkTable(reference, "bar, guarantees alone in Tessera's place")}`,
+    );
     if (verdicts.some((v) => v.pass === false)) process.exitCode = 1;
   }
   const meta = {
