@@ -63,8 +63,8 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
   async function build(opened: OpenedRecord, hadCookie: boolean, extra: Partial<SessionInit>): Promise<Session<S> | null> {
     const { record } = opened;
     // dataBytes is in the default measure: a store with its own (Postgres' jsonb text, B9) is
-    // measured by it, even when the record came from a cache in front of it.
-    const dataBytes = persistence.entryBytes === undefined ? record.dataBytes : undefined;
+    // measured by it (measuredBytes when it read that for free; a cache's copy has none).
+    const dataBytes = persistence.entryBytes === undefined ? record.dataBytes : record.measuredBytes;
     // Lazy entries: a key found invalid at its first use is reported then (docs/decisions.md).
     const reportInvalid = (keys: string[]) => ctx.emit("invalid", record.id, { keys });
     const result = hydrate(ctx.runtime, record.data, record.schemaVersion, ctx.nowMs(), dataBytes, { reportInvalid });

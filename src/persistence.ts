@@ -45,6 +45,12 @@ export interface PersistedSession {
    * cookie cache); null when unknown.
    */
   freshAt: number | null;
+  /**
+   * The store's `rev` at which its data is `data` before this request's unsaved changes: set by
+   * the load and by each write that leaves the store holding exactly that; null once a write
+   * answered a `rev` that shows another write landed in between (`SessionPatch.expected`).
+   */
+  heldRev: number | null;
   /** `data` came from a cookie-cache snapshot: a whole-record write reads the store first. */
   fromSnapshot: boolean;
   /** A patch was saved since `record.data` was set. */

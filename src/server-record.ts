@@ -4,7 +4,7 @@ import { isTesseraError } from "./errors.js";
 import { guardStore } from "./guarded-store.js";
 import { createOperator } from "./operator.js";
 import type { OpenedRecord, PersistedSession, Persistence, SessionContext } from "./persistence.js";
-import type { SessionCache, SessionStore, StoredData, StoredEntry, StoredSession } from "./store.js";
+import type { SessionCache, SessionPatch, SessionStore, StoredData, StoredEntry, StoredSession } from "./store.js";
 import { createToken, hashToken, isWellFormedToken } from "./token.js";
 
 /** What `serverRecord` needs beside the store; `defineSession` resolves it from the options. */
@@ -85,6 +85,7 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
     const current = await read(snapshot.id, new Date(now));
     if (current === null || current === "corrupt" || current.successorId !== null) state.interrupted(snapshot.id);
     if (current.rev !== snapshot.rev) {
+      state.heldRev = null;
       const looked = state.data.looked ?? new Set([...Object.keys(snapshot.data), ...Object.keys(current.data)]);
       for (const key of looked) {
         if (!sameEntry(snapshot.data, current.data, key)) {
@@ -121,6 +122,7 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
     const sent = state.pending();
     await store.create(fresh);
     state.saved(fresh, sent);
+    state.heldRev = fresh.rev;
     state.freshAt = now;
     state.cookie = "set";
     emit("created", fresh.id);
@@ -183,23 +185,32 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
         const rev = await onTime(now, (notAfter) => store.replace(full, new Date(now), notAfter));
         if (rev === null) state.interrupted(record.id);
         state.saved({ ...full, rev }, sent);
+        state.heldRev = rev;
         // The store holds exactly this data now (a concurrent patch after it is as new as any read).
         state.freshAt = now;
         state.fromSnapshot = false;
         state.wroteData = true;
       } else if (state.data.isModified) {
-        const patch = {
+        const patch: SessionPatch = {
           ...state.data.changes(),
           expiresAt: new Date(nextMs),
           updatedAt: new Date(now),
           schemaVersion: state.ctx.runtime.version,
           maxBytes: state.ctx.maxBytes,
         };
+        // The size after the patch is known here when the store's record is the one this request
+        // holds: a store may then check maxBytes without measuring the stored data.
+        const bytes = state.data.knownBytes();
+        const heldRev = state.heldRev === record.rev ? record.rev : null;
+        if (bytes !== null && heldRev !== null) patch.expected = { rev: heldRev, bytes };
         const sent = state.pending();
         const rev = await onTime(now, (notAfter) =>
           store.patch(record.id, notAfter ? { ...patch, notAfter } : patch, new Date(now)),
         );
         if (rev === null) state.interrupted(record.id);
+        // Another write landed in between (every store adds one per write): the store now holds
+        // keys this request does not, so their size is no longer known here.
+        state.heldRev = heldRev !== null && rev === heldRev + 1 ? rev : null;
         state.saved({ ...record, expiresAt: patch.expiresAt, updatedAt: patch.updatedAt, rev }, sent);
         // freshAt stays: the patch says nothing about the keys it did not write (cookie cache).
         // Another write landed since the data was read (every store adds one per write): what
@@ -243,6 +254,7 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
         const graceUntil = grace > 0 ? new Date(now + grace * 1000) : null;
         if (!(await store.rotate(old.id, record, graceUntil, new Date(now)))) state.interrupted(old.id);
         state.saved(record, sent);
+        state.heldRev = exact ? record.rev : null;
         if (exact) {
           state.freshAt = now;
           state.fromSnapshot = false;

@@ -228,6 +228,15 @@ export class SessionContents {
     return { set, deleted: [...this.#deleted] };
   }
 
+  /**
+   * The data's size as it stands (Σ of its entries' sizes by the store's measure), when a write
+   * has already measured it; null otherwise (never measured here: a patch then lets the store
+   * measure). After `changes()`, it is the size the record will have once the patch is saved.
+   */
+  knownBytes(): number | null {
+    return this.#unread.size === 0 ? this.#total : null;
+  }
+
   /** What a save is about to send, for `markSaved` once the store has it. */
   pending(): PendingChanges {
     this.#readAll();

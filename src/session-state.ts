@@ -51,6 +51,7 @@ export class SessionState implements PersistedSession {
   /** Reached through a grace shadow: identity changes are refused (B4), data writes go to the rotated record. */
   readonly viaGrace: boolean;
   freshAt: number | null;
+  heldRev: number | null;
   fromSnapshot: boolean;
   dataWritten = false;
   wroteData = false;
@@ -75,6 +76,7 @@ export class SessionState implements PersistedSession {
     this.reseal = init.resign ?? false;
     this.viaGrace = init.viaGrace ?? false;
     this.freshAt = init.freshAt ?? null;
+    this.heldRev = init.record?.rev ?? null;
     this.snapshotHeld = init.snapshot !== undefined;
     this.snapshotMark = init.snapshot?.mark ?? null;
     this.fromSnapshot = this.snapshotMark !== null;

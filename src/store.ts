@@ -52,6 +52,13 @@ export interface StoredSession {
    * `maxBytes` on a write without re-serializing what it loaded; a wrong value only shifts that check.
    */
   dataBytes?: number;
+  /**
+   * Optional, from `get` only, for a store with its own measure (`entryBytes`): the size of
+   * `data` by that measure, Σ `entryBytes` over its entries, when the store knows it for free
+   * (`drizzleStore`: the length of the jsonb text it reads). Not copied into caches or snapshots,
+   * whose records the core measures itself.
+   */
+  measuredBytes?: number;
 }
 
 /** A key-level change to a live record: merge `set`, remove `deleted`, move the expiry. */
@@ -79,6 +86,15 @@ export interface SessionPatch {
    * `SessionStoreError`, so it cannot undo a newer write. Absent: no such check.
    */
   notAfter?: Date;
+  /**
+   * What the core knows of the result, when it holds the record exactly as the store does at
+   * `rev` (no other write landed since it read or wrote it): the size the data will have after
+   * this patch, as the sum of `entryBytes` over its entries (the store's own measure when it has
+   * one). A store may check `maxBytes` against `bytes` instead of measuring, but only when its
+   * record is still at `rev`, atomically with the write (every write adds one to `rev`); at any
+   * other `rev` it must measure. Absent: the store measures.
+   */
+  expected?: { rev: number; bytes: number };
 }
 
 /** Equality filter on session fields (indexed columns where the store has them). */

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { StoredData, StoredSession } from "../../src/store.js";
+import { jsonbEntryBytes } from "../../src/stores/drizzle/jsonb-size.js";
 import { createToken, hashToken } from "../../src/token.js";
 
 /** The time the records below are written at, unless a test gives its own. */
@@ -42,4 +43,15 @@ export function sized(record: StoredSession): StoredSession {
   let dataBytes = 0;
   for (const entry of Object.values(record.data)) dataBytes += Buffer.byteLength(JSON.stringify(entry));
   return { ...record, dataBytes };
+}
+
+/**
+ * `record` as `drizzleStore` reads it back: with `measuredBytes`, the length of its data's jsonb
+ * text, which is Σ `jsonbEntryBytes` over its entries (0 for none). The core trusts it for
+ * `maxBytes`, so the tests pin it exactly.
+ */
+export function jsonbSized(record: StoredSession): StoredSession {
+  let measuredBytes = 0;
+  for (const [key, entry] of Object.entries(record.data)) measuredBytes += jsonbEntryBytes(key, entry);
+  return { ...record, measuredBytes };
 }

@@ -14,6 +14,7 @@ import {
   openPostgresJs,
   type TestDatabase,
 } from "../helpers/databases.js";
+import { jsonbSized } from "../helpers/records.js";
 
 const t0 = new Date("2026-01-01T12:00:00.000Z");
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
@@ -69,7 +70,7 @@ for (const [driver, open, enabled] of drivers) {
     it("get returns the stored record with Dates, and null for an unknown id", async () => {
       const r = record({ a: { json: "x", meta: { values: ["Date"] }, exp: 123 } }, { absoluteExpiresAt: at(9000) });
       await database.store.create(r);
-      expect(await database.store.get(r.id, t0)).toEqual(r);
+      expect(await database.store.get(r.id, t0)).toEqual(jsonbSized(r));
       expect(await database.store.get(newId(), t0)).toBeNull();
     });
 
@@ -126,7 +127,7 @@ for (const [driver, open, enabled] of drivers) {
       expect(await database.store.patch(r.id, patchAt(3600, { a: { json: 2 } }), now)).toBeNull();
       expect(await database.store.replace({ ...r, data: {}, expiresAt: at(9000) }, now)).toBeNull();
       expect(await database.store.touch(r.id, at(9000), now)).toBe(false);
-      expect(await database.store.get(r.id, t0)).toEqual(r);
+      expect(await database.store.get(r.id, t0)).toEqual(jsonbSized(r));
     });
 
     it("replace rewrites the whole record and bumps rev", async () => {
@@ -134,14 +135,14 @@ for (const [driver, open, enabled] of drivers) {
       await database.store.create(r);
       const next = { ...r, data: { c: { json: 3 } }, expiresAt: at(5000), updatedAt: at(5), schemaVersion: 2 };
       expect(await database.store.replace(next, at(5))).toBe(2);
-      expect(await database.store.get(r.id, at(5))).toEqual({ ...next, rev: 2 });
+      expect(await database.store.get(r.id, at(5))).toEqual(jsonbSized({ ...next, rev: 2 }));
     });
 
     it("touch moves only the expiry: data, updatedAt and rev stay", async () => {
       const r = record({ a: { json: 1 } });
       await database.store.create(r);
       expect(await database.store.touch(r.id, at(7200), at(60))).toBe(true);
-      expect(await database.store.get(r.id, at(60))).toEqual({ ...r, expiresAt: at(7200) });
+      expect(await database.store.get(r.id, at(60))).toEqual(jsonbSized({ ...r, expiresAt: at(7200) }));
     });
 
     it("rotate without grace deletes the old row and inserts the new one", async () => {
@@ -150,7 +151,7 @@ for (const [driver, open, enabled] of drivers) {
       const next = record({ a: { json: 1 } }, { rev: 5 });
       expect(await database.store.rotate(old.id, next, null, at(1))).toBe(true);
       expect(await database.store.get(old.id, at(1))).toBeNull();
-      expect(await database.store.get(next.id, at(1))).toEqual(next);
+      expect(await database.store.get(next.id, at(1))).toEqual(jsonbSized(next));
       expect(await count()).toBe(1);
     });
 
@@ -162,7 +163,7 @@ for (const [driver, open, enabled] of drivers) {
       const shadow = await database.store.get(old.id, at(1));
       expect(shadow).toMatchObject({ data: {}, successorId: next.id, expiresAt: at(11) });
       expect(await database.store.get(old.id, at(11))).toBeNull();
-      expect(await database.store.get(next.id, at(11))).toEqual(next);
+      expect(await database.store.get(next.id, at(11))).toEqual(jsonbSized(next));
     });
 
     it("a grace shadow takes no writes and cannot be rotated again", async () => {
@@ -185,7 +186,7 @@ for (const [driver, open, enabled] of drivers) {
       await database.store.create(expired);
       expect(await database.store.rotate(expired.id, next, at(20), at(5))).toBe(false);
       expect(await database.store.get(next.id, t0)).toBeNull();
-      expect(await database.store.get(expired.id, t0)).toEqual(expired);
+      expect(await database.store.get(expired.id, t0)).toEqual(jsonbSized(expired));
     });
 
     it("find on a field without a column matches data, returns live rows only, newest first, up to limit", async () => {
@@ -247,7 +248,7 @@ for (const [driver, open, enabled] of drivers) {
       await database.store.create(r);
       await migrate(database.db);
       await migrate(database.db);
-      expect(await database.store.get(r.id, t0)).toEqual(r);
+      expect(await database.store.get(r.id, t0)).toEqual(jsonbSized(r));
       const applied = await database.query('select count(*)::int as n from drizzle."__tessera_migrations"');
       expect(applied[0]?.n).toBe(1);
     });
@@ -258,7 +259,7 @@ for (const [driver, open, enabled] of drivers) {
       const otherStore = drizzleStore({ db: database.db, table: other });
       const r = record({ a: { json: 1 } });
       await otherStore.create(r);
-      expect(await otherStore.get(r.id, t0)).toEqual(r);
+      expect(await otherStore.get(r.id, t0)).toEqual(jsonbSized(r));
       expect(await database.store.get(r.id, t0)).toBeNull();
       expect(await otherStore.patch(r.id, patchAt(1, { b: { json: 2 } }), at(1))).toBe(2);
     });
@@ -318,12 +319,29 @@ for (const [driver, open, enabled] of drivers) {
       const error = await database.store.patch(r.id, patchAt(1, { big: kb(0) }, [], 500), at(1)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SessionTooLargeError);
       expect((error as SessionTooLargeError).bytes).toBe(measure({ a: { json: 1 }, big: kb(0) }));
-      expect(await database.store.get(r.id, at(1))).toEqual(r);
+      expect(await database.store.get(r.id, at(1))).toEqual(jsonbSized(r));
       // A limit past Postgres' integer range is a limit, not a SQL error.
       expect(await database.store.patch(r.id, patchAt(1, { big: kb(0) }, [], 2 ** 40), at(1))).toBe(2);
       await database.store.delete(r.id);
       expect(await database.store.patch(r.id, patchAt(1, { big: kb(0) }, [], 500), at(1))).toBeNull();
       expect(await count()).toBe(0);
+    });
+
+    it("B9: the core's expected size is used only while the row is at its rev; at any other rev the row is measured", async () => {
+      const r = record({ a: { json: 1 } }); // rev 1
+      await database.store.create(r);
+      const grow = { big: kb(0) }; // the merged row is over 500 bytes
+      // At the row's rev, the store takes the core's figure (the core holds the row as stored:
+      // patch-expected.test.ts checks that figure), so the UPDATE measures nothing.
+      const trusted = { ...patchAt(1, grow, [], 500), expected: { rev: 1, bytes: 100 } };
+      expect(await database.store.patch(r.id, trusted, at(1))).toBe(2);
+      // At another rev (a concurrent patch landed first), the same figure is ignored: measured, refused.
+      const stale = { ...patchAt(2, { more: kb(1) }, [], 500), expected: { rev: 1, bytes: 100 } };
+      await expect(database.store.patch(r.id, stale, at(2))).rejects.toBeInstanceOf(SessionTooLargeError);
+      // A figure over the limit is not a refusal on its own: the row is measured (it may shrink).
+      const over = { ...patchAt(3, { big: { json: "x" } }, [], 500), expected: { rev: 2, bytes: 9999 } };
+      expect(await database.store.patch(r.id, over, at(3))).toBe(3);
+      expect(await textBytes(r.id)).toBeLessThanOrEqual(500);
     });
 
     it("B9: over a lowered limit a growing patch is refused, one that deletes or shrinks goes through", async () => {

@@ -11,6 +11,7 @@ import {
   SessionUsageError,
 } from "../../errors.js";
 import type { SessionStore, StoredData, StoredSession, Where } from "../../store.js";
+import { utf8Length } from "../../utf8.js";
 import { sessions } from "./default-table.js";
 import { fixedStatement } from "./fixed-statement.js";
 import { jsonbEntryBytes } from "./jsonb-size.js";
@@ -125,8 +126,10 @@ export function drizzleStore(options: DrizzleStoreOptions) {
     db,
     prepared("get"),
     // jsonb_typeof: only Postgres still knows whether `data` held an object or a string of JSON
-    // text that a driver would hand over as text.
-    (p) => sql`select ${t.data}, jsonb_typeof(${t.data}), ${epochMs(t.expiresAt)}, ${epochMs(t.absoluteExpiresAt)},
+    // text. `data` is read as its text, parsed here as a driver would, so its length is known:
+    // the record's size by `jsonbEntryBytes` (B9) at no cost, where measuring the parsed entries
+    // again took ~9 µs of each write's client time.
+    (p) => sql`select ${t.data}::text, jsonb_typeof(${t.data}), ${epochMs(t.expiresAt)}, ${epochMs(t.absoluteExpiresAt)},
       ${epochMs(t.createdAt)}, ${epochMs(t.updatedAt)}, ${t.schemaVersion}, ${t.rev}, ${t.successorId}
       from ${t} where ${t.id} = ${p("id")}`,
   );
@@ -163,12 +166,16 @@ export function drizzleStore(options: DrizzleStoreOptions) {
     const notAfter = sql`${p("notAfter")}::timestamptz`;
     return {
       merged,
-      // The first test is a cheaper sufficient one, tried before building the merged value's
-      // text (twice): the merged text is never longer than the row's plus the patch's, both in
-      // jsonb's own text form (a replaced key grows by at most its new entry, a new key by it and
-      // ", "). Server time per patch of a 1 KB row: 61-69 -> 49-58 µs (psql, 5,000 UPDATEs,
-      // synchronous_commit off).
-      fits: sql`(octet_length(${t.data}::text) + octet_length(${set}::text) <= ${limit} or octet_length(${merged}::text) <= ${limit} or octet_length(${merged}::text) <= octet_length(${t.data}::text))`,
+      // First, the core's own figure (`SessionPatch.expected`), when the row is still at the rev
+      // the core computed it from: Σ jsonbEntryBytes over the merged entries is the merged value's
+      // text length (`jsonb-size.ts`), with no text built here. Turning a 1 KB jsonb into text
+      // was most of a patch's server time. At any other rev (a concurrent patch committed first:
+      // Postgres re-checks WHERE on the newer row) the row is measured. The next test is a
+      // cheaper sufficient one, tried before building the merged value's text (twice): the merged
+      // text is never longer than the row's plus the patch's, both in jsonb's own text form (a
+      // replaced key grows by at most its new entry, a new key by it and ", "). Server time per
+      // patch of a 1 KB row: 61-69 -> 49-58 µs (psql, 5,000 UPDATEs, synchronous_commit off).
+      fits: sql`((${t.rev} = ${p("expectedRev")}::integer and ${p("expectedBytes")}::bigint <= ${limit}) or octet_length(${t.data}::text) + octet_length(${set}::text) <= ${limit} or octet_length(${merged}::text) <= ${limit} or octet_length(${merged}::text) <= octet_length(${t.data}::text))`,
       // A write that arrives after its caller gave up (a driver holding it through a reconnect)
       // must not undo a newer one: it is refused once a call stamped after its deadline wrote the row.
       onTime: sql`(${notAfter} is null or ${t.updatedAt} <= ${notAfter})`,
@@ -249,11 +256,14 @@ export function drizzleStore(options: DrizzleStoreOptions) {
       const [found] = await getStatement.execute({ id });
       if (found === undefined) return null;
       const [data, dataType, expiresAt, absoluteExpiresAt, createdAt, updatedAt, schemaVersion, rev, successorId] = found;
-      if (dataType !== "object") throw new SessionCorruptError("drizzleStore: the session row's data is not a JSON object");
+      if (dataType !== "object" || typeof data !== "string") {
+        throw new SessionCorruptError("drizzleStore: the session row's data is not a JSON object");
+      }
       const row: StoredSession = {
         id,
-        // A driver that leaves jsonb as text (a custom type parser) hands the object over as JSON text.
-        data: (typeof data === "string" ? JSON.parse(data) : data) as StoredData,
+        data: JSON.parse(data) as StoredData,
+        // jsonb's text of an object is Σ jsonbEntryBytes over its entries; "{}" has none.
+        measuredBytes: data === "{}" ? 0 : utf8Length(data),
         expiresAt: dateOf(expiresAt),
         absoluteExpiresAt: absoluteExpiresAt === null ? null : dateOf(absoluteExpiresAt),
         createdAt: dateOf(createdAt),
@@ -282,7 +292,7 @@ export function drizzleStore(options: DrizzleStoreOptions) {
       const params = { ...recordParams(record), now: now.toISOString(), notAfter: notAfter?.toISOString() ?? null };
       const [row] = await replaceQuery.execute(params);
       if (row !== undefined) return row.rev;
-      const miss = await patchMiss({ ...params, deleted: "{}", set: "{}", maxBytes: 0 });
+      const miss = await patchMiss({ ...params, deleted: "{}", set: "{}", maxBytes: 0, expectedRev: null, expectedBytes: null });
       if (miss?.live && !miss.onTime) throw new SessionLateWriteError("drizzleStore");
       return null;
     },
@@ -298,6 +308,8 @@ export function drizzleStore(options: DrizzleStoreOptions) {
         schemaVersion: patch.schemaVersion,
         maxBytes: patch.maxBytes,
         notAfter: patch.notAfter?.toISOString() ?? null,
+        expectedRev: patch.expected?.rev ?? null,
+        expectedBytes: patch.expected?.bytes ?? null,
       };
       // A concurrent patch can shrink the row between the miss and its explanation; then try again.
       for (let attempt = 0; attempt < 3; attempt++) {
