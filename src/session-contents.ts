@@ -16,6 +16,8 @@ export interface PendingChanges {
 
 /** A key as the store holds it (`discard` goes back to it); null: the store holds none. */
 type Saved = { readonly value: unknown; readonly entry: StoredEntry } | null;
+/** The value of a `Saved` whose stored entry no one has read (decoded and validated) yet. */
+const NOT_READ: unique symbol = Symbol("not read");
 
 /** How a store sizes one entry for `maxBytes` (`SessionStore.entryBytes`). */
 export type EntryMeasure = (key: string, entry: StoredEntry) => number;
@@ -48,6 +50,13 @@ export class SessionContents {
   readonly #sizes = new Map<string, number>();
   /** Σ of every entry's encoded size; null until a write needs it (reads never measure). */
   #total: number | null;
+  /**
+   * `#total` is the store's own figure (or zero for a new session) moved only by the sizes of
+   * what this request wrote or removed, not re-measured from parsed entries: a row written by
+   * hand (a number with more digits than a double keeps) can measure far smaller parsed than
+   * stored, so only such a figure is offered to the store (`knownBytes`).
+   */
+  #sizeExact: boolean;
   readonly #dirty = new Set<string>();
   readonly #deleted = new Set<string>();
   /** Keys dropped at load (expired, invalid) ride along with the next write but do not make one; user deletes do. */
@@ -100,6 +109,7 @@ export class SessionContents {
     this.#replaceAll = hydrated?.migrated ?? false;
     this.#storedNeedsReplace = this.#replaceAll;
     this.#total = hydrated === null ? 0 : hydrated.bytes;
+    this.#sizeExact = this.#total !== null;
   }
 
   /** Whether `key` holds a value that has not reached its own expiry. */
@@ -177,6 +187,7 @@ export class SessionContents {
     this.#entries.clear();
     this.#sizes.clear();
     this.#total = 0;
+    this.#sizeExact = true; // from here, only entries this request writes
     this.#dirty.clear();
     this.#deleted.clear();
     this.#replaceAll = true;
@@ -220,26 +231,28 @@ export class SessionContents {
     return data;
   }
 
-  /** What changed since load, for a patch: entries set and keys deleted. */
+  /**
+   * What changed since load, for a patch: entries set and keys deleted. Entries never read are
+   * neither validated nor written: a patch leaves them as stored (docs/decisions.md, lazy entries).
+   */
   changes(): { set: StoredData; deleted: string[] } {
-    this.#readAll(); // invalid entries never read are deleted by this patch, as if dropped at load
     const set: StoredData = {};
     for (const key of this.#dirty) set[key] = this.#entries.get(key) as StoredEntry;
     return { set, deleted: [...this.#deleted] };
   }
 
   /**
-   * The data's size as it stands (Σ of its entries' sizes by the store's measure), when a write
-   * has already measured it; null otherwise (never measured here: a patch then lets the store
-   * measure). After `changes()`, it is the size the record will have once the patch is saved.
+   * The data's size as it stands (Σ of its entries' sizes by the store's measure, entries not yet
+   * read included, as stored) when it is the store's figure moved by this request's own writes
+   * (`#sizeExact`); null otherwise (a patch then lets the store measure). After `changes()`, it
+   * is the size the record will have once the patch is saved.
    */
   knownBytes(): number | null {
-    return this.#unread.size === 0 ? this.#total : null;
+    return this.#sizeExact ? this.#total : null;
   }
 
   /** What a save is about to send, for `markSaved` once the store has it. */
   pending(): PendingChanges {
-    this.#readAll();
     const entries = new Map<string, StoredEntry | undefined>();
     const values = new Map<string, unknown>();
     for (const key of this.#dirty) {
@@ -340,13 +353,23 @@ export class SessionContents {
   }
 
   #checkSize(changes: ReadonlyArray<readonly [string, number]>): void {
-    this.#readAll(); // the limit is checked on the valid data only, as at load
-    const before = this.#totalBytes();
-    let total = before;
-    for (const [key, bytes] of changes) total += bytes - this.#storedSize(key);
-    // Growth past the limit is refused; a write that does not grow data already past it (a
-    // lowered maxBytes) is not, so such a session can still shrink (as the stores' own check).
-    if (total > this.#maxBytes && total > before) throw new SessionTooLargeError(total, this.#maxBytes);
+    const over = () => {
+      const before = this.#totalBytes();
+      let total = before;
+      for (const [key, bytes] of changes) total += bytes - this.#storedSize(key);
+      // Growth past the limit is refused; a write that does not grow data already past it (a
+      // lowered maxBytes) is not, so such a session can still shrink (as the stores' own check).
+      return total > this.#maxBytes && total > before ? total : null;
+    };
+    // Entries not yet read count as stored: a write within the limit with them is within it
+    // without any invalid one. Only a refusal reads them all first, so that it is decided on the
+    // valid data only, as at load.
+    let total = over();
+    if (total !== null && this.#unread.size > 0) {
+      this.#readAll();
+      total = over();
+    }
+    if (total !== null) throw new SessionTooLargeError(total, this.#maxBytes);
   }
 
   /** Runs the `fits` check on the data as `toStoredData` would give it after `changes` (same keys, same order). */
@@ -367,6 +390,7 @@ export class SessionContents {
       let total = 0;
       for (const key of this.#entries.keys()) total += this.#sizeOf(key);
       this.#total = total;
+      this.#sizeExact = false;
     }
     return this.#total;
   }
@@ -433,6 +457,11 @@ export class SessionContents {
     if (saved === null) {
       this.#values.delete(key);
       this.#entries.delete(key);
+    } else if (saved.value === NOT_READ) {
+      // Back to an entry no one has read: it is validated at its first use, as after the load.
+      this.#values.delete(key);
+      this.#entries.set(key, saved.entry);
+      this.#unread.add(key);
     } else {
       if (key !== EXPIRY_KEY) this.#values.set(key, saved.value);
       this.#entries.set(key, saved.entry);
@@ -444,10 +473,11 @@ export class SessionContents {
     this.#total = null;
   }
 
-  /** `key` as memory holds it now. */
+  /** `key` as memory holds it now (`NOT_READ` for a stored entry no one has read yet). */
   #held(key: string): Saved {
     const entry = this.#entries.get(key);
-    return entry === undefined ? null : { value: this.#values.get(key), entry };
+    if (entry === undefined) return null;
+    return { value: this.#unread.has(key) ? NOT_READ : this.#values.get(key), entry };
   }
 
   /** Records `key` as the store holds it, before its first change since the last save. */
@@ -457,6 +487,8 @@ export class SessionContents {
 
   #commit(key: string, value: unknown, entry: StoredEntry, bytes: number): void {
     this.#remember(key);
+    // Its stored entry, replaced unread, needs no validating.
+    this.#unread.delete(key);
     if (this.#total !== null) this.#total += bytes - this.#storedSize(key);
     if (key !== EXPIRY_KEY) this.#values.set(key, value);
     this.#entries.set(key, entry);

@@ -83,7 +83,7 @@ const MIXED: StoredData = {
 };
 
 describe("lazy entries: a request validates what it reads", () => {
-  it("a read of 1 of 7 keys parses 1; a second read of it parses nothing; a write parses the rest once", async () => {
+  it("a read of 1 of 7 keys parses 1; a second read of it parses nothing; a patch parses only what it writes", async () => {
     const { schema: counted, parsed } = countedSchema(SEVEN);
     const sessions = defineSession({ schema: counted, store: memoryStore(), cookie: { secure: true, name: "sid" } });
     const writer = await sessions.load(undefined);
@@ -101,11 +101,16 @@ describe("lazy entries: a request validates what it reads", () => {
     expect(await s.commit()).toEqual([]); // a read-only request: no touch due, no more parses
     expect(parsed).toEqual(["c"]);
 
-    // A write sizes the whole data, so the six entries not read are validated then, once each.
+    // A write within maxBytes validates the value it writes; the entries not read stay as stored.
     s.set("a", "new");
-    expect(parsed.sort()).toEqual(["a", "b", "c", "d", "e", "f", "userId", "a"].sort());
+    expect(parsed).toEqual(["c", "a"]);
     await s.commit();
-    expect(parsed).toHaveLength(8);
+    expect(parsed).toEqual(["c", "a"]);
+    // A whole-record write (rotation) validates the five never read, once each, before writing them.
+    await s.rotate();
+    expect(parsed.slice(2).sort()).toEqual(["b", "d", "e", "f", "userId"]);
+    await s.commit();
+    expect(parsed).toHaveLength(7);
   });
 
   it('onInvalid "throw" and "reset", and a migration, still validate every entry at load', async () => {
@@ -148,17 +153,37 @@ describe("lazy entries: a request validates what it reads", () => {
 });
 
 describe("lazy entries: invalid data behaves as an invalid entry dropped at load, reported at its first use", () => {
-  it("read only the valid key, then write: the write deletes the invalid keys and `invalid` fires once, at the write", async () => {
+  it("read only the valid key, then patch: the invalid keys never read stay as stored, unreported, until a request reads them", async () => {
     const { sessions, plant, stored, invalidKeys } = setup();
     const { cookie, id } = await plant(MIXED);
     const s = await sessions.load(cookie);
     expect(s.get("userId")).toBe("u1");
-    expect(invalidKeys()).toEqual([]); // nothing invalid read yet
     s.set("flag", "on");
-    expect(invalidKeys()).toEqual([["theme", "note"]]); // the write validated the rest
     await s.commit();
-    expect(stored(id)).toEqual({ userId: { json: "u1" }, flag: { json: "on" } });
-    expect(invalidKeys()).toHaveLength(1);
+    expect(invalidKeys()).toEqual([]); // nothing invalid was read, so nothing is reported
+    expect(stored(id)).toEqual({ ...MIXED, flag: { json: "on" } }); // the patch wrote flag alone
+    // The next request that reads them finds them absent, reports them once, and its write deletes them.
+    const next = await sessions.load(cookie);
+    expect(next.all()).toEqual({ userId: "u1", theme: "light", flag: "on" });
+    expect(invalidKeys().flat().sort()).toEqual(["note", "theme"]);
+    next.set("flag", "off");
+    await next.commit();
+    expect(stored(id)).toEqual({ userId: { json: "u1" }, flag: { json: "off" } });
+    expect(invalidKeys().flat()).toHaveLength(2); // each key reported once
+  });
+
+  it("discard() of a write to a key never read puts its stored entry back unread: validated at its next use", async () => {
+    const { sessions, plant, stored, invalidKeys } = setup();
+    const { cookie, id } = await plant(MIXED);
+    const s = await sessions.load(cookie);
+    s.set("theme", "dark"); // replaces the invalid entry without reading it
+    s.set("note", "fine");
+    s.discard("theme");
+    expect(invalidKeys()).toEqual([]);
+    expect(s.get("theme")).toBe("light"); // the stored "purple" read now: invalid, absent, reported
+    expect(invalidKeys()).toEqual([["theme"]]);
+    await s.commit();
+    expect(stored(id)).toEqual({ userId: { json: "u1" }, note: { json: "fine" } });
   });
 
   it("a read of an invalid key sees it absent (schema default) and reports it then, once; the next write deletes it", async () => {
