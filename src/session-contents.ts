@@ -340,7 +340,11 @@ export class SessionContents {
       this.#restore(key, saved);
       if (this.#inFlight?.after.has(key)) this.#discardedInFlight.add(key);
     }
-    if (all) this.#replaceAll = this.#storedNeedsReplace;
+    if (all) {
+      this.#replaceAll = this.#storedNeedsReplace;
+      // `clear()` forgot which keys were dropped as invalid; the store still holds them.
+      for (const key of this.#dropped) if (!this.#entries.has(key)) this.#deleted.add(key);
+    }
     this.#userDeleted = [...this.#deleted].some((key) => !this.#dropped.has(key));
   }
 
@@ -353,23 +357,24 @@ export class SessionContents {
   }
 
   #checkSize(changes: ReadonlyArray<readonly [string, number]>): void {
-    const over = () => {
+    const measure = () => {
       const before = this.#totalBytes();
       let total = before;
       for (const [key, bytes] of changes) total += bytes - this.#storedSize(key);
-      // Growth past the limit is refused; a write that does not grow data already past it (a
-      // lowered maxBytes) is not, so such a session can still shrink (as the stores' own check).
-      return total > this.#maxBytes && total > before ? total : null;
+      return { before, total };
     };
     // Entries not yet read count as stored: a write within the limit with them is within it
-    // without any invalid one. Only a refusal reads them all first, so that it is decided on the
-    // valid data only, as at load.
-    let total = over();
-    if (total !== null && this.#unread.size > 0) {
+    // without any invalid one. Past the limit, everything is read first, so the outcome is
+    // decided on the valid data only, as at load: the shrink allowance below must not count an
+    // invalid entry (replacing a 100 KB invalid entry with 10 KB is growth, not shrinking).
+    let { before, total } = measure();
+    if (total > this.#maxBytes && this.#unread.size > 0) {
       this.#readAll();
-      total = over();
+      ({ before, total } = measure());
     }
-    if (total !== null) throw new SessionTooLargeError(total, this.#maxBytes);
+    // Growth past the limit is refused; a write that does not grow data already past it (a
+    // lowered maxBytes) is not, so such a session can still shrink (as the stores' own check).
+    if (total > this.#maxBytes && total > before) throw new SessionTooLargeError(total, this.#maxBytes);
   }
 
   /** Runs the `fits` check on the data as `toStoredData` would give it after `changes` (same keys, same order). */
