@@ -109,5 +109,22 @@ for (const rig of rigs) {
       await session.commit();
       expect(await reload()).toEqual({ userId: "u1", theme: "light" });
     });
+
+    it("a write replacing a 100 KB invalid unread entry with 10 KB is judged on the valid data alone (refused)", async () => {
+      const { session, reload } = await load({ userId: { json: "u1" }, note: { json: ["x".repeat(100_000)] } }, 4096);
+      let refused: unknown = null;
+      try {
+        session.set("note", "y".repeat(10_000));
+      } catch (error) {
+        refused = error;
+      }
+      if (refused === null) await session.commit();
+      const after = await reload();
+      // Eager load: note dropped, data ~15 bytes; 10 KB note > 4096 → SessionTooLargeError, nothing stored.
+      expect({ refused: refused instanceof SessionTooLargeError, noteLength: String(after.note ?? "").length }).toEqual({
+        refused: true,
+        noteLength: 0,
+      });
+    });
   });
 }

@@ -148,3 +148,32 @@ describe("cookie store seal", () => {
     expect(await reread(sealed)).toEqual({ userId: "u1", theme: "dark" });
   });
 });
+
+describe("issue 14 attack (fixed): clear() then discard() keeps the invalid keys clear() read as deleted", () => {
+  it("clear() then discard() then set(): the patch does not bring back the invalid entries", async () => {
+    const { sessions, plant, live, invalidKeys } = setup();
+    const { cookie } = await plant(MIXED);
+    const s = await sessions.load(cookie);
+    s.clear();
+    s.discard();
+    s.set("flag", "f");
+    await s.commit();
+    expect(live()).toEqual([{ userId: { json: "u1" }, flag: { json: "f" } }]);
+    expect(invalidKeys().sort()).toEqual(["note", "theme"]);
+  });
+
+  it("set of an unread invalid key, then clear(), then discard(): back to stored, the invalid key absent for good", async () => {
+    const { sessions, plant, live, invalidKeys } = setup();
+    const { cookie } = await plant(MIXED);
+    const s = await sessions.load(cookie);
+    s.set("theme", "dark");
+    s.clear();
+    s.discard();
+    expect(s.get("theme")).toBe("light");
+    expect(s.all()).toEqual({ userId: "u1", theme: "light" });
+    s.set("flag", "f");
+    await s.commit();
+    expect(live()).toEqual([{ userId: { json: "u1" }, flag: { json: "f" } }]);
+    expect(invalidKeys().sort()).toEqual(["note", "theme"]);
+  });
+});
