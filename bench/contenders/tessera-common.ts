@@ -1,5 +1,6 @@
 import * as z from "zod";
-import { defineSession, type SessionManager } from "../../src/index.js";
+import type { SessionManager } from "../../src/index.js";
+import { defineSession } from "../lib.js";
 import { makePayload, seedParallel } from "../workload.js";
 
 /** The bench payload as an app would declare it. */

@@ -1,4 +1,4 @@
-import { cookieStore } from "../../src/stores/cookie/index.js";
+import { cookieStore } from "../lib.js";
 import type { Contender } from "../workload.js";
 import { define, tesseraOps } from "./tessera-common.js";
 

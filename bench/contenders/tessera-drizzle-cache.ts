@@ -1,8 +1,7 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import { Redis } from "ioredis";
 import postgres from "postgres";
-import { drizzleStore, migrate } from "../../src/stores/drizzle/index.js";
-import { redisCache } from "../../src/stores/redis/index.js";
+import { drizzleStore, migrate, redisCache } from "../lib.js";
 import type { BenchEnv, Contender } from "../workload.js";
 import { define, tesseraOps } from "./tessera-common.js";
 

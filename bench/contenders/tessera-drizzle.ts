@@ -1,6 +1,6 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { drizzleStore, migrate } from "../../src/stores/drizzle/index.js";
+import { drizzleStore, migrate } from "../lib.js";
 import type { BenchEnv, Contender } from "../workload.js";
 import { define, tesseraOps } from "./tessera-common.js";
 

@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { redisStore } from "../../src/stores/redis/index.js";
+import { redisStore } from "../lib.js";
 import { type BenchEnv, type Contender, makePayload, seedParallel } from "../workload.js";
 import { type BenchManager, define } from "./tessera-common.js";
 

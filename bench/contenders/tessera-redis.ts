@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { redisStore } from "../../src/stores/redis/index.js";
+import { redisStore } from "../lib.js";
 import type { BenchEnv, Contender } from "../workload.js";
 import { define, tesseraOps } from "./tessera-common.js";
 

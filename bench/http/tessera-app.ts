@@ -1,8 +1,7 @@
 import express from "express";
 import { Redis } from "ioredis";
-import { expressSession, sessionHandler } from "../../src/adapters/express.js";
-import { redisStore } from "../../src/stores/redis/index.js";
 import { define } from "../contenders/tessera-common.js";
+import { expressSession, redisStore, sessionHandler } from "../lib.js";
 import { makePayload } from "../workload.js";
 import { type AppFactory, seedIndex } from "./apps.js";
 

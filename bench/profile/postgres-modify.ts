@@ -19,8 +19,8 @@ import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { drizzleStore, migrate } from "../../src/stores/drizzle/index.js";
 import { define, tesseraOps } from "../contenders/tessera-common.js";
+import { drizzleStore, migrate } from "../lib.js";
 import { createAdminDatabase, dropDatabases } from "../resources.js";
 import { setSyncCommit } from "../sync-commit.js";
 

@@ -16,8 +16,8 @@ import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { Redis } from "ioredis";
-import { redisStore } from "../../src/stores/redis/index.js";
 import { define } from "../contenders/tessera-common.js";
+import { redisStore } from "../lib.js";
 
 const cycles = Number(process.argv[2] ?? 20_000);
 const phase = process.argv[3] ?? "both";

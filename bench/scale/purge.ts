@@ -1,7 +1,7 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { drizzleStore, migrate } from "../../src/stores/drizzle/index.js";
 import { define } from "../contenders/tessera-common.js";
+import { drizzleStore, migrate } from "../lib.js";
 import type { Scratch } from "./resources.js";
 import type { PurgeLine } from "./result.js";
 import { seedPostgres } from "./seed-postgres.js";

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
-import { redisStore } from "../../src/stores/redis/index.js";
 import { define } from "../contenders/tessera-common.js";
+import { redisStore } from "../lib.js";
 import type { Sizes } from "./postgres-load.js";
 import { compareReads, type Rounds, type Target } from "./read-latency.js";
 import { redisMemory } from "./redis-memory.js";

@@ -1,0 +1,18 @@
+import { Redis } from "ioredis";
+import { create } from "./contenders/tessera-redis.js";
+const env = { databaseUrl: "", redisUrl: "redis://127.0.0.1:6379", redisPrefix: "tmpmon:", poolSize: 4 };
+const c = await create(env);
+await c.seed(10);
+const mon = new Redis("redis://127.0.0.1:6379");
+const m = await mon.monitor();
+const lines: string[] = [];
+m.on("monitor", (_t, args) => lines.push(args.slice(0, 3).join(" ").slice(0, 120)));
+await new Promise((r) => setTimeout(r, 100));
+lines.push("--- modify");
+await c.modify(3);
+await new Promise((r) => setTimeout(r, 50));
+lines.push("--- read");
+await c.read(4);
+await new Promise((r) => setTimeout(r, 100));
+console.log(lines.join("\n"));
+m.disconnect(); mon.disconnect(); await c.close();

@@ -1,0 +1,12 @@
+import { Redis } from "ioredis";
+import { create as tr } from "./contenders/tessera-redis.js";
+const c = await tr({ databaseUrl: "", redisUrl: "redis://127.0.0.1:6379", redisPrefix: `tmprd:`, poolSize: 16 });
+await c.seed(1000);
+const r = new Redis();
+await r.config("RESETSTAT");
+for (let k = 0; k < 10000; k++) await c.read(k % 1000);
+console.log((await r.info("commandstats")).split("\n").filter((l) => /calls=\d{4,}/.test(l)).join("\n"));
+await r.config("RESETSTAT");
+for (let k = 0; k < 10000; k++) await c.modify(k % 1000);
+console.log((await r.info("commandstats")).split("\n").filter((l) => /calls=\d{4,}/.test(l)).join("\n"));
+const keys = await r.keys("tmprd:*"); await r.del(...keys); r.disconnect(); await c.close();

@@ -1,0 +1,15 @@
+import { Redis } from "ioredis";
+import { create as cr } from "./contenders/connect-redis.js";
+import { create as tr } from "./contenders/tessera-redis.js";
+import { create as floor } from "./contenders/redis-floor.js";
+const which = process.argv[2]!; const conc = Number(process.argv[3] ?? 1);
+const env = { databaseUrl: "", redisUrl: "redis://127.0.0.1:6379", redisPrefix: `tmpsys:`, poolSize: 16 };
+const c = await ({ cr, tr, floor } as any)[which](env);
+await c.seed(1000);
+for (let k = 0; k < 2000; k++) await c.modify(k % 1000);
+const n = 10000; let next = 0;
+const t0 = process.cpuUsage(); const w0 = performance.now();
+await Promise.all(Array.from({ length: conc }, async () => { while (next < n) await c.modify(next++ % 1000); }));
+const t = process.cpuUsage(t0); const w = performance.now() - w0;
+console.log(which, conc, "ops/s", Math.round(n / w * 1000), "user µs", (t.user / n).toFixed(0), "sys µs", (t.system / n).toFixed(0));
+await c.close(); const r = new Redis(); const keys = await r.keys("tmpsys:*"); if (keys.length) await r.del(...keys); r.disconnect();
