@@ -16,6 +16,7 @@ import { redisStore } from "../../src/stores/redis/index.js";
 import { type TestClock, testClock } from "../helpers/clock.js";
 import { attribute } from "../helpers/cookies.js";
 import { countingStore } from "../helpers/counting-store.js";
+import { deleteKeys, keysOn } from "../helpers/redis-keys.js";
 import { redisUrl } from "../helpers/redis-server.js";
 
 const SECRET = "issue14-cookie-cache-secret-0123456789abcdef";
@@ -286,12 +287,7 @@ describe.skipIf(!redisUrl)("issue 14 cookie cache on Redis: writes elsewhere (an
     redis = new Redis(redisUrl as string);
   });
   afterAll(async () => {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
+    await deleteKeys(redis, `${prefix}*`);
     redis.disconnect();
   });
 
@@ -308,14 +304,7 @@ describe.skipIf(!redisUrl)("issue 14 cookie cache on Redis: writes elsewhere (an
     return { app, cli, clock };
   }
   const liveKeys = async () => {
-    const keys: string[] = [];
-    let cursor = "0";
-    do {
-      const [next, batch] = await redis.scan(cursor, "MATCH", `${prefix}s:*`, "COUNT", 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== "0");
-    return keys;
+    return keysOn([redis], `${prefix}s:*`);
   };
 
   for (const [label, revokeIt] of [

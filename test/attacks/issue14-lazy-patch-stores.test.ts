@@ -17,6 +17,7 @@ import { memoryStore } from "../../src/stores/memory/index.js";
 import { redisStore } from "../../src/stores/redis/index.js";
 import { databaseUrl, openPglite, openPostgresJs, type TestDatabase } from "../helpers/databases.js";
 import { craftedRecord } from "../helpers/records.js";
+import { deleteKeys } from "../helpers/redis-keys.js";
 import { redisUrl } from "../helpers/redis-server.js";
 
 const schema = z.object({
@@ -43,12 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (redis) {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
+    await deleteKeys(redis, `${prefix}*`);
     redis.disconnect();
   }
   await pglite?.close();

@@ -13,6 +13,7 @@ import { defineSession } from "../../src/index.js";
 import { hashReader } from "../../src/stores/redis/hash-codec.js";
 import { redisStore } from "../../src/stores/redis/index.js";
 import { hashToken } from "../../src/token.js";
+import { deleteKeys } from "../helpers/redis-keys.js";
 import { redisUrl } from "../helpers/redis-server.js";
 
 type Hooked = Redis & {
@@ -35,12 +36,7 @@ describe.skipIf(!redisUrl)("issue 14 redis read: the element count", () => {
     redis = new Redis(redisUrl as string) as Hooked;
   });
   afterAll(async () => {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
+    await deleteKeys(redis, `${prefix}*`);
     redis.disconnect();
   });
   const key = () => `${prefix}${randomUUID()}`;

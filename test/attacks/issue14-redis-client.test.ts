@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { defineSession, isTesseraError } from "../../src/index.js";
 import { redisStore } from "../../src/stores/redis/index.js";
+import { deleteKeys } from "../helpers/redis-keys.js";
 import { canStartRedis, freePort, type PrivateRedis, redisUrl, startRedis } from "../helpers/redis-server.js";
 
 const schema = z.object({ userId: z.string().optional(), n: z.number().optional() });
@@ -77,12 +78,7 @@ describe.skipIf(!redisUrl)("issue 14 Redis store beside the app's own traffic (s
     auto = new Redis(redisUrl as string, { enableAutoPipelining: true });
   });
   afterAll(async () => {
-    let cursor = "0";
-    do {
-      const [next, keys] = await plain.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await plain.del(...keys);
-    } while (cursor !== "0");
+    await deleteKeys(plain, `${prefix}*`);
     plain.disconnect();
     auto.disconnect();
   });

@@ -13,6 +13,7 @@ import { defineSession, type SessionEvent } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 import { redisCache, redisStore } from "../../src/stores/redis/index.js";
 import { hashToken } from "../../src/token.js";
+import { deleteKeys } from "../helpers/redis-keys.js";
 import { redisUrl } from "../helpers/redis-server.js";
 import { wrongTypes } from "../helpers/redis-wrong-types.js";
 
@@ -25,12 +26,7 @@ describe.skipIf(!redisUrl)("issue 14 redis read: hand-edited session hashes", ()
     redis = new Redis(redisUrl as string);
   });
   afterAll(async () => {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
+    await deleteKeys(redis, `${prefix}*`);
     redis.disconnect();
   });
 

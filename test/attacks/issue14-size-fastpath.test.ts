@@ -13,6 +13,7 @@ import { redisCache } from "../../src/stores/redis/index.js";
 import { hashToken } from "../../src/token.js";
 import { testClock } from "../helpers/clock.js";
 import { databaseUrl, openPostgresJs, type TestDatabase } from "../helpers/databases.js";
+import { deleteKeys } from "../helpers/redis-keys.js";
 import { redisUrl } from "../helpers/redis-server.js";
 
 const MAX = 1000;
@@ -190,12 +191,7 @@ describe.skipIf(!databaseUrl || !redisUrl)("issue 14: maxBytes fast path behind 
     redis = new Redis(redisUrl as string);
   });
   afterAll(async () => {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
+    await deleteKeys(redis, `${prefix}*`);
     redis.disconnect();
     await database?.close();
   });
@@ -217,12 +213,7 @@ describe.skipIf(!databaseUrl || !redisUrl)("issue 14: maxBytes fast path behind 
       id,
     ]);
     // Drop the cache's copy so the next load reads the row and fills the cache with it.
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
+    await deleteKeys(redis, `${prefix}*`);
     const fill = await manager.load(`sid=${token}`);
     expect(fill.get("n")).toBe(1);
     const size = async () =>

@@ -14,6 +14,7 @@ import { redisCache } from "../../src/stores/redis/index.js";
 import { hashToken } from "../../src/token.js";
 import { testClock } from "../helpers/clock.js";
 import { databaseUrl, openPostgresJs, type TestDatabase } from "../helpers/databases.js";
+import { deleteKeys } from "../helpers/redis-keys.js";
 import { redisUrl } from "../helpers/redis-server.js";
 
 const MAX = 1000;
@@ -304,12 +305,7 @@ describe.skipIf(!databaseUrl || !redisUrl)("issue 14: maxBytes on Postgres behin
     redis = new Redis(redisUrl as string);
   });
   afterAll(async () => {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
+    await deleteKeys(redis, `${prefix}*`);
     redis.disconnect();
     await database?.close();
   });

@@ -17,3 +17,9 @@ export async function keysOn(nodes: readonly Redis[], match: string): Promise<st
   };
   return (await Promise.all(nodes.map(scan))).flat();
 }
+
+/** Deletes every key matching `match` on `redis` (a test's own prefix, at its end). */
+export async function deleteKeys(redis: Redis, match: string): Promise<void> {
+  const keys = await keysOn([redis], match);
+  for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
+}
