@@ -85,7 +85,7 @@ export interface SessionPatch {
    * `notAfter` (its `updatedAt`) is such a late arrival: it writes nothing and throws
    * `SessionStoreError`, so it cannot undo a newer write. Absent: no such check.
    */
-  notAfter?: Date;
+  notAfter?: Date | undefined;
   /**
    * What the core knows of the result, when it holds the record exactly as the store does at
    * `rev` (no other write landed since it read or wrote it): the size the data will have after
@@ -94,7 +94,7 @@ export interface SessionPatch {
    * record is still at `rev`, atomically with the write (every write adds one to `rev`); at any
    * other `rev` it must measure. Absent: the store measures.
    */
-  expected?: { rev: number; bytes: number };
+  expected?: { rev: number; bytes: number } | undefined;
 }
 
 /** Equality filter on session fields (indexed columns where the store has them). */
