@@ -9,7 +9,7 @@ const cliSrc = join(src, "cli");
 const cliOut = join(root, "dist", "cli");
 
 /**
- * What the `tessera` bin bundles, so that an app installing the library does not install them
+ * What the `tesserae` bin bundles, so that an app installing the library does not install them
  * (issue 13.4): they are devDependencies, and test/cli/cli-packed.test.ts checks that this list
  * is what package.json keeps out of `dependencies`.
  */
@@ -82,7 +82,7 @@ const licenseNotices: Plugin = {
       });
       writeFileSync(
         join(cliOut, "THIRD-PARTY-LICENSES.txt"),
-        `The tessera bin (dist/cli/) bundles these packages.\n\n${notices.join("\n---\n\n")}`,
+        `The tesserae bin (dist/cli/) bundles these packages.\n\n${notices.join("\n---\n\n")}`,
       );
     });
   },
@@ -102,7 +102,7 @@ export default defineConfig([
     target: "node20",
     outDir: "dist",
   },
-  // The `tessera` bin: src/cli/bin.ts → dist/cli/bin.js, with its own dependencies bundled
+  // The `tesserae` bin: src/cli/bin.ts → dist/cli/bin.js, with its own dependencies bundled
   // (and the commands as chunks beside it, still loaded on first use) and the library external.
   // esbuild keeps the `#!/usr/bin/env node` line and tsup marks the file executable. The
   // bundled CommonJS packages call `require` for Node built-ins, which an ES module lacks: the

@@ -128,7 +128,7 @@ async function main() {
       name: "tessera-next-fixture",
       private: true,
       dependencies: {
-        tessera: `file:../${tarball}`,
+        tesserae: `file:../${tarball}`,
         next: nextVersion,
         react: locked("react"),
         "react-dom": locked("react-dom"),

@@ -4,7 +4,7 @@ import type { SessionSchema } from "./schema.js";
 import { type Session, sessionInternals } from "./session.js";
 
 /*
- * The adapters' kit: what `tessera/express`, `/hono`, `/fetch`, `/next` and `/trpc` need from
+ * The adapters' kit: what `tesserae/express`, `/hono`, `/fetch`, `/next` and `/trpc` need from
  * a session beyond its public API. Internal to the package: no entry point exports it, so it is
  * not part of the API users see, and a custom adapter needs none of it (`session.commit()`).
  */

@@ -38,7 +38,7 @@ export interface SessionManager<S extends SessionSchema> {
   /** Deletes expired sessions in batches (Django's `clearsessions`); returns how many went. */
   purgeExpired(options?: { batchSize?: number; onProgress?: (deleted: number) => void }): Promise<number>;
   /**
-   * What operator tools (the `tessera` CLI with `--config`, an admin page) do with the
+   * What operator tools (the `tesserae` CLI with `--config`, an admin page) do with the
    * sessions as a whole: inspect, revoke, stats, purge, on this manager's store and cache,
    * typed and checked by its schema.
    * @example await sessions.operator.revoke({ where: { userId: "u_123" } });

@@ -45,7 +45,7 @@ export interface OperatorSession<S extends SessionSchema | undefined = undefined
 }
 
 /**
- * The operator surface: what the `tessera` CLI and an app's admin page do with the sessions
+ * The operator surface: what the `tesserae` CLI and an app's admin page do with the sessions
  * as a whole, on the store itself (with its cache in front, without the request-path timeout).
  * `sessions.operator` is the one of a `defineSession` manager (typed by its schema);
  * `openOperator({ store })` builds one without a manager.

@@ -160,7 +160,7 @@ export interface SessionStore {
    */
   entryBytes?(key: string, entry: StoredEntry): number;
 
-  /** Optional, for operators (the `tessera` CLI): counts, sizes and frequent indexed values. */
+  /** Optional, for operators (the `tesserae` CLI): counts, sizes and frequent indexed values. */
   stats?(now: Date, options: { top: number }): Promise<StoreStats>;
 
   /** Optional, for operators: how many records are expired at `now` and not yet purged. */

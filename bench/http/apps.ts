@@ -21,7 +21,7 @@ export const BASELINE_NAME = "Express + express-session + connect-redis";
 export const APPS: readonly AppInfo[] = [
   { kind: "bare", name: "Express, no session (ceiling)", seeded: false },
   { kind: "express-session", name: BASELINE_NAME, seeded: true },
-  { kind: "tessera", name: "Express + Tessera (tessera/express, redisStore)", seeded: true },
+  { kind: "tessera", name: "Express + Tessera (tesserae/express, redisStore)", seeded: true },
 ];
 
 export interface AppEnv {

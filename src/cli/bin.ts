@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { main } from "./program.js";
 
-// The `tessera` bin (package.json "bin"; tsup keeps the shebang and marks the file executable).
+// The `tesserae` bin (package.json "bin"; tsup keeps the shebang and marks the file executable).
 const code = await main(
   process.argv.slice(2),
   {

@@ -54,7 +54,7 @@ async function connectPostgres(url: string): Promise<Connection> {
  */
 async function connectPglite(url: string, create: boolean): Promise<Connection> {
   const dir = pgliteDirectory(url);
-  if (!create && !existsSync(dir)) throw failure(`no PGlite database at ${dir} (tessera migrate creates one)`);
+  if (!create && !existsSync(dir)) throw failure(`no PGlite database at ${dir} (tesserae migrate creates one)`);
   const [{ PGlite }, { drizzle }] = await Promise.all([
     importDriver("@electric-sql/pglite", () => import("@electric-sql/pglite")),
     import("drizzle-orm/pglite"),

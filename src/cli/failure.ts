@@ -39,7 +39,7 @@ export function describeError(error: unknown): string {
   const parts = message.split("\n").map((part) => part.trim());
   const line = redactUrls(parts.filter((part) => part !== "").join(" "));
   // undefined_table: the likeliest cause is a database nobody migrated, or the wrong database.
-  return code === "42P01" ? `${line} (run tessera migrate, or pass --config for your own table)` : line;
+  return code === "42P01" ? `${line} (run tesserae migrate, or pass --config for your own table)` : line;
 }
 
 /** drizzle's DrizzleQueryError (its `name` is plain "Error"): the failed SQL, with the driver's error as `cause`. */

@@ -5,7 +5,7 @@ import type { Io } from "./io.js";
 import type { GlobalOptions } from "./open-operator.js";
 
 /**
- * The `tessera` command line (docs/cli.md). Commands are imported when run, so `--help` and
+ * The `tesserae` command line (docs/cli.md). Commands are imported when run, so `--help` and
  * a usage mistake load no database driver, and a command needs only the optional peers it uses.
  * Returns the exit code instead of exiting: the caller closes and exits.
  */
@@ -16,7 +16,7 @@ export async function main(argv: readonly string[], io: Io, printError: (line: s
     return 0;
   } catch (error) {
     const { code, message } = outcome(error);
-    if (message !== null) printError(`tessera: ${message}`);
+    if (message !== null) printError(`tesserae: ${message}`);
     return code;
   }
 }
@@ -24,10 +24,10 @@ export async function main(argv: readonly string[], io: Io, printError: (line: s
 function outcome(error: unknown): { code: 0 | 1 | 2; message: string | null } {
   if (error instanceof CliFailure) return { code: error.exitCode, message: error.message };
   if (error instanceof CommanderError) {
-    // --help, --version and `tessera help` end through here too, having printed what was asked.
+    // --help, --version and `tesserae help` end through here too, having printed what was asked.
     if (error.exitCode === 0) return { code: 0, message: null };
     // No command at all: commander would print the whole help on stderr; one line says more.
-    if (error.code === "commander.help") return { code: 2, message: "no command given (see tessera --help)" };
+    if (error.code === "commander.help") return { code: 2, message: "no command given (see tesserae --help)" };
     // "error: unknown command 'purg'\n(Did you mean purge?)" → one line without the prefix.
     const message = error.message.replace(/^error:\s*/i, "").replace(/\s*\n\s*/g, " ");
     return { code: 2, message };
@@ -36,7 +36,7 @@ function outcome(error: unknown): { code: 0 | 1 | 2; message: string | null } {
 }
 
 function buildProgram(io: Io): Command {
-  const program = new Command("tessera")
+  const program = new Command("tesserae")
     .description("Operate Tessera sessions: apply migrations, purge expired sessions, see stats, revoke or inspect sessions.")
     .version(packageVersion(), "-V, --version")
     .addOption(
@@ -56,7 +56,7 @@ function buildProgram(io: Io): Command {
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.out(text.replace(/\n$/, "")),
-      // Errors are reported by `main` as one `tessera: …` line, not by commander.
+      // Errors are reported by `main` as one `tesserae: …` line, not by commander.
       writeErr: () => {},
       outputError: () => {},
     });

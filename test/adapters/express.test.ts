@@ -210,7 +210,7 @@ function app(express: typeof express5, sessions: SessionManager<Schema>, errors:
 }
 
 describe.each(majors)("%s", (_major, express) => {
-  describe("tessera/express expressSession over HTTP", () => {
+  describe("tesserae/express expressSession over HTTP", () => {
     const sessions = defineSession({ schema, store: memoryStore() });
     const errors: unknown[] = [];
     let server: Awaited<ReturnType<typeof listen>>;
@@ -408,7 +408,7 @@ describe.each(majors)("%s", (_major, express) => {
     });
   });
 
-  describe("tessera/express: no rejection escapes the middleware (issue 12.6)", () => {
+  describe("tesserae/express: no rejection escapes the middleware (issue 12.6)", () => {
     const rejections: unknown[] = [];
     const onRejection = (reason: unknown) => rejections.push(reason);
     beforeAll(() => {
@@ -511,7 +511,7 @@ describe.each(majors)("%s", (_major, express) => {
     });
   });
 
-  describe("tessera/express when the store is down", () => {
+  describe("tesserae/express when the store is down", () => {
     const down = storeDownTests(
       (sessions) => listen(app(express, sessions)),
       async (url) => {
@@ -582,5 +582,5 @@ describe.each(majors)("%s", (_major, express) => {
     return { request: httpRequest(server.url), origin: server.url, close: server.close };
   };
 
-  describe("tessera/express: the shared session-error scenario", () => sessionErrorContract(serveScenario));
+  describe("tesserae/express: the shared session-error scenario", () => sessionErrorContract(serveScenario));
 });

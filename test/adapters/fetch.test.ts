@@ -45,7 +45,7 @@ function app(sessions: SessionManager<Schema>, seen: { session?: Session<Schema>
   });
 }
 
-describe("tessera/fetch withSession over HTTP", () => {
+describe("tesserae/fetch withSession over HTTP", () => {
   const seen: { session?: Session<Schema> } = {};
   const sessions = defineSession({ schema, store: memoryStore() });
   let server: Awaited<ReturnType<typeof listen>>;
@@ -121,7 +121,7 @@ describe("tessera/fetch withSession over HTTP", () => {
   });
 });
 
-describe("tessera/fetch when the store is down", () => {
+describe("tesserae/fetch when the store is down", () => {
   const down = storeDownTests((sessions) => listen(app(sessions)));
 
   it("onStoreError replaces the default 503", async () => {
@@ -160,4 +160,4 @@ const serveScenario: ServeScenario = async (sessions, pause) => {
   return { request: httpRequest(server.url), origin: server.url, close: server.close };
 };
 
-describe("tessera/fetch: the shared session-error scenario", () => sessionErrorContract(serveScenario));
+describe("tesserae/fetch: the shared session-error scenario", () => sessionErrorContract(serveScenario));

@@ -91,7 +91,7 @@ function app(sessions: SessionManager<Schema>, late: unknown[] = []) {
     .onError((error, c) => c.text(error.message, 500));
 }
 
-describe("tessera/hono honoSession over HTTP", () => {
+describe("tesserae/hono honoSession over HTTP", () => {
   const sessions = defineSession({ schema, store: memoryStore() });
   const late: unknown[] = [];
   let server: Awaited<ReturnType<typeof listen>>;
@@ -184,7 +184,7 @@ describe("tessera/hono honoSession over HTTP", () => {
 describe.each([
   ["a server-side store", () => defineSession({ schema, store: memoryStore() })],
   ["the cookie store", () => defineSession({ schema, store: cookieStore({ secrets: ["s".repeat(32)] }) })],
-])("tessera/hono mounted twice, by an app and its sub-app, on %s (issue 12.7)", (_store, define) => {
+])("tesserae/hono mounted twice, by an app and its sub-app, on %s (issue 12.7)", (_store, define) => {
   const sessions = define();
   let visits = 0;
   const sub = new Hono()
@@ -267,7 +267,7 @@ describe.each([
   });
 });
 
-describe("tessera/hono when the store is down", () => {
+describe("tesserae/hono when the store is down", () => {
   const down = storeDownTests((sessions) => listen(app(sessions).fetch));
 
   it("onStoreError replaces the default 503", async () => {
@@ -307,4 +307,4 @@ const serveScenario: ServeScenario = async (sessions, pause) => {
   return { request: httpRequest(server.url), origin: server.url, close: server.close };
 };
 
-describe("tessera/hono: the shared session-error scenario", () => sessionErrorContract(serveScenario));
+describe("tesserae/hono: the shared session-error scenario", () => sessionErrorContract(serveScenario));

@@ -1,5 +1,5 @@
 /**
- * tessera/next in the real Next server: the fixture app (test/next-app/) built from the packed
+ * tesserae/next in the real Next server: the fixture app (test/next-app/) built from the packed
  * package and served by `next start`. Run by .ci/next-fixture.mjs (`npm run test:next-app`),
  * which sets NEXT_APP_URL; see docs/adapters.md for what each case means for an app.
  */
@@ -36,7 +36,7 @@ function expectPrivateCookie(response: Response, name = "sid"): string {
   return cookie as string;
 }
 
-describe(`tessera/next in the real server (${label})`, () => {
+describe(`tesserae/next in the real server (${label})`, () => {
   it("12.5: serves a session over HTTP: a Route Handler's Set-Cookie, then the value read back by a Route Handler and by a page", async () => {
     const login = await send("/api/login", { method: "POST" });
     expect(login.status, await login.clone().text()).toBe(200);

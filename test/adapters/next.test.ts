@@ -90,7 +90,7 @@ function setup(options: Partial<SessionOptions<typeof schema>> = {}) {
   return { clock, sessions, request, login };
 }
 
-describe("tessera/next: getSession and saveSession", () => {
+describe("tesserae/next: getSession and saveSession", () => {
   it("saveSession writes a new session's cookie through cookies().set, and getSession reads it back", async () => {
     const { request, sessions } = setup();
     const { jar, session } = await request();
@@ -169,7 +169,7 @@ describe("tessera/next: getSession and saveSession", () => {
   });
 });
 
-describe("tessera/next in a Server Component (cookies cannot be set)", () => {
+describe("tesserae/next in a Server Component (cookies cannot be set)", () => {
   it("R20: a save that needs a new cookie throws SessionUsageError (SESSION_USAGE), with Next's error as cause", async () => {
     const { request, login } = setup();
     const created = await request(undefined, true);
@@ -203,7 +203,7 @@ describe("tessera/next in a Server Component (cookies cannot be set)", () => {
   });
 });
 
-describe("tessera/next in a Server Component with cookieCache", () => {
+describe("tesserae/next in a Server Component with cookieCache", () => {
   it("a render reads and writes data of a stored session: the snapshot it cannot set is dropped, not an error", async () => {
     const { request, login, sessions } = setup({
       cookieCache: { maxAge: "30s", secrets: "a-cookie-cache-secret-of-32-characters!!" },
@@ -222,7 +222,7 @@ describe("tessera/next in a Server Component with cookieCache", () => {
   });
 });
 
-describe("tessera/next sessionMiddleware (proxy)", () => {
+describe("tesserae/next sessionMiddleware (proxy)", () => {
   const url = "https://shop.example/cart";
 
   it("re-sets a cookie whose rolling expiry is due, with no-store and Vary: Cookie; leaves others alone", async () => {
@@ -301,7 +301,7 @@ describe("tessera/next sessionMiddleware (proxy)", () => {
   });
 });
 
-describe("tessera/next sessionMiddleware: responses of your own logic (issue 12.8, 12.2)", () => {
+describe("tesserae/next sessionMiddleware: responses of your own logic (issue 12.8, 12.2)", () => {
   const url = "https://shop.example/ab";
 
   it("12.8: a plain Response from options.response carries the cookie (no 500): status, headers and body kept", async () => {
@@ -425,7 +425,7 @@ describe("tessera/next sessionMiddleware: responses of your own logic (issue 12.
   });
 });
 
-describe("tessera/next sessionRoute (Route Handlers)", () => {
+describe("tesserae/next sessionRoute (Route Handlers)", () => {
   const route = <S extends typeof schema>(
     sessions: ReturnType<typeof setup>["sessions"],
     handler: (session: Awaited<ReturnType<typeof getSession<S>>>, jar: TestCookies) => Response | Promise<Response>,
@@ -673,5 +673,5 @@ function scenarioRoute(sessions: ContractSessions, pause: () => Promise<void>) {
 
 const serveScenario: ServeScenario = (sessions, pause) => serveNext(sessionMiddleware(sessions), scenarioRoute(sessions, pause));
 
-describe("tessera/next (proxy, then sessionRoute with getSession in a Route Handler): the shared session-error scenario", () =>
+describe("tesserae/next (proxy, then sessionRoute with getSession in a Route Handler): the shared session-error scenario", () =>
   sessionErrorContract(serveScenario));

@@ -136,7 +136,7 @@ const memorySessions = () => defineSession({ schema, store: memoryStore() });
 /** The default cookie name (`__Host-sid` when secure without a domain). */
 const cookieName = memorySessions().cookieName;
 
-describe("tessera/trpc over HTTP", () => {
+describe("tesserae/trpc over HTTP", () => {
   it("a mutation creates the session, sets the cookie, and a later query reads it back with that cookie", async () => {
     const { client, state, last } = browser(await serve(memorySessions()));
     expect(await client.add.mutate("apple")).toBe(1);
@@ -544,4 +544,4 @@ const serveScenario: ServeScenario = async (sessions: ContractSessions, pause) =
   };
 };
 
-describe("tessera/trpc: the shared session-error scenario", () => sessionErrorContract(serveScenario));
+describe("tesserae/trpc: the shared session-error scenario", () => sessionErrorContract(serveScenario));

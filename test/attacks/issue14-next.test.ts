@@ -1,5 +1,5 @@
 /**
- * Issue 14 attack on tessera/next with `cookieCache`: a Server Component render (cookies cannot
+ * Issue 14 attack on tesserae/next with `cookieCache`: a Server Component render (cookies cannot
  * be set) writes to a session loaded from the browser's snapshot, then a Server Action of the
  * same browser does a read-modify-write of the same key. Every acknowledged write must survive.
  */

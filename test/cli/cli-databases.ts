@@ -22,7 +22,7 @@ export interface UrlForm {
   cwd?: string;
 }
 
-/** A database of one suite, empty at first (no sessions table: `tessera migrate` creates it). */
+/** A database of one suite, empty at first (no sessions table: `tesserae migrate` creates it). */
 export interface CliDatabase {
   kind: "postgres" | "pglite";
   /** What the CLI gets as `--database-url` (and the config module as DATABASE_URL). */

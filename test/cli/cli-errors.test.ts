@@ -96,7 +96,7 @@ describe.concurrent("tessera failures (exit 1)", () => {
   });
 });
 
-describe.concurrent("tessera --help", () => {
+describe.concurrent("tesserae --help", () => {
   const options: Record<string, string[]> = {
     migrate: ["--database-url", "--json"],
     purge: ["--batch", "--dry-run", "--no-vacuum", "--json", "--config", "--database-url"],

@@ -43,11 +43,11 @@ describe("the library does not install the CLI's dependencies (issue 13.4)", () 
   });
 });
 
-/** How an installed `tessera` process ended: the exit code with both outputs, whatever the code. */
+/** How an installed `tesserae` process ended: the exit code with both outputs, whatever the code. */
 function runBin(app: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
-      join(app, "node_modules", ".bin", "tessera"),
+      join(app, "node_modules", ".bin", "tesserae"),
       args,
       { cwd: app, env: { ...process.env, DATABASE_URL: "", REDIS_URL: "", ...env }, timeout: 60_000 },
       (error, stdout, stderr) =>
@@ -61,8 +61,8 @@ const configModule = (typed: boolean) =>
   [
     'import { PGlite } from "@electric-sql/pglite";',
     'import { drizzle } from "drizzle-orm/pglite";',
-    'import { defineSession } from "tessera";',
-    'import { drizzleStore } from "tessera/drizzle";',
+    'import { defineSession } from "tesserae";',
+    'import { drizzleStore } from "tesserae/drizzle";',
     'import * as z from "zod";',
     `const dir${typed ? ": string" : ""} = process.env.APP_PGDATA ?? '';`,
     "export const sessions = defineSession({",
@@ -75,7 +75,7 @@ const configModule = (typed: boolean) =>
 /**
  * The packed tarball installed into a new project the way an app installs it: the library with
  * the peers this app uses (zod, PGlite, Drizzle), nothing of the CLI's and not the optional
- * jiti. `npx tessera` then runs the bundled bin, works on a PGlite directory and loads a `.mjs`
+ * jiti. `npx tesserae` then runs the bundled bin, works on a PGlite directory and loads a `.mjs`
  * `--config` natively; a `.ts` one asks for jiti. Then the app installs jiti (the documented
  * optional peer) and the `.ts` config loads. One `npm pack`, two `npm install --prefer-offline`.
  */
@@ -84,7 +84,7 @@ describe("the packed package in a new project", { timeout: 180_000 }, () => {
   const app = join(work, "app");
   const data = join(work, "pgdata");
   const npx = (args: string[]) =>
-    run("npx", ["--no-install", "tessera", ...args], { cwd: app, env: { ...process.env, DATABASE_URL: "", REDIS_URL: "" } });
+    run("npx", ["--no-install", "tesserae", ...args], { cwd: app, env: { ...process.env, DATABASE_URL: "", REDIS_URL: "" } });
   let packed: { path: string; size: number }[] = [];
 
   beforeAll(async () => {
@@ -95,7 +95,7 @@ describe("the packed package in a new project", { timeout: 180_000 }, () => {
     const tarball = join(work, pack?.filename ?? "");
     mkdirSync(app);
     const dependencies = {
-      tessera: `file:${tarball}`,
+      tesserae: `file:${tarball}`,
       zod: locked("zod"),
       "@electric-sql/pglite": locked("@electric-sql/pglite"),
       "drizzle-orm": locked("drizzle-orm"),
@@ -118,16 +118,16 @@ describe("the packed package in a new project", { timeout: 180_000 }, () => {
   it("installs none of commander, cli-progress and jiti", async () => {
     const { stdout } = await run("npm", ["ls", "--all", "--parseable"], { cwd: app });
     const installed = stdout.split("\n").map((line) => line.split(/[\\/]node_modules[\\/]/).pop());
-    expect(installed).toContain("tessera");
+    expect(installed).toContain("tesserae");
     for (const name of [...cliBundled, "jiti"]) {
       expect(installed, name).not.toContain(name);
       expect(existsSync(join(app, "node_modules", name)), name).toBe(false);
     }
   });
 
-  it("npx tessera --help runs the bundled bin", async () => {
+  it("npx tesserae --help runs the bundled bin", async () => {
     const { stdout } = await npx(["--help"]);
-    expect(stdout).toMatch(/^Usage: tessera /);
+    expect(stdout).toMatch(/^Usage: tesserae /);
     expect(stdout).toContain("migrate");
   });
 
@@ -141,7 +141,7 @@ describe("the packed package in a new project", { timeout: 180_000 }, () => {
   it("a TypeScript --config without jiti exits 2 with one line saying to install jiti", async () => {
     const result = await runBin(app, ["stats", "--json", "--config", "sessions.ts"], { APP_PGDATA: data });
     expect(failed(result, 2)).toBe(
-      "tessera: --config sessions.ts is TypeScript: install jiti (npm install -D jiti) to load it, or compile it to .js",
+      "tesserae: --config sessions.ts is TypeScript: install jiti (npm install -D jiti) to load it, or compile it to .js",
     );
     expect(result.stdout).toBe("");
   });
@@ -162,7 +162,7 @@ describe("the packed package in a new project", { timeout: 180_000 }, () => {
     it("migrate is still a no-op, and stats through npx loads the .ts config too", async () => {
       const migrated = await npx(["migrate", "--database-url", data]);
       expect(migrated.stdout).toMatch(/^up to date/);
-      const stats = await run("npx", ["--no-install", "tessera", "stats", "--json", "--config", "sessions.ts"], {
+      const stats = await run("npx", ["--no-install", "tesserae", "stats", "--json", "--config", "sessions.ts"], {
         cwd: app,
         env: { ...process.env, DATABASE_URL: "", REDIS_URL: "", APP_PGDATA: data },
       });

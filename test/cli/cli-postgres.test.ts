@@ -34,7 +34,7 @@ describe.skipIf(databaseUrl === undefined)("tessera CLI errors from a real Postg
 
 // A private redis-server (started and stopped by pid), so it needs no REDIS_URL.
 describe.skipIf(databaseUrl === undefined || !canStartRedis)(
-  "tessera revoke --redis-url (the default table behind a redisCache)",
+  "tesserae revoke --redis-url (the default table behind a redisCache)",
   () => {
     let database: CliDatabase;
     let server: PrivateRedis;

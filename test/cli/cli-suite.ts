@@ -114,7 +114,7 @@ async function statsInSql(query: Query, table: string): Promise<Omit<Stats, "top
 }
 
 /**
- * The `tessera` CLI end to end on one database: the built bin as a subprocess, checked against
+ * The `tesserae` CLI end to end on one database: the built bin as a subprocess, checked against
  * SQL run by the test. The tests of one suite run in order on one database and build on each
  * other (the purge leaves live sessions that the stats count).
  */

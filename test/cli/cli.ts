@@ -10,7 +10,7 @@ const run = promisify(execFile);
 /** The repository root. */
 export const root = fileURLToPath(new URL("../..", import.meta.url));
 
-/** The built CLI, as `npx tessera` runs it (the package's `bin`). */
+/** The built CLI, as `npx tesserae` runs it (the package's `bin`). */
 export const bin = join(root, "dist", "cli", "bin.js");
 
 /** A fixture module of `test/cli/fixtures/`, by file name. */
@@ -75,7 +75,7 @@ async function isFresh(): Promise<boolean> {
   return true;
 }
 
-/** How a `tessera` process ended. */
+/** How a `tesserae` process ended. */
 export interface CliResult {
   /** The exit code (null when killed by a signal). */
   code: number | null;
@@ -140,14 +140,14 @@ export function json<T = Record<string, unknown>>(result: CliResult): T {
 
 /**
  * Asserts the contract of a failure: the exit code, and stderr exactly one line
- * `tessera: <what went wrong>` without a stack trace. Returns that line.
+ * `tesserae: <what went wrong>` without a stack trace. Returns that line.
  */
 export function failed(result: CliResult, code: 1 | 2): string {
   expect(result.code, `exit code; stdout: ${result.stdout}; stderr: ${result.stderr}`).toBe(code);
   const lines = result.stderr.replace(/\n$/, "").split("\n");
   expect(lines, "stderr is one line").toHaveLength(1);
   const line = lines[0] as string;
-  expect(line).toMatch(/^tessera: \S/);
+  expect(line).toMatch(/^tesserae: \S/);
   expect(result.stderr).not.toContain("    at ");
   return line;
 }

@@ -1,5 +1,5 @@
 import { type NextRequest, NextResponse } from "next/server";
-import { sessionMiddleware } from "tessera/next";
+import { sessionMiddleware } from "tesserae/next";
 import { getManagers } from "./lib/sessions";
 
 type Proxy = (request: NextRequest) => Promise<NextResponse>;

@@ -15,7 +15,7 @@ const schema = z.object({
 const sessions = defineSession({ schema, store: memoryStore() });
 type Cart = { sku: string; qty: number }[];
 
-describe("tessera/trpc", () => {
+describe("tesserae/trpc", () => {
   it("ctx.session carries the schema's types in a procedure, with no cast", () => {
     const createContext = createSessionContext(sessions);
     const t = initTRPC.context<Awaited<ReturnType<typeof createContext>>>().create();
@@ -46,7 +46,7 @@ describe("tessera/trpc", () => {
   });
 });
 
-describe("tessera/next", () => {
+describe("tesserae/next", () => {
   it("getSession returns the schema-typed session", async () => {
     const session = await getSession(sessions);
     expectTypeOf(session.get("cart")).toEqualTypeOf<Cart>();

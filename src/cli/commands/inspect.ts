@@ -10,7 +10,7 @@ export interface InspectCommandOptions extends GlobalOptions {
 }
 
 /**
- * `tessera inspect --where …`: `operator.inspect`, the live matching sessions as JSON, newest
+ * `tesserae inspect --where …`: `operator.inspect`, the live matching sessions as JSON, newest
  * first, data decoded (with `--config`, by the app's schema) and keys whose own expiry passed
  * left out. Never the id (the token's hash and the row's key) nor anything a browser could
  * replay: a tag stands in.

@@ -15,7 +15,7 @@ interface JournalEntry {
 }
 
 /**
- * `tessera migrate`: `migrate(db)` from `tessera/drizzle`, plus a report of what it did. The
+ * `tesserae migrate`: `migrate(db)` from `tesserae/drizzle`, plus a report of what it did. The
  * migrator itself says nothing, so the rows of its table are read before and after: drizzle
  * records each migration's journal `when` as `created_at`, which names it through the journal.
  */

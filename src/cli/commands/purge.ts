@@ -14,7 +14,7 @@ export interface PurgeCommandOptions extends GlobalOptions {
 }
 
 /**
- * `tessera purge`: `operator.purge`, batches until one comes back short. Every batch is its own
+ * `tesserae purge`: `operator.purge`, batches until one comes back short. Every batch is its own
  * statement, so no long transaction holds locks while the app serves traffic.
  */
 export async function purgeCommand(options: PurgeCommandOptions, io: Io): Promise<void> {

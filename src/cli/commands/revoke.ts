@@ -10,7 +10,7 @@ export interface RevokeCommandOptions extends GlobalOptions {
 }
 
 /**
- * `tessera revoke --where userId=u_123`: `operator.revoke`, which checks the fields against the
+ * `tesserae revoke --where userId=u_123`: `operator.revoke`, which checks the fields against the
  * app's schema (with `--config`), drops the cached copies when a cache is in front and fires
  * the `revoked` event. Prints tags (as `onEvent` does), never ids: an id is the store key.
  */

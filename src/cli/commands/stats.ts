@@ -10,7 +10,7 @@ export interface StatsCommandOptions extends GlobalOptions {
   json?: boolean;
 }
 
-/** `tessera stats`: `operator.stats`, which only the Drizzle store can answer (SQL aggregates). */
+/** `tesserae stats`: `operator.stats`, which only the Drizzle store can answer (SQL aggregates). */
 export async function statsCommand(options: StatsCommandOptions, io: Io): Promise<void> {
   const opened = await openOperator(options);
   try {

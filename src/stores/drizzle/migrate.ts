@@ -16,7 +16,7 @@ export interface MigrateOptions {
  * PGlite. Migrations already recorded in `migrationsTable` are skipped, so running it again is
  * a no-op. Pending migrations run in one transaction: all of them apply or none does. Two
  * processes migrating the same database at the same moment are not serialised: run it from
- * one place (a deploy step or `tessera migrate`).
+ * one place (a deploy step or `tesserae migrate`).
  *
  * The SQL is part of the code, not read from disk, so an app bundled by Next (webpack or
  * Turbopack), or any bundler, can call it.

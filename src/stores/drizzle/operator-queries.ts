@@ -7,7 +7,7 @@ import { rowsOf } from "./sql-helpers.js";
 type Db = PgDatabase<PgQueryResultHKT, Record<string, unknown>>;
 
 /**
- * The queries behind `tessera stats`, `purge --dry-run` and the vacuum after a purge. None runs
+ * The queries behind `tesserae stats`, `purge --dry-run` and the vacuum after a purge. None runs
  * on the request path; each is one statement (the top values, one per indexed column).
  */
 export function operatorQueries(db: Db, t: SessionsTable, tableName: SQL, indexed: ReadonlyMap<string, PgColumn>) {

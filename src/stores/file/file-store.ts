@@ -103,7 +103,7 @@ const BATCH = 32; // files read at once by a scan: enough to overlap I/O, few en
  *   directory, is a symbolic link, is open to group or others, belongs to another user, or lies
  *   below a folder someone else could swap it in (see `dir`).
  * @example
- * import { fileStore } from "tessera/file";
+ * import { fileStore } from "tesserae/file";
  * export const sessions = defineSession({ schema, store: fileStore({ dir: "/var/lib/myapp/sessions" }) });
  */
 export function fileStore(options: FileStoreOptions = {}) {

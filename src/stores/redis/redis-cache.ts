@@ -58,7 +58,7 @@ export interface RedisCacheOptions {
  *   duration or `prefix` is empty or contains `{`/`}`.
  * @example
  * import { Redis } from "ioredis";
- * import { redisCache } from "tessera/redis";
+ * import { redisCache } from "tesserae/redis";
  * const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 200 });
  * redis.on("error", (error) => logger.warn({ error }, "session cache"));
  * export const sessions = defineSession({ schema, store: drizzleStore({ db }), cache: redisCache({ redis, ttl: 300 }) });

@@ -84,7 +84,7 @@ type Values = (JsonValue | undefined)[];
  *   `{`/`}`, or `indexes` is not a list of distinct field names without `:`, `{` or `}`.
  * @example
  * import { Redis } from "ioredis";
- * import { redisStore } from "tessera/redis";
+ * import { redisStore } from "tesserae/redis";
  * const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 500 });
  * redis.on("error", (error) => logger.warn({ error }, "session store"));
  * export const sessions = defineSession({ schema, store: redisStore({ redis, indexes: ["userId"] }) });

@@ -4,8 +4,8 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
-import { defineSession } from "tessera";
-import { drizzleStore, migrate } from "tessera/drizzle";
+import { defineSession } from "tesserae";
+import { drizzleStore, migrate } from "tesserae/drizzle";
 import * as z from "zod";
 
 export const schema = z.object({

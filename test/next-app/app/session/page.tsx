@@ -1,5 +1,5 @@
 import { connection } from "next/server";
-import { getSession } from "tessera/next";
+import { getSession } from "tesserae/next";
 import { getSessions } from "../../lib/sessions";
 
 /** A page that reads the session (a Server Component: dynamic, read-only). */

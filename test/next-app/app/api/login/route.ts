@@ -1,4 +1,4 @@
-import { getSession, saveSession, sessionRoute } from "tessera/next";
+import { getSession, saveSession, sessionRoute } from "tesserae/next";
 import { getSessions } from "../../../lib/sessions";
 
 /** Logs in as "u1", saving explicitly (the pattern of a Server Action). */

@@ -1,4 +1,4 @@
-import { getSession, sessionRoute } from "tessera/next";
+import { getSession, sessionRoute } from "tesserae/next";
 import { getSessions } from "../../../lib/sessions";
 
 export const GET = sessionRoute(async (_request: Request) => {

@@ -1,4 +1,4 @@
-import { getSession, sessionRoute } from "tessera/next";
+import { getSession, sessionRoute } from "tesserae/next";
 import { getSessions } from "../../../lib/sessions";
 
 /** A 304 whose handler wrote the session (a first visit): the cookie and no-store still go out. */

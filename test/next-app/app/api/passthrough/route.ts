@@ -1,4 +1,4 @@
-import { getSession, sessionRoute } from "tessera/next";
+import { getSession, sessionRoute } from "tesserae/next";
 import { getSessions } from "../../../lib/sessions";
 
 /** Sets the session, then answers with an upstream's response as is (`public, max-age=600`, immutable headers). */

@@ -1,4 +1,4 @@
-import { getSession, saveSession, sessionRoute } from "tessera/next";
+import { getSession, saveSession, sessionRoute } from "tesserae/next";
 import { getSessions } from "../../../lib/sessions";
 
 /** A write before the return, its saveSession() only in the streamed body: the cookie must still go out. */

@@ -1,4 +1,4 @@
-import { getSession, saveSession, sessionRoute } from "tessera/next";
+import { getSession, saveSession, sessionRoute } from "tesserae/next";
 import { getSessions } from "../../../lib/sessions";
 
 /**

@@ -1,5 +1,5 @@
 import { cookies } from "next/headers";
-import { getSession, sessionRoute } from "tessera/next";
+import { getSession, sessionRoute } from "tesserae/next";
 import { getSessions } from "../../../lib/sessions";
 
 /** The app's own cookie beside the session's: both go out, each in its own Set-Cookie. */

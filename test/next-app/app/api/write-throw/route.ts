@@ -1,4 +1,4 @@
-import { getSession, sessionRoute } from "tessera/next";
+import { getSession, sessionRoute } from "tesserae/next";
 import { getSessions } from "../../../lib/sessions";
 
 /** Issue 12.9: a privilege write, then a failed check. */
