@@ -85,7 +85,7 @@ function sourcePaths(root: string): Record<string, string[]> {
 
 /**
  * Type-checks every block as its own module in one program, with the repository's compiler
- * options (strict, `exactOptionalPropertyTypes`, `noUncheckedIndexedAccess`, NodeNext, ESM).
+ * options (strict, `exactOptionalPropertyTypes`, `noUncheckedIndexedAccess`), ESM with Bundler resolution.
  * Returns the errors, each at its Markdown line.
  */
 export function checkBlocks(root: string, blocks: DocBlock[]): DocBlockError[] {
@@ -100,6 +100,10 @@ export function checkBlocks(root: string, blocks: DocBlock[]): DocBlockError[] {
         declaration: false,
         sourceMap: false,
         jsx: "react-jsx",
+        // What a Next app's tsconfig (and most bundler setups) says: `next/server` has no export
+        // map, so NodeNext would refuse it. NodeNext consumers are covered by test/packed/.
+        module: "ESNext",
+        moduleResolution: "Bundler",
         moduleDetection: "force",
         paths: sourcePaths(root),
       },
