@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { root } from "../cli/cli.js";
-import { type DocBlock, extractBlocks } from "../docs/doc-blocks.js";
+import { type DocBlock, docFiles, extractBlocks } from "../docs/doc-blocks.js";
 import { type Installed, installProject, locked, type Packed, packOnce, registryReachable } from "../helpers/packed.js";
 
 const run = promisify(execFile);
@@ -25,7 +25,9 @@ const run = promisify(execFile);
  * - a web project (Hono, tRPC 11, Next 16, Drizzle on PGlite, the lock file's versions): the
  *   README's example, fetch, Hono and tRPC run; the Next example is compiled with the tsconfig
  *   `create-next-app` writes (running it needs a Next server: .ci/next-fixture.mjs builds and
- *   serves it on Next 16 and 15).
+ *   serves it on Next 16 and 15); and every usage block of README.md and docs/*.md is compiled
+ *   there too, against the packed `.d.ts` (test/docs/ checks them against src/, which cannot see
+ *   a declaration the build emits wrong).
  *
  * The three projects install in parallel from the npm cache where it can (~1 min in all).
  * Without the registry the suite is skipped with a notice; under CI=true that is a failure.
@@ -47,6 +49,13 @@ function example(file: string, module: string): DocBlock {
   if (blocks.length !== 1) throw new Error(`${file}: ${blocks.length} usage blocks import ${module}, expected 1`);
   return blocks[0] as DocBlock;
 }
+
+/** Every usage block of README.md and docs/*.md, by the file it is compiled as in the web project. */
+const allBlocks = new Map<string, DocBlock>(
+  docFiles(root)
+    .flatMap((file) => extractBlocks(file, readFileSync(join(root, file), "utf8")))
+    .map((block) => [`blocks/${block.file.replaceAll("/", "_")}-L${block.line}.${block.lang}`, block] as const),
+);
 
 const readme = example("README.md", "tesserae/drizzle");
 const adapters = {
@@ -96,6 +105,9 @@ const nextTsconfig = {
   },
   include: ["next/**/*.ts"],
 };
+
+/** The same for every usage block of the docs (test/docs/ checks them against src/; here, the packed .d.ts). */
+const blocksTsconfig = { compilerOptions: { ...nextTsconfig.compilerOptions, jsx: "react-jsx" }, include: ["blocks"] };
 
 /** Small scripts that drive each compiled example as a client would and print what they saw. */
 const drivers = {
@@ -171,10 +183,18 @@ const projects: Record<Project, { dependencies: Record<string, string>; devDepen
       next: locked("next"),
       react: locked("react"),
       "react-dom": locked("react-dom"),
+      // What the other blocks of the docs import (compiled only).
+      express: locked("express"),
+      ioredis: locked("ioredis"),
+      postgres: locked("postgres"),
+      pg: locked("pg"),
     },
     devDependencies: {
       "@types/node": locked("@types/node"),
       "@types/react": locked("@types/react"),
+      "@types/express": locked("@types/express"),
+      "@types/pg": locked("@types/pg"),
+      "drizzle-kit": locked("drizzle-kit"),
       typescript: locked("typescript"),
     },
   },
@@ -190,6 +210,7 @@ const sources: Record<Project, Record<string, DocBlock>> = {
     "src/hono.ts": adapters.hono,
     "src/trpc.ts": adapters.trpc,
     "next/route.ts": adapters.next,
+    ...Object.fromEntries(allBlocks),
   },
 };
 
@@ -223,10 +244,13 @@ describe.skipIf(!reachable)("the packed package in new projects (issue 15.4, 15.
           await writeFile(join(dir(project), file), `// ${where(block)}\n${block.code}`);
         }
         await writeFile(join(dir(project), "tsconfig.json"), JSON.stringify(nodeTsconfig(project === "web"), null, 2));
-        if (project === "web") await writeFile(join(dir(project), "tsconfig.next.json"), JSON.stringify(nextTsconfig, null, 2));
+        if (project === "web") {
+          await writeFile(join(dir(project), "tsconfig.next.json"), JSON.stringify(nextTsconfig, null, 2));
+          await writeFile(join(dir(project), "tsconfig.blocks.json"), JSON.stringify(blocksTsconfig, null, 2));
+        }
         for (const [name, code] of Object.entries(drivers)) await writeFile(join(dir(project), `drive-${name}.mjs`), code);
         await tsc(project, "tsconfig.json");
-        if (project === "web") await tsc(project, "tsconfig.next.json");
+        if (project === "web") await Promise.all([tsc(project, "tsconfig.next.json"), tsc(project, "tsconfig.blocks.json")]);
       }),
     );
     const seconds = [...installed].map(([project, { seconds }]) => `${project} ${seconds.toFixed(1)} s`).join(", ");
@@ -292,6 +316,20 @@ describe.skipIf(!reachable)("the packed package in new projects (issue 15.4, 15.
 
     it(`compiles the Next example with create-next-app's tsconfig (${where(adapters.next)})`, async () => {
       expect(compiled.get("web tsconfig.next.json")).toBe("");
+    });
+
+    it("compiles every usage block of README.md and docs/*.md against the packed .d.ts (bundler resolution)", () => {
+      // blocks/docs_stores.md-L172.ts(7,34): error … → docs/stores.md:179: error … (line 1 of the file is the comment)
+      const errors = (compiled.get("web tsconfig.blocks.json") ?? "")
+        .split("\n")
+        .filter((line) => line.trim() !== "")
+        .map((line) => {
+          const at = /^(blocks\/[^(]+)\((\d+),\d+\): (.*)$/.exec(line);
+          const block = at === null ? undefined : allBlocks.get(at[1] as string);
+          return block === undefined || at === null ? line : `${block.file}:${block.line + Number(at[2]) - 1}: ${at[3]}`;
+        });
+      expect(allBlocks.size).toBeGreaterThan(20);
+      expect(errors, errors.join("\n")).toEqual([]);
     });
 
     describe("runs each", () => {
