@@ -157,12 +157,22 @@ server.close();
 `,
 };
 
-type Project = "express4" | "express5" | "web";
+type Project = "express4" | "express5" | "web" | "floor";
+
+const peers = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { peerDependencies: Record<string, string> })
+  .peerDependencies;
+
+/** The lowest version package.json's peer range of `name` allows (`>=4.21.0` or `^4.0.0` → the version). */
+function floor(name: string): string {
+  const version = /^(?:>=|\^)(\d+\.\d+\.\d+)$/.exec(peers[name] ?? "")?.[1];
+  if (version === undefined) throw new Error(`the peer range of ${name} (${peers[name]}) has no plain floor`);
+  return version;
+}
 
 /** The dependencies of each project besides the tarball: only documented peers, and the type tools. */
 const projects: Record<Project, { dependencies: Record<string, string>; devDependencies: Record<string, string> }> = {
   express4: {
-    dependencies: { express: "~4.21.0", zod: locked("zod") },
+    dependencies: { express: floor("express"), zod: locked("zod") },
     devDependencies: { "@types/express": "^4.17.21", "@types/node": locked("@types/node"), typescript: locked("typescript") },
   },
   express5: {
@@ -172,6 +182,18 @@ const projects: Record<Project, { dependencies: Record<string, string>; devDepen
       "@types/node": locked("@types/node"),
       typescript: locked("typescript"),
     },
+  },
+  // The floor of each peer range the examples use; Next's (15.0.0 wants a React 19 release
+  // candidate) is .ci/next-fixture.mjs's 15.5.29.
+  floor: {
+    dependencies: {
+      zod: floor("zod"),
+      "drizzle-orm": floor("drizzle-orm"),
+      "@electric-sql/pglite": floor("@electric-sql/pglite"),
+      hono: floor("hono"),
+      "@trpc/server": floor("@trpc/server"),
+    },
+    devDependencies: { "@types/node": locked("@types/node"), typescript: locked("typescript") },
   },
   web: {
     dependencies: {
@@ -204,6 +226,7 @@ const projects: Record<Project, { dependencies: Record<string, string>; devDepen
 const sources: Record<Project, Record<string, DocBlock>> = {
   express4: { "src/express.ts": adapters.express },
   express5: { "src/express.ts": adapters.express },
+  floor: { "src/readme.ts": readme, "src/fetch.ts": adapters.fetch, "src/hono.ts": adapters.hono, "src/trpc.ts": adapters.trpc },
   web: {
     "src/readme.ts": readme,
     "src/fetch.ts": adapters.fetch,
@@ -243,7 +266,10 @@ describe.skipIf(!reachable)("the packed package in new projects (issue 15.4, 15.
           await mkdir(join(dir(project), file, ".."), { recursive: true });
           await writeFile(join(dir(project), file), `// ${where(block)}\n${block.code}`);
         }
-        await writeFile(join(dir(project), "tsconfig.json"), JSON.stringify(nodeTsconfig(project === "web"), null, 2));
+        await writeFile(
+          join(dir(project), "tsconfig.json"),
+          JSON.stringify(nodeTsconfig(project === "web" || project === "floor"), null, 2),
+        );
         if (project === "web") {
           await writeFile(join(dir(project), "tsconfig.next.json"), JSON.stringify(nextTsconfig, null, 2));
           await writeFile(join(dir(project), "tsconfig.blocks.json"), JSON.stringify(blocksTsconfig, null, 2));
@@ -276,7 +302,7 @@ describe.skipIf(!reachable)("the packed package in new projects (issue 15.4, 15.
     /^__Host-sid=[A-Za-z0-9_-]{43}; Max-Age=1209600; Path=\/; Expires=[^;]+ GMT; HttpOnly; Secure; SameSite=Lax$/;
 
   describe.each([
-    ["express4", /^4\.21\.\d+$/, /^4\./],
+    ["express4", new RegExp(`^${floor("express").replaceAll(".", "\\.")}$`), /^4\./],
     ["express5", /^5\./, /^5\./],
   ] as const)("%s", (project, expressVersion, typesVersion) => {
     it("npm install (no --force, no --legacy-peer-deps) takes the tarball with this Express and its types, and npm ls finds no peer problem", async () => {
@@ -331,34 +357,48 @@ describe.skipIf(!reachable)("the packed package in new projects (issue 15.4, 15.
       expect(allBlocks.size).toBeGreaterThan(20);
       expect(errors, errors.join("\n")).toEqual([]);
     });
+  });
 
-    describe("runs each", () => {
-      it(`the README's usage example (${where(readme)}): PGlite migrated, visit 1 sets the cookie, visit 2 comes back with it`, async () => {
-        const seen = await drive("web", "readme");
-        expect(seen).toMatchObject({ first: "visit 1", second: "visit 2" });
-        expect(seen.setCookie).toMatch(sessionCookie);
-      });
+  describe.each(["web", "floor"] as const)("%s: runs each example", (project) => {
+    it(`the README's usage example (${where(readme)}): PGlite migrated, visit 1 sets the cookie, visit 2 comes back with it`, async () => {
+      const seen = await drive(project, "readme");
+      expect(seen).toMatchObject({ first: "visit 1", second: "visit 2" });
+      expect(seen.setCookie).toMatch(sessionCookie);
+    });
 
-      it(`fetch (${where(adapters.fetch)}): visit 1 then visit 2, the cookie sent with no-store`, async () => {
-        const seen = await drive("web", "fetch");
-        expect(seen).toMatchObject({ first: "visit 1", second: "visit 2", cacheControl: "private, no-store" });
-        expect(seen.setCookie).toMatch(sessionCookie);
-      });
+    it(`fetch (${where(adapters.fetch)}): visit 1 then visit 2, the cookie sent with no-store`, async () => {
+      const seen = await drive(project, "fetch");
+      expect(seen).toMatchObject({ first: "visit 1", second: "visit 2", cacheControl: "private, no-store" });
+      expect(seen.setCookie).toMatch(sessionCookie);
+    });
 
-      it(`Hono (${where(adapters.hono)}): POST /theme/dark, then GET / with the cookie reads dark; without it, light`, async () => {
-        const seen = await drive("web", "hono");
-        expect(seen).toMatchObject({ set: 200, read: "theme: dark", vary: "Cookie", fresh: "theme: light" });
-        expect(seen.setCookie).toMatch(sessionCookie);
-      });
+    it(`Hono (${where(adapters.hono)}): POST /theme/dark, then GET / with the cookie reads dark; without it, light`, async () => {
+      const seen = await drive(project, "hono");
+      expect(seen).toMatchObject({ set: 200, read: "theme: dark", vary: "Cookie", fresh: "theme: light" });
+      expect(seen.setCookie).toMatch(sessionCookie);
+    });
 
-      it(`tRPC (${where(adapters.trpc)}): the add mutation sets the cookie, the cart query reads it back, a cross-site POST is refused`, async () => {
-        const seen = await drive("web", "trpc");
-        expect(seen.add).toEqual({ result: { data: ["apple"] } });
-        expect(seen.setCookie).toMatch(sessionCookie);
-        expect(seen.cart).toEqual({ result: { data: ["apple"] } });
-        expect(seen.crossSite).toBe(403);
-        expect(seen.crossSiteCookie).toEqual([]);
-      });
+    it(`tRPC (${where(adapters.trpc)}): the add mutation sets the cookie, the cart query reads it back, a cross-site POST is refused`, async () => {
+      const seen = await drive(project, "trpc");
+      expect(seen.add).toEqual({ result: { data: ["apple"] } });
+      expect(seen.setCookie).toMatch(sessionCookie);
+      expect(seen.cart).toEqual({ result: { data: ["apple"] } });
+      expect(seen.crossSite).toBe(403);
+      expect(seen.crossSiteCookie).toEqual([]);
+    });
+  });
+
+  describe("floor: the lowest version of each peer range the examples use", () => {
+    it("npm install takes them with the tarball, and npm ls finds no peer problem", async () => {
+      await npmLs("floor");
+      for (const name of ["zod", "drizzle-orm", "@electric-sql/pglite", "hono", "@trpc/server"]) {
+        const installed = JSON.parse(readFileSync(join(dir("floor"), "node_modules", name, "package.json"), "utf8"));
+        expect(installed.version, name).toBe(floor(name));
+      }
+    });
+
+    it("compiles the README's example and the fetch, Hono and tRPC examples with tsc --strict (NodeNext)", () => {
+      expect(compiled.get("floor tsconfig.json")).toBe("");
     });
   });
 });
