@@ -19,17 +19,19 @@ const run = promisify(execFile);
  * project's own `tsc --strict` against the packed `.d.ts` and run with node against the
  * installed package:
  *
- * - Express 4.21 (`express@~4.21.0` with `@types/express@4`, the floor of the peer range): the
- *   Express example;
- * - Express 5 (the lock file's express and @types/express): the Express example;
- * - a web project (Hono, tRPC 11, Next 16, Drizzle on PGlite, the lock file's versions): the
- *   README's example, fetch, Hono and tRPC run; the Next example is compiled with the tsconfig
- *   `create-next-app` writes (running it needs a Next server: .ci/next-fixture.mjs builds and
- *   serves it on Next 16 and 15); and every usage block of README.md and docs/*.md is compiled
- *   there too, against the packed `.d.ts` (test/docs/ checks them against src/, which cannot see
- *   a declaration the build emits wrong).
+ * - express4: Express 4.21.0 (the floor of the peer range, read from package.json) with
+ *   `@types/express@4`: the Express example, the package's declarations lib-checked too;
+ * - express5: the lock file's Express 5 and its types: the same;
+ * - web: Hono, tRPC 11, Next 16, Drizzle on PGlite at the lock file's versions: the README's
+ *   example, fetch, Hono and tRPC run; the Next example compiled with the tsconfig
+ *   `create-next-app` writes (it runs in a real server in .ci/next-fixture.mjs, on Next 16 and
+ *   15: test/packed/next-doc-example.spec.ts); and every usage block of README.md and docs/*.md
+ *   compiled against the packed `.d.ts` (test/docs/ checks them against src/, which cannot see
+ *   a declaration the build emits wrong);
+ * - floor: the lowest version of each other peer range the examples use (zod, drizzle-orm,
+ *   PGlite, Hono, tRPC): the README's, fetch, Hono and tRPC examples compiled and run.
  *
- * The three projects install in parallel from the npm cache where it can (~1 min in all).
+ * The four projects install in parallel from the npm cache where it can (~1.5 min in all here).
  * Without the registry the suite is skipped with a notice; under CI=true that is a failure.
  */
 
