@@ -8,10 +8,12 @@
  *    react-dom, drizzle-orm, @electric-sql/pglite, zod (and typescript, @types/*: `next build`
  *    type-checks the app against the packed .d.ts) at the versions of the repository's lock
  *    file, `npm install` from the npm cache where it can;
+ *    docs/adapters.md's `tesserae/next` example is added as lib/doc-example.ts, its `POST` served
+ *    as app/api/doc-example/route.ts (issue 15.6: the docs' Next example runs in a real server);
  * 3. `next build --webpack`, then the Turbopack build; after each, `next start` on a free port
  *    twice, bound to 127.0.0.1 (Next then serves the proxy's rewrites by proxying a request to
  *    itself) and to localhost (rewrites served in-process), each on a fresh PGlite folder, and
- *    test/adapters/next-app.spec.ts run against it (NEXT_APP_URL). Each server is started in its
+ *    test/adapters/next-app.spec.ts and test/packed/next-doc-example.spec.ts run against it (NEXT_APP_URL). Each server is started in its
  *    own process group and stopped by its id; nothing may stay on its port.
  *
  * Options: `--no-build`; `--next <version>` to test another Next (e.g. `--next 15.5.7`);
@@ -76,6 +78,18 @@ function run(command, commandArgs, { quiet = false, ...options } = {}) {
   });
 }
 
+/**
+ * The usage block of docs/adapters.md that imports `tesserae/next` (a top-level "```ts" fence;
+ * test/docs/doc-blocks.ts is the full extractor, for the TypeScript side of the repository).
+ */
+function nextDocExample() {
+  const markdown = readFileSync(path.join(root, "docs/adapters.md"), "utf8");
+  const blocks = [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1]);
+  const found = blocks.filter((code) => code.includes('from "tesserae/next"'));
+  if (found.length !== 1) fail(`docs/adapters.md: ${found.length} \`\`\`ts blocks import tesserae/next, expected 1`);
+  return found[0];
+}
+
 /** The version the repository's lock file installs of `name`. */
 function locked(name) {
   const lock = JSON.parse(readFileSync(path.join(root, "package-lock.json"), "utf8"));
@@ -123,6 +137,9 @@ async function main() {
 
     const app = path.join(work, "app");
     cpSync(path.join(root, "test/next-app"), app, { recursive: true });
+    writeFileSync(path.join(app, "lib/doc-example.ts"), `// docs/adapters.md, tesserae/next\n${nextDocExample()}`);
+    mkdirSync(path.join(app, "app/api/doc-example"), { recursive: true });
+    writeFileSync(path.join(app, "app/api/doc-example/route.ts"), 'export { POST } from "../../../lib/doc-example";\n');
     const nextVersion = args.next ?? locked("next");
     const manifest = {
       name: "tessera-next-fixture",

@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliResult, ensureBuilt, failed, ok, root } from "./cli.js";
+import { installProject, locked, packOnce } from "../helpers/packed.js";
+import { type CliResult, failed, ok, root } from "./cli.js";
 
 const run = promisify(execFile);
 
@@ -20,10 +21,6 @@ const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
   peerDependencies: Record<string, string>;
   peerDependenciesMeta: Record<string, { optional?: boolean }>;
 };
-const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8")) as {
-  packages: Record<string, { version: string }>;
-};
-const locked = (name: string) => lock.packages[`node_modules/${name}`]?.version as string;
 
 describe("the library does not install the CLI's dependencies (issue 13.4)", () => {
   it("package.json lists commander and cli-progress as devDependencies only, and the same list is what the bin bundles", async () => {
@@ -77,7 +74,8 @@ const configModule = (typed: boolean) =>
  * the peers this app uses (zod, PGlite, Drizzle), nothing of the CLI's and not the optional
  * jiti. `npx tesserae` then runs the bundled bin, works on a PGlite directory and loads a `.mjs`
  * `--config` natively; a `.ts` one asks for jiti. Then the app installs jiti (the documented
- * optional peer) and the `.ts` config loads. One `npm pack`, two `npm install --prefer-offline`.
+ * optional peer) and the `.ts` config loads. The tarball is test/helpers/packed.ts's, packed once
+ * per build and shared with test/packed/; two `npm install --prefer-offline`.
  */
 describe("the packed package in a new project", { timeout: 180_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), "tessera-packed-"));
@@ -88,20 +86,13 @@ describe("the packed package in a new project", { timeout: 180_000 }, () => {
   let packed: { path: string; size: number }[] = [];
 
   beforeAll(async () => {
-    await ensureBuilt();
-    const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", work], { cwd: root });
-    const pack = (JSON.parse(stdout) as { filename: string; files: { path: string; size: number }[] }[])[0];
-    packed = pack?.files ?? [];
-    const tarball = join(work, pack?.filename ?? "");
-    mkdirSync(app);
-    const dependencies = {
-      tesserae: `file:${tarball}`,
+    const pack = await packOnce();
+    packed = pack.files;
+    await installProject(app, pack.tarball, {
       zod: locked("zod"),
       "@electric-sql/pglite": locked("@electric-sql/pglite"),
       "drizzle-orm": locked("drizzle-orm"),
-    };
-    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module", dependencies }));
-    await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], { cwd: app });
+    });
     writeFileSync(join(app, "sessions.ts"), configModule(true));
     writeFileSync(join(app, "sessions.mjs"), configModule(false));
   }, 180_000);
