@@ -410,3 +410,21 @@ function makeIdempotent(sql: string): string {
     .replaceAll("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ")
     .replaceAll("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ");
 }
+
+describe("the folder reader stays out of app bundles", () => {
+  it("drizzle-orm/migrator (node:fs) is imported at run time only, marked for webpack, Turbopack and Vite to leave alone, in src and in dist", () => {
+    // Bundled, it put node:fs into every graph importing tesserae/drizzle: an edge route's
+    // `next build --webpack` failed (UnhandledSchemeError), though the import never runs there.
+    for (const file of ["src/stores/drizzle/migrations-folder.ts", "dist/stores/drizzle/migrations-folder.js"]) {
+      const code = readFileSync(path.join(root, file), "utf8").replace(/^\s*\/\/.*$/gm, "");
+      const uses = [...code.matchAll(/(import\s*\(([^)]*)\)|from\s+"drizzle-orm\/migrator")/g)].map((m) => m[0]);
+      const runtime = uses.filter((use) => !use.startsWith("from"));
+      expect(runtime, file).toHaveLength(1);
+      for (const marker of ["webpackIgnore: true", "turbopackIgnore: true", "@vite-ignore"])
+        expect(runtime[0], file).toContain(marker);
+      expect(runtime[0], file).toContain('"drizzle-orm/migrator"');
+    }
+    const migrate = readFileSync(path.join(root, "dist/stores/drizzle/migrate.js"), "utf8");
+    expect(migrate).not.toMatch(/drizzle-orm\/migrator|node:/);
+  });
+});

@@ -8,15 +8,20 @@ import { SessionConfigError } from "../../errors.js";
  *
  * `drizzle-orm/migrator` reads files with `node:fs`: it is imported here, when a folder is
  * given, and never on the default path of `migrate(db)`, whose SQL is part of the code (see
- * docs/decisions.md, "Next and migrations in bundles"). A bundler sees a split point, not a
- * file to resolve: the folder is a plain string, read at run time.
+ * docs/decisions.md, "Next and migrations in bundles"). Bundlers are told to leave the import
+ * to Node, and the folder is a plain string, read at run time.
  *
  * @throws SessionConfigError when `folder` is empty or holds no readable drizzle-kit journal
  *   and migrations (drizzle's own message is kept as the cause).
  */
 export async function readMigrationsFolder(folder: string): Promise<MigrationMeta[]> {
   if (folder.trim() === "") throw new SessionConfigError("migrate: migrationsFolder is empty");
-  const { readMigrationFiles } = await import("drizzle-orm/migrator");
+  // Left for Node to resolve at run time, not followed by the app's bundler: a bundled copy of
+  // drizzle-orm/migrator brings node:fs into every graph that imports tesserae/drizzle, and an
+  // edge-runtime build of such a graph fails even though this line never runs there.
+  const { readMigrationFiles } = await import(
+    /* webpackIgnore: true */ /* turbopackIgnore: true */ /* @vite-ignore */ "drizzle-orm/migrator"
+  );
   try {
     return readMigrationFiles({ migrationsFolder: folder });
   } catch (error) {
