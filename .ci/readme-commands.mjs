@@ -149,7 +149,9 @@ function sessionCookie(what, setCookies, previous) {
 async function demo(command) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const dataDir = path.join(root, ".tessera-demo", "shop");
+  // The shop runs from its own folder (`npm run demo:start` is its `npm start`): PGlite goes
+  // under that working directory.
+  const dataDir = path.join(root, "examples", "shop", ".tessera-demo", "shop");
   log(`demo: data folder ${dataDir} ${existsSync(dataDir) ? "exists already" : "does not exist yet (a fresh clone)"}`);
   const server = start("demo", command, newcomerEnv({ PORT: String(port) }));
   let cookie;

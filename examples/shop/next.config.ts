@@ -1,25 +1,10 @@
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { NextConfig } from "next";
 
-// The repository root: Tessera's TypeScript sources (../../src) are imported by relative path
-// and compiled by Next like the app's own files, so the root must be inside Turbopack's root.
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
 const config: NextConfig = {
-  turbopack: { root },
-  outputFileTracingRoot: root,
-  // Database and Redis drivers stay plain Node modules: PGlite loads its WebAssembly from
-  // its own package folder, which a bundled copy could not find.
-  serverExternalPackages: ["@electric-sql/pglite", "drizzle-orm", "postgres", "ioredis"],
-  // The demo's type check is `npm run typecheck:demo`; lint is the repository's Biome.
-  typescript: { ignoreBuildErrors: true },
+  // PGlite loads its WebAssembly and data files from its own package folder, which a bundled
+  // copy could not find: it stays a plain Node module, loaded from node_modules at run time.
+  serverExternalPackages: ["@electric-sql/pglite"],
   poweredByHeader: false,
-  // Tessera's sources import `./x.js` (NodeNext style): resolve those to the `.ts` files.
-  webpack: (webpackConfig: { resolve: { extensionAlias?: object } }) => {
-    webpackConfig.resolve.extensionAlias = { ...webpackConfig.resolve.extensionAlias, ".js": [".ts", ".tsx", ".js"] };
-    return webpackConfig;
-  },
   reactStrictMode: true,
 };
 

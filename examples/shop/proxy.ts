@@ -1,5 +1,5 @@
 import type { NextRequest } from "next/server";
-import { sessionMiddleware } from "../../src/adapters/next";
+import { sessionMiddleware } from "tesserae/next";
 import { getSessions } from "./lib/sessions";
 
 /**

@@ -6,12 +6,15 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/pglite";
 import { afterAll, describe, expect, it } from "vitest";
 import { embeddedLocation, openEmbedded } from "../../examples/shop/lib/embedded-db.js";
 import { migrate } from "../../src/stores/drizzle/index.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "tessera-demo-db-"));
+/** The shop's drizzle-kit migrations, which it applies on its first request. */
+const shopMigrations = fileURLToPath(new URL("../../examples/shop/drizzle", import.meta.url));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const mode = (dir: string) => statSync(dir).mode & 0o777;
@@ -19,7 +22,7 @@ const mode = (dir: string) => statSync(dir).mode & 0o777;
 async function count(where: string): Promise<number> {
   const client = await openEmbedded(where);
   try {
-    await migrate(drizzle({ client }));
+    await migrate(drizzle({ client }), { migrationsFolder: shopMigrations });
     const rows = await client.query<{ n: number }>("select count(*)::int as n from sessions");
     return rows.rows[0]?.n ?? -1;
   } finally {
@@ -43,7 +46,7 @@ describe("the demo shop's embedded database", () => {
 
     const first = await openEmbedded(where);
     try {
-      await migrate(drizzle({ client: first }));
+      await migrate(drizzle({ client: first }), { migrationsFolder: shopMigrations });
       await first.query(
         "insert into sessions (id, data, expires_at, created_at, updated_at, schema_version, rev) values ('h', '{}', now() + interval '1 day', now(), now(), 1, 1)",
       );

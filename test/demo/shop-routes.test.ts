@@ -3,12 +3,17 @@
  * `examples/shop/app/api/trpc/[trpc]/route.ts` (its router, its context, its session manager)
  * called with real `Request`s, on the shop's embedded PGlite in memory. No Next build, so it
  * runs in every `npm test`; the browser test (test/e2e) drives the same code through `next start`.
+ *
+ * The shop imports `tesserae` as an installed app does, so its modules load dist/ (built first
+ * when older than src/). It runs from its own folder, as `npm start` there does: the database
+ * is created by the shop's drizzle-kit migrations in `examples/shop/drizzle/`.
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { sessionSchema } from "../../examples/shop/lib/schema.js";
 import type { SessionManager } from "../../src/index.js";
+import { ensureBuilt } from "../cli/cli.js";
 
 // The shop picks its database from the environment on its first request: PGlite in memory here,
 // whatever the run has (a DATABASE_URL would have the shop alter that database's table).
@@ -25,7 +30,12 @@ const ORIGIN = "http://127.0.0.1:3000";
 let POST: (request: Request) => Promise<Response>;
 let sessions: SessionManager<typeof sessionSchema>;
 
+const cwd = process.cwd();
+afterAll(() => process.chdir(cwd));
+
 beforeAll(async () => {
+  await ensureBuilt();
+  process.chdir(shop);
   const routePath = path.join(shop, "app/api/trpc/[trpc]/route.ts");
   const sessionsPath = path.join(shop, "lib/sessions.ts");
   ({ POST } = (await import(routePath)) as { POST: typeof POST });

@@ -2,6 +2,11 @@
  * The demo shop (examples/shop) end to end: `next build`, `next start` on a free loopback
  * port, and headless Chromium (Debian's, through playwright-core) as two devices of one user.
  *
+ * The shop is a workspace that imports `tesserae` as an installed app does, from dist/'s
+ * JavaScript and declarations: they are built first when older than src/ (`next build`
+ * type-checks the shop against them). Both Next commands run in the shop's folder, as its own
+ * `npm run build` and `npm start` do: it finds its drizzle-kit migrations (`drizzle/`) there.
+ *
  * The app runs on what the run has: a fresh database on DATABASE_URL's server (dropped at the
  * end) or, without one, PGlite in a temporary folder; with REDIS_URL, a Redis cache under a
  * prefix of its own. "The raw token is never stored" is checked in that database directly,
@@ -27,6 +32,8 @@ import { Redis } from "ioredis";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureBuilt } from "../cli/cli.js";
+import { ensureDeclarations } from "../demo/built-package.js";
 import { createDatabase } from "../helpers/databases.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -49,11 +56,11 @@ const LINUX_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, lik
 const WINDOWS_UA =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
-/** Runs a command to its end; rejects with its output when it fails. */
+/** Runs a command in the shop's folder to its end; rejects with its output when it fails. */
 function run(label: string, command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     // Its own process group, so that a timeout also stops the build's worker processes.
-    const child = spawn(command, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(command, args, { cwd: shopDir, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => {
       output += chunk.toString();
@@ -103,6 +110,12 @@ async function waitForServer(url: string, server: ChildProcess, log: () => strin
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`next start did not answer within 30 s\n${log()}`);
+}
+
+/** How many migrations the shop's drizzle-kit journal lists. */
+function shopMigrations(): number {
+  const journal = readFileSync(path.join(shopDir, "drizzle", "meta", "_journal.json"), "utf8");
+  return (JSON.parse(journal) as { entries: unknown[] }).entries.length;
 }
 
 /** The routes the production build may serve: a test probe added to the app shows up here. */
@@ -170,7 +183,9 @@ describe.skipIf(!hasChromium).sequential("demo shop in a browser: two devices of
     // The build takes the most CPU of the whole test run: at a lower priority, the other suites keep their timings.
     const nice = existsSync("/usr/bin/nice") ? ["/usr/bin/nice", "-n", "10"] : [];
     const [command, ...prefix] = [...nice, process.execPath];
-    await run("next build", command!, [...prefix, nextBin, "build", "--webpack", shopDir], env, BUILD_TIMEOUT);
+    await ensureBuilt();
+    await ensureDeclarations();
+    await run("next build", command!, [...prefix, nextBin, "build"], env, BUILD_TIMEOUT);
 
     const serverEnv: NodeJS.ProcessEnv = { ...env, SHOP_PLAIN_HTTP: "1" };
     if (process.env.DATABASE_URL) {
@@ -190,8 +205,8 @@ describe.skipIf(!hasChromium).sequential("demo shop in a browser: two devices of
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     // `next start` runs in this very process (its title becomes next-server): its pid is the server's.
-    server = spawn(process.execPath, [nextBin, "start", shopDir, "--hostname", "127.0.0.1", "--port", String(port)], {
-      cwd: root,
+    server = spawn(process.execPath, [nextBin, "start", "--hostname", "127.0.0.1", "--port", String(port)], {
+      cwd: shopDir,
       env: serverEnv,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -570,6 +585,18 @@ describe.skipIf(!hasChromium).sequential("demo shop in a browser: two devices of
       };
       // bob is signed in: his row's id is the SHA-256 of his token.
       expect(await where(tokens.bob!)).toEqual({ with_token: 0, with_hash: 1 });
+      // The table is the shop's own, made by its drizzle-kit migration (drizzle's history table,
+      // not the package's migrate()): bob's row has the generated, indexed user_id filled.
+      const bobHash = createHash("sha256").update(tokens.bob!).digest("hex");
+      expect(await query("select user_id from sessions where id = $1", [bobHash])).toEqual([{ user_id: "bob" }]);
+      expect(
+        await query(
+          `select (select count(*)::int from drizzle."__drizzle_migrations") as shop,
+                  to_regclass('drizzle."__tessera_migrations"') is null as no_package_history,
+                  (select count(*)::int from pg_indexes where tablename = 'sessions' and indexname = 'sessions_user_id_idx') as user_id_index`,
+          [],
+        ),
+      ).toEqual([{ shop: shopMigrations(), no_package_history: true, user_id_index: 1 }]);
       // The rest ended: anonymous (rotated at login), device 1 (logged out), device 2 (revoked), alice (bob's login).
       for (const name of ["anonymous", "loggedIn", "device2", "alice"] as const) {
         expect([name, await where(tokens[name]!)]).toEqual([name, { with_token: 0, with_hash: 0 }]);

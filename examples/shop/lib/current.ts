@@ -1,5 +1,5 @@
 import { cache } from "react";
-import { getSession } from "../../../src/adapters/next";
+import { getSession } from "tesserae/next";
 import { getSessions } from "./sessions";
 
 /**

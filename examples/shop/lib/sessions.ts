@@ -7,51 +7,46 @@
  * - `DATABASE_URL` set: that PostgreSQL, through postgres.js.
  * - `REDIS_URL` set as well: a Redis cache in front of the database (Django's `cached_db`).
  *
- * The table is the default one that `migrate()` creates, plus an indexed `user_id` column
- * generated from the session data, so "Your sessions" is an index lookup.
+ * The table is the shop's own (`db/schema.ts`: the package's columns plus an indexed `user_id`
+ * generated from the session data, so "Your sessions" is an index lookup). drizzle-kit
+ * generated its migrations into `drizzle/`; they are applied here on the first request.
  */
-import { text } from "drizzle-orm/pg-core";
-import { defineSession } from "../../../src/index";
-import { drizzleStore, migrate, sessionsTable } from "../../../src/stores/drizzle/index";
-import { redisCache } from "../../../src/stores/redis/index";
+import { defineSession } from "tesserae";
+import { drizzleStore, migrate } from "tesserae/drizzle";
+import { redisCache } from "tesserae/redis";
+import { sessions as table } from "../db/schema";
 import { embeddedLocation, openEmbedded } from "./embedded-db";
 import { sessionSchema } from "./schema";
 
-/** The default `sessions` table, seen with its extra generated column (see `addUserIdColumn`). */
-const table = sessionsTable("sessions", { columns: { userId: text("user_id") } });
-
-// What `sessionsTable` generates for `userId`: keep the two in step.
-const userIdColumnDdl = [
-  `alter table sessions add column if not exists user_id text generated always as ((("data" -> 'userId') ->> 'json')::text) stored`,
-  "create index if not exists sessions_user_id_idx on sessions (user_id)",
-];
-
-/** A query runner for the migration's raw statements (the generated column); not handed out. */
-type RawQuery = (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
+/**
+ * The shop's drizzle-kit migrations (`npm run db:generate` writes them), read from disk when the
+ * database is first opened, relative to the working directory: the app runs from its own folder
+ * (`npm start`, which `npm run demo:start` runs there), like any app whose migrations sit beside
+ * its package.json.
+ */
+const migrationsFolder = "drizzle";
 
 /** The database (migrated) and the optional Redis cache: opened once per process. */
 async function connect() {
   const url = process.env.DATABASE_URL;
   let db: Parameters<typeof drizzleStore>[0]["db"];
-  let query: RawQuery;
   let close: () => Promise<void>;
   if (url !== undefined && url !== "") {
     const { default: postgres } = await import("postgres");
     const { drizzle } = await import("drizzle-orm/postgres-js");
     const client = postgres(url, { max: 5, onnotice: () => {}, connection: { statement_timeout: 5000 } });
     db = drizzle({ client });
-    query = async (sql, params = []) => (await client.unsafe(sql, params as never[])) as unknown as Record<string, unknown>[];
     close = () => client.end();
   } else {
     const { drizzle } = await import("drizzle-orm/pglite");
     const client = await openEmbedded(embeddedLocation());
     db = drizzle({ client });
-    query = async (sql, params = []) => (await client.query<Record<string, unknown>>(sql, params)).rows;
     close = () => client.close();
   }
   try {
-    await migrate(db);
-    for (const statement of userIdColumnDdl) await query(statement);
+    // The shop's own migrations, recorded in drizzle."__drizzle_migrations" as `drizzle-kit
+    // migrate` would; not the package's `migrate(db)`, whose default table this one replaces.
+    await migrate(db, { migrationsFolder });
   } catch (error) {
     // The next request tries again: it must not find this PGlite still open on the same
     // folder (two instances on one folder corrupt it), nor a stray pool.

@@ -1,8 +1,8 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { FetchCreateContextFnOptions } from "@trpc/server/adapters/fetch";
+import { SessionValidationError } from "tesserae";
+import { createSessionContext, sessionMiddleware } from "tesserae/trpc";
 import * as z from "zod";
-import { createSessionContext, sessionMiddleware } from "../../../src/adapters/trpc";
-import { SessionValidationError } from "../../../src/index";
 import { getSessions } from "./sessions";
 
 /** The tRPC context: `session` (typed from the schema) from Tessera's adapter, plus the manager and the request. */

@@ -69,7 +69,10 @@ const plainIdentifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function sessionsTable<
   TName extends string = "sessions",
   TColumns extends Record<string, PgColumnBuilderBase> = Record<never, PgColumnBuilderBase>,
->(name: TName = "sessions" as TName, options: SessionsTableOptions<TColumns> = {}) {
+>(
+  name: TName = "sessions" as TName,
+  options: SessionsTableOptions<TColumns> = {},
+): SessionsTableOf<TName, ReturnType<typeof baseColumns> & GeneratedColumns<TColumns>> {
   const extra = options.columns ?? ({} as TColumns);
   const fields = Object.keys(extra);
   for (const field of fields) {
@@ -112,6 +115,19 @@ export function sessionsTable<
 function columnOf<TColumn = PgColumn>(table: object, field: string): TColumn {
   return (table as Record<string, TColumn>)[field] as TColumn;
 }
+
+/**
+ * The table {@link sessionsTable} returns, written out (`TColumnsMap`: the base columns and the
+ * generated ones): left to inference, the declaration build inlined drizzle's `BuildColumns`
+ * with its type parameters unbound, so an app compiling against the published `.d.ts` saw MySQL
+ * columns and could not pass the table to `drizzleStore`.
+ */
+export type SessionsTableOf<TName extends string, TColumnsMap extends Record<string, PgColumnBuilderBase>> = PgTableWithColumns<{
+  name: TName;
+  schema: undefined;
+  columns: BuildColumns<TName, TColumnsMap, "pg">;
+  dialect: "pg";
+}>;
 
 /** Any table built by {@link sessionsTable}, whatever its name and extra columns. */
 export type SessionsTable = PgTableWithColumns<{
