@@ -51,6 +51,9 @@ export async function legacyApp(store: Store) {
     ...server,
     async login(user: string, query = ""): Promise<string> {
       const response = await fetch(`${server.url}/login?user=${user}${query}`, { method: "POST" });
+      // express-session sends the body first and ends the response once the store saved it.
+      const body = await response.text();
+      if (response.status !== 200) throw new Error(`login: ${response.status} ${body}`);
       const cookie = response.headers.getSetCookie().find((value) => value.startsWith("connect.sid="));
       if (cookie === undefined) throw new Error("the legacy app set no connect.sid");
       return cookie.split(";")[0] as string;
