@@ -173,7 +173,8 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
       if (value === undefined) {
         // A snapshot without its session cookie is junk: the commit clears it.
         const orphan = ctx.cookieCache !== undefined && cookieValue(source, ctx.cookieCache.name) !== undefined;
-        const legacy = await fromLegacy(source);
+        // Without `legacy`, no extra await on the path of every cookie-less request.
+        const legacy = ctx.legacy === undefined ? undefined : await fromLegacy(source);
         if (legacy instanceof Session) return legacy;
         return fresh(false, orphan ? { mark: null } : undefined, legacy);
       }
