@@ -16,7 +16,7 @@ import {
 } from "../../src/express-session/index.js";
 import { defineSession } from "../../src/index.js";
 import { redisStore } from "../../src/stores/redis/index.js";
-import { ensureBuilt, json, tessera } from "../cli/cli.js";
+import { ensureBuilt, failed, json, ok, tessera } from "../cli/cli.js";
 import { deleteKeys, keysOn } from "../helpers/redis-keys.js";
 import { importSchema, importSession } from "./fixtures/shape.js";
 import { LEGACY_SECRET, legacyApp, redisLegacyStore } from "./legacy-app.js";
@@ -83,6 +83,21 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+describe("tesserae import: usage", () => {
+  const env = { REDIS_URL: url, IMPORT_TESSERA_PREFIX: tesseraPrefix, IMPORT_SECRET: LEGACY_SECRET };
+  it("needs --config, a known --from, a legacy option and the old store's URL (exit 2)", async () => {
+    expect(failed(await tessera(["import", "--from", "connect-redis"], { env }), 2)).toMatch(/needs --config/);
+    expect(failed(await tessera(["import", "--config", config, "--from", "memcached"], { env }), 2)).toMatch(/--from must be/);
+    expect(failed(await tessera(["import", "--config", config, "--from", "connect-redis"]), 2)).toMatch(/--redis-url/);
+    const noLegacy = join(import.meta.dirname, "fixtures", "no-legacy.ts");
+    const refused = failed(
+      await tessera(["import", "--config", noLegacy, "--from", "connect-redis", "--prefix", legacyPrefix], { env, cwd: dir }),
+      2,
+    );
+    expect(refused).toMatch(/legacy/);
+  });
+});
+
 describe("tesserae import --from connect-redis", () => {
   it("--dry-run validates and reports, and writes nothing", async () => {
     const result = json(await cli("--dry-run", "--report", "dry.jsonl"));
@@ -118,6 +133,22 @@ describe("tesserae import --from connect-redis", () => {
     // Four sessions (a hash and a string each on redisStore? one key per session): the rejected ones left no key.
     const stored = await keysOn([redis], `${tesseraPrefix}s:*`);
     expect(stored).toHaveLength(4);
+  });
+
+  it("without --json: a summary on stdout (no bar off a terminal), the same counts", async () => {
+    const result = await tessera(
+      ["import", "--config", config, "--from", "connect-redis", "--prefix", legacyPrefix, "--dry-run", "--report", "human.jsonl"],
+      { env: { REDIS_URL: url, IMPORT_TESSERA_PREFIX: tesseraPrefix, IMPORT_SECRET: LEGACY_SECRET }, cwd: dir },
+    );
+    const lines = ok(result).split("\n");
+    expect(result.stderr).toBe("");
+    expect(lines[0]).toMatch(/^would import 0 sessions of 11 read in [0-9.]+ s \([0-9,]+ sessions\/s\)$/);
+    expect(lines.slice(1, 3)).toEqual([
+      "  4 sessions already imported (left as they are)",
+      "  1 session with no data (not imported)",
+    ]);
+    expect(lines[3]).toMatch(/^ {2}6 sessions rejected \(.*1 schema.*\): see human\.jsonl$/);
+    expect(lines).toHaveLength(4);
   });
 
   it("a second run (the library function this time) imports nothing twice", async () => {
