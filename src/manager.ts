@@ -80,15 +80,12 @@ export interface SessionManager<S extends SessionSchema> {
 /** Builds the manager over a resolved context; `defineSession` is its only caller. */
 export function createManager<S extends SessionSchema>(ctx: SessionContext, operator: SessionOperator<S>): SessionManager<S> {
   const { persistence } = ctx;
-  const fresh = (hadCookie: boolean, snapshot?: { mark: null }, legacy?: LegacyInit) =>
-    new Session<S>(ctx, {
-      token: null,
-      record: null,
-      hydrated: null,
-      hadCookie,
-      ...(snapshot ? { snapshot } : {}),
-      ...(legacy ? { legacy } : {}),
-    });
+  const fresh = (hadCookie: boolean, snapshot?: { mark: null }, legacy?: LegacyInit) => {
+    const init: SessionInit = { token: null, record: null, hydrated: null, hadCookie };
+    if (snapshot) init.snapshot = snapshot;
+    if (legacy) init.legacy = legacy;
+    return new Session<S>(ctx, init);
+  };
 
   /**
    * The session `opened` describes, hydrated; null when its data is corrupt or (with onInvalid

@@ -119,7 +119,7 @@ export class SessionState implements PersistedSession {
   destroy(): Promise<void> {
     return this.exclusive(async () => {
       // Rotated first, so the legacy record stays a shadow and a re-run of the import cannot revive it.
-      await this.retireLegacy(this.ctx.nowMs());
+      if (this.legacyPending) await this.retireLegacy(this.ctx.nowMs());
       await this.ctx.persistence.destroy(this);
       this.data.reset();
     });
@@ -153,7 +153,8 @@ export class SessionState implements PersistedSession {
     return this.exclusive(async () => {
       // One instant for the save and the cookie, so Max-Age matches the stored expiry to the second.
       const now = this.ctx.nowMs();
-      await this.retireLegacy(now);
+      // Tested first: no extra await on the commit of every other session.
+      if (this.legacyPending) await this.retireLegacy(now);
       if (this.lostLegacyRace) return [];
       await this.ctx.persistence.save(this, now);
       const cookies: SessionCookie[] = [];

@@ -41,13 +41,20 @@ export interface ConnectRedisSourceOptions {
 /** The longest legacy value read by default: 1 MiB, far beyond any real login session. */
 const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
 
+/** What one read of a batch returns at most (values over it wait for the next read), unless a single value is larger. */
+const BATCH_BYTES = 16 * 1024 * 1024;
+
 /**
  * Per key, in one round trip for a batch: its type, its remaining life in ms (PTTL: -1 none) and
- * its value, or its length when over the cap so that a 10 MB value is never sent. A key gone
- * since the SCAN is type "none".
+ * its value, or its length when over the cap so that a 10 MB value is never sent. Values stop
+ * being read once the reply holds `ARGV[2]` bytes: those keys come back as "defer" and are read
+ * by the next call, so a reply stays bounded whatever the batch holds. A key gone since the SCAN
+ * is type "none".
  */
 const READ_BATCH = `
 local cap = tonumber(ARGV[1])
+local budget = tonumber(ARGV[2])
+local used = 0
 local out = {}
 for i, key in ipairs(KEYS) do
   local t = redis.call('TYPE', key)['ok']
@@ -56,7 +63,12 @@ for i, key in ipairs(KEYS) do
   else
     local pttl = redis.call('PTTL', key)
     local n = redis.call('STRLEN', key)
-    if n > cap then out[i] = {t, pttl, n} else out[i] = {t, pttl, redis.call('GET', key)} end
+    if n > cap then out[i] = {t, pttl, n}
+    elseif used > 0 and used + n > budget then out[i] = {'defer', 0, 0}
+    else
+      used = used + n
+      out[i] = {t, pttl, redis.call('GET', key)}
+    end
   end
 end
 return out`;
@@ -99,18 +111,31 @@ export function connectRedisSource(options: ConnectRedisSourceOptions): LegacySo
         const fresh = found.filter((key) => !seen.has(key));
         for (const key of fresh) seen.add(key);
         if (fresh.length === 0) continue;
-        const replies = (await redis.eval(READ_BATCH, fresh.length, ...fresh, cap)) as [string, number, string | number][];
-        const now = Date.now();
         const records: LegacyRecord[] = [];
-        fresh.forEach((key, i) => {
-          const [type, pttl, value] = replies[i] ?? ["none", -2, 0];
-          if (type === "none") return; // expired or deleted since the SCAN
-          const sid = key.slice(prefix.length);
-          const expiresAt = pttl >= 0 ? new Date(now + pttl) : null;
-          if (type !== "string") records.push({ sid, json: null, problem: "not-a-string", expiresAt });
-          else if (typeof value !== "string") records.push({ sid, json: null, problem: "too-large", expiresAt });
-          else records.push({ sid, json: value, expiresAt });
-        });
+        let pending = fresh;
+        while (pending.length > 0) {
+          const replies = (await redis.eval(READ_BATCH, pending.length, ...pending, cap, BATCH_BYTES)) as [
+            string,
+            number,
+            string | number,
+          ][];
+          const now = Date.now();
+          const deferred: string[] = [];
+          for (const [i, key] of pending.entries()) {
+            const [type, pttl, value] = replies[i] ?? ["none", -2, 0];
+            if (type === "none") continue; // expired or deleted since the SCAN
+            if (type === "defer") {
+              deferred.push(key);
+              continue;
+            }
+            const sid = key.slice(prefix.length);
+            const expiresAt = pttl >= 0 ? new Date(now + pttl) : null;
+            if (type !== "string") records.push({ sid, json: null, problem: "not-a-string", expiresAt });
+            else if (typeof value !== "string") records.push({ sid, json: null, problem: "too-large", expiresAt });
+            else records.push({ sid, json: value, expiresAt });
+          }
+          pending = deferred;
+        }
         if (records.length > 0) yield records;
       }
     },

@@ -234,3 +234,27 @@ describe("tesserae import --from connect-redis", () => {
     expect((await app.me(dave)).body?.userId).toBe("dave");
   });
 });
+
+describe("connectRedisSource", () => {
+  it("bounds each read: values past 16 MB in one reply wait for the next; each key is yielded once", async () => {
+    const prefix = `${legacyPrefix}big:`;
+    const big = (n: number) => JSON.stringify({ user: { id: `u${n}` }, blob: "y".repeat(7 * 1024 * 1024) });
+    for (const n of [1, 2, 3]) await redis.set(`${prefix}k${n}`, big(n), "EX", 600);
+    let evals = 0;
+    const counting = {
+      scan: redis.scan.bind(redis) as typeof redis.scan,
+      eval: (...args: Parameters<typeof redis.eval>) => {
+        evals++;
+        return redis.eval(...args);
+      },
+    };
+    const source = connectRedisSource({ redis: counting as never, prefix, maxValueBytes: 8 * 1024 * 1024 });
+    const records = [];
+    for await (const batch of source.batches()) records.push(...batch);
+    expect(records.map((record) => record.sid).sort()).toEqual(["k1", "k2", "k3"]);
+    expect(records.every((record) => record.json?.length === big(1).length)).toBe(true);
+    expect(evals).toBe(2);
+    expect(await source.count()).toBe(3);
+    await deleteKeys(redis, `${prefix}*`);
+  });
+});

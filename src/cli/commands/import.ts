@@ -52,6 +52,11 @@ export async function importCommand(options: ImportCommandOptions, io: Io): Prom
   try {
     report = await openReport(options.report);
     const out = report;
+    // A write that fails later (a full disk) ends the run with that error, not an unhandled event.
+    let reportError: unknown = null;
+    out.on("error", (error) => {
+      reportError ??= error;
+    });
     // On stderr, so that stdout stays the summary; only when both are a terminal (not in a pipe, not in CI).
     const terminal = !options.json && io.tty !== null && process.stderr.isTTY ? process.stderr : null;
     const bar = terminal === null ? null : await progressBar(opened.source, terminal);
@@ -71,6 +76,8 @@ export async function importCommand(options: ImportCommandOptions, io: Io): Prom
     } finally {
       bar?.stop();
     }
+    if (reportError !== null)
+      throw failure(`cannot write the report ${options.report}: ${describeError(reportError)}`, reportError);
     print(io, options, result);
   } finally {
     await closeReport(report);
