@@ -163,10 +163,10 @@ export class SessionState implements PersistedSession {
       } else if (this.cookie === "clear") cookies.push(clearingCookie(this.ctx.cookie));
       const cache = this.ctx.cookieCache;
       if (cache !== undefined) cookies.push(...(await cache.cookies(this, now)));
-      // The legacy cookie goes with the first Tessera cookie, never alone: a response that
-      // cannot set cookies (a Server Component) then fails no more often than it did.
-      const setsToken = cookies.some((cookie) => cookie.name === this.ctx.cookie.name && cookie.value !== "");
-      if (this.legacyClearing !== null && setsToken) cookies.push(this.legacyClearing);
+      // The legacy cookie is cleared with the session cookie (set, or cleared by a logout), never
+      // alone: a response that cannot set cookies (a Server Component) fails no more often than it did.
+      const sendsSession = cookies.some((cookie) => cookie.name === this.ctx.cookie.name);
+      if (this.legacyClearing !== null && sendsSession) cookies.push(this.legacyClearing);
       return cookies;
     });
   }
