@@ -5,11 +5,12 @@
  */
 import { createRequire } from "node:module";
 import { Hono } from "hono";
+import { NextRequest } from "next/server.js";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
 import { withSession } from "../../src/adapters/fetch.js";
 import { honoSession } from "../../src/adapters/hono.js";
-import { getSession, type NextCookies, saveSession } from "../../src/adapters/next.js";
+import { getSession, type NextCookies, saveSession, sessionMiddleware } from "../../src/adapters/next.js";
 import { expressSessionCookie } from "../../src/express-session/index.js";
 import {
   defineSession,
@@ -293,5 +294,20 @@ describe("every adapter goes through the core's load", () => {
     expect(cookies.written.get("__Host-sid")).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(cookies.written.get("connect.sid")).toBe("");
     expect((await getSession(sessions, { cookies: () => jar(false) })).has("userId")).toBe(false);
+  });
+
+  it("next's proxy (sessionMiddleware) rotates it and the page's own render sees the Tessera cookie", async () => {
+    const { sessions, importOne } = setup();
+    await importOne("p1", { userId: "alice" });
+    const proxy = sessionMiddleware(sessions);
+    const response = await proxy(new NextRequest("http://localhost/page", { headers: { cookie: legacyCookie("p1") } }));
+    const token = response.cookies.get("__Host-sid")?.value;
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(response.cookies.get("connect.sid")?.value).toBe("");
+    // What Next hands the render of the same request: the cookies the proxy set.
+    expect(response.headers.get("x-middleware-set-cookie")).toContain("__Host-sid=");
+    expect((await sessions.load(`__Host-sid=${token}`)).get("userId")).toBe("alice");
+    const replay = await proxy(new NextRequest("http://localhost/page", { headers: { cookie: legacyCookie("p1") } }));
+    expect(replay.cookies.get("__Host-sid")).toBeUndefined();
   });
 });
