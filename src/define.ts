@@ -4,6 +4,7 @@ import { type Duration, toSeconds } from "./duration.js";
 import { SessionConfigError } from "./errors.js";
 import type { EventHandler, SessionEvent } from "./events.js";
 import type { ExpiryPolicy } from "./expiry.js";
+import { type LegacyCookie, resolveLegacy } from "./legacy.js";
 import { createManager, type SessionManager } from "./manager.js";
 import { type MigrationChain, resolveMigrations } from "./migrations.js";
 import type { Persistence, SessionContext } from "./persistence.js";
@@ -62,6 +63,13 @@ export interface SessionOptions<S extends SessionSchema> {
   migrations?: Record<number, Migration> | NoInfer<MigrationChain<S>>;
   /** What a load does with stored data that still fails the schema. @default "drop" */
   onInvalid?: OnInvalid;
+  /**
+   * The cookie of the library the app comes from, accepted once: a request without a session
+   * cookie whose legacy cookie verifies gets the session `tesserae import` stored for it, rotated
+   * to a Tessera token at its commit (docs/migrating.md). Server-side stores only. @default undefined
+   * @example legacy: expressSessionCookie({ secrets: [process.env.OLD_SESSION_SECRET!] })
+   */
+  legacy?: LegacyCookie;
   /** Receives security events with a one-way session tag, never a token. @default undefined */
   onEvent?: EventHandler;
   /** The clock every expiry is decided by, in epoch ms (tests inject one). @default Date.now */
@@ -103,7 +111,11 @@ export function defineSession<S extends SessionSchema>(options: SessionOptions<S
   const runtime = resolveSchema(options.schema, versioning.version, versioning.migrations, options.onInvalid ?? "drop");
   const cookieCache: CookieCache | undefined =
     options.cookieCache === undefined ? undefined : resolveCookieCache(options.cookieCache, cookie, versioning.version);
-  const ctx: SessionContext = { runtime, persistence, cookie, policy, nowMs, maxBytes, cookieCache, emit };
+  const legacy = resolveLegacy(options.legacy, cookie.name);
+  if (legacy !== undefined && persistence.openLegacy === undefined) {
+    throw new SessionConfigError("legacy needs a server-side store: there is nowhere to import the legacy sessions into");
+  }
+  const ctx: SessionContext = { runtime, persistence, cookie, policy, nowMs, maxBytes, cookieCache, legacy, emit };
   const operator = persistence.operator<S>({ runtime, emit: (type, extra) => emit(type, null, extra), nowMs });
   return createManager<S>(ctx, operator);
 }

@@ -26,7 +26,8 @@ export {
   type ValidationIssue,
 } from "./errors.js";
 export type { EventHandler, SessionEvent } from "./events.js";
-export type { SessionInfo, SessionManager } from "./manager.js";
+export type { LegacyCookie } from "./legacy.js";
+export type { LegacySessionImport, SessionInfo, SessionManager } from "./manager.js";
 export { type MigrationChain, type MigrationStep, type MigrationTarget, migrationsFrom } from "./migrations.js";
 export {
   type OperatorData,

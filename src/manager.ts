@@ -1,11 +1,17 @@
 import type * as z from "zod";
+import { SessionUsageError } from "./errors.js";
+import { absoluteExpiry } from "./expiry.js";
 import { checkCount, type SessionOperator, type SessionWhere, toWhere } from "./operator.js";
 import type { OpenedRecord, SessionContext } from "./persistence.js";
-import { hydrate, type SessionData, type SessionSchema } from "./schema.js";
+import { hydrate, type SessionData, type SessionInput, type SessionKey, type SessionSchema } from "./schema.js";
 import { Session, sessionInternals } from "./session.js";
+import { SessionContents } from "./session-contents.js";
 import type { SessionInit } from "./session-state.js";
 import { cookieValue, type SessionSource } from "./source.js";
-import { sessionTag } from "./token.js";
+import { legacyStoreId, sessionTag } from "./token.js";
+
+/** What a session loaded (or not) through the legacy cookie starts with. */
+type LegacyInit = NonNullable<SessionInit["legacy"]>;
 
 export type { SessionWhere } from "./operator.js";
 
@@ -17,6 +23,14 @@ export interface SessionInfo<S extends SessionSchema> {
   updatedAt: Date;
   expiresAt: Date;
   data: SessionData<S>;
+}
+
+/** One session for `importLegacy`: its legacy id, its data in this schema's shape, and when it expires. */
+export interface LegacySessionImport<S extends SessionSchema> {
+  sid: string;
+  data: { [K in SessionKey<S>]?: SessionInput<S, K> | undefined };
+  /** When it expires; null when the legacy store kept it forever: then `maxAge` from now. */
+  expiresAt: Date | null;
 }
 
 /** What `defineSession` returns. */
@@ -35,6 +49,19 @@ export interface SessionManager<S extends SessionSchema> {
   findMany(query: { where: SessionWhere<S>; limit?: number }): Promise<SessionInfo<S>[]>;
   /** Deletes every session whose fields match, but `except` (the current one): "log out everywhere". */
   revoke(query: { where: SessionWhere<S>; except?: Session<S> }): Promise<number>;
+  /**
+   * Stores one session imported from the library the app comes from (`legacy`), under an id
+   * derived from its legacy `sid`, so that only its signed legacy cookie reaches it, once. `data`
+   * is validated as `update` validates it (`SessionValidationError`, `SessionTooLargeError`);
+   * keys whose value is undefined are left out. Never overwrites: "exists" when a record (or the
+   * shadow a used legacy cookie leaves) is there; "expired" when `expiresAt` (capped by
+   * `absoluteMaxAge` from now) has passed; "empty" when no key holds a value. With `dryRun`,
+   * validates and looks, writes nothing. `tesserae import` calls it (docs/migrating.md).
+   */
+  importLegacy(
+    session: LegacySessionImport<S>,
+    options?: { dryRun?: boolean },
+  ): Promise<"created" | "exists" | "expired" | "empty">;
   /** Deletes expired sessions in batches (Django's `clearsessions`); returns how many went. */
   purgeExpired(options?: { batchSize?: number; onProgress?: (deleted: number) => void }): Promise<number>;
   /**
@@ -53,8 +80,12 @@ export interface SessionManager<S extends SessionSchema> {
 /** Builds the manager over a resolved context; `defineSession` is its only caller. */
 export function createManager<S extends SessionSchema>(ctx: SessionContext, operator: SessionOperator<S>): SessionManager<S> {
   const { persistence } = ctx;
-  const fresh = (hadCookie: boolean, snapshot?: { mark: null }) =>
-    new Session<S>(ctx, { token: null, record: null, hydrated: null, hadCookie, ...(snapshot ? { snapshot } : {}) });
+  const fresh = (hadCookie: boolean, snapshot?: { mark: null }, legacy?: LegacyInit) => {
+    const init: SessionInit = { token: null, record: null, hydrated: null, hadCookie };
+    if (snapshot) init.snapshot = snapshot;
+    if (legacy) init.legacy = legacy;
+    return new Session<S>(ctx, init);
+  };
 
   /**
    * The session `opened` describes, hydrated; null when its data is corrupt or (with onInvalid
@@ -91,6 +122,31 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
     return build(opened, hadCookie, { freshAt, ...(snapshot ? { snapshot } : {}) });
   }
 
+  /**
+   * A request without a session cookie but with the legacy cookie (`legacy`): the imported session
+   * its signed id names, pending rotation; else what a fresh session needs to clear that cookie.
+   */
+  async function fromLegacy(source: SessionSource): Promise<Session<S> | LegacyInit | undefined> {
+    const legacy = ctx.legacy;
+    const raw = legacy === undefined ? undefined : cookieValue(source, legacy.cookie.name);
+    if (legacy === undefined || raw === undefined || persistence.openLegacy === undefined) return undefined;
+    const init: LegacyInit = { clearing: legacy.clearing, pending: false };
+    let sid: string | null;
+    try {
+      sid = legacy.cookie.verify(raw);
+    } catch {
+      sid = null; // a custom verifier that throws: a bad cookie is a fresh session, never a 500
+    }
+    if (typeof sid !== "string" || sid === "") {
+      ctx.emit("tampered", null);
+      return init;
+    }
+    const freshAt = ctx.nowMs();
+    const opened = await persistence.openLegacy(legacyStoreId(sid));
+    if (opened === null) return init;
+    return (await build(opened, false, { freshAt, legacy: { clearing: legacy.clearing, pending: true } })) ?? init;
+  }
+
   /** With `cookieCache`, the session from a fresh snapshot beside the token: no store round trip. */
   async function fromSnapshot(source: SessionSource, token: string): Promise<Session<S> | { mark: null } | undefined> {
     const cache = ctx.cookieCache;
@@ -114,7 +170,10 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
       if (value === undefined) {
         // A snapshot without its session cookie is junk: the commit clears it.
         const orphan = ctx.cookieCache !== undefined && cookieValue(source, ctx.cookieCache.name) !== undefined;
-        return fresh(false, orphan ? { mark: null } : undefined);
+        // Without `legacy`, no extra await on the path of every cookie-less request.
+        const legacy = ctx.legacy === undefined ? undefined : await fromLegacy(source);
+        if (legacy instanceof Session) return legacy;
+        return fresh(false, orphan ? { mark: null } : undefined, legacy);
       }
       const cached = await fromSnapshot(source, value);
       if (cached instanceof Session) return cached;
@@ -149,6 +208,44 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
       const count = await persistence.deleteWhere(toWhere(ctx.runtime, where), exceptId);
       ctx.emit("revoked", null, { count });
       return count;
+    },
+
+    async importLegacy({ sid, data, expiresAt }, { dryRun = false } = {}) {
+      const adopt = persistence.adopt?.bind(persistence);
+      if (ctx.legacy === undefined || adopt === undefined) {
+        throw new SessionUsageError("importLegacy needs defineSession({ legacy }) and a server-side store");
+      }
+      if (typeof sid !== "string" || sid === "") throw new SessionUsageError("importLegacy: sid must be a non-empty string");
+      if (expiresAt !== null && (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime()))) {
+        throw new SessionUsageError("importLegacy: expiresAt must be a valid Date or null");
+      }
+      if (typeof data !== "object" || data === null || Array.isArray(data)) {
+        throw new SessionUsageError("importLegacy: data must be an object of session keys");
+      }
+      const now = ctx.nowMs();
+      const absolute = absoluteExpiry(ctx.policy, now);
+      const until = expiresAt === null ? now + ctx.policy.maxAgeSeconds * 1000 : expiresAt.getTime();
+      const expires = absolute === null ? until : Math.min(absolute, until);
+      if (expires <= now) return "expired";
+      // The one way data gets into a record: validated, encoded and measured as `update` does it.
+      const contents = new SessionContents(ctx.runtime, ctx.nowMs, ctx.maxBytes, null, persistence.entryBytes);
+      const defined = Object.entries(data).filter(([, value]) => value !== undefined);
+      contents.writeAll(Object.fromEntries(defined));
+      if (!contents.hasData) return "empty";
+      return adopt(
+        {
+          id: legacyStoreId(sid),
+          data: contents.toStoredData(),
+          expiresAt: new Date(expires),
+          absoluteExpiresAt: absolute === null ? null : new Date(absolute),
+          createdAt: new Date(now),
+          updatedAt: new Date(now),
+          schemaVersion: ctx.runtime.version,
+          rev: 1,
+          successorId: null,
+        },
+        dryRun,
+      );
     },
 
     async purgeExpired({ batchSize = 1000, onProgress } = {}) {

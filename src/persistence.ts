@@ -2,6 +2,7 @@ import type { ResolvedCookie, SessionCookie } from "./cookie.js";
 import type { CookieCache } from "./cookie-cache.js";
 import type { SessionEvent } from "./events.js";
 import type { ExpiryOverride, ExpiryPolicy } from "./expiry.js";
+import type { ResolvedLegacy } from "./legacy.js";
 import type { OperatorContext, SessionOperator } from "./operator.js";
 import type { SchemaRuntime, SessionSchema } from "./schema.js";
 import type { PendingChanges as ContentChanges, EntryMeasure, SessionContents } from "./session-contents.js";
@@ -18,6 +19,8 @@ export interface SessionContext {
   maxBytes: number;
   /** The cookie-cache tier (`cookieCache`), on a server-side store only. */
   cookieCache: CookieCache | undefined;
+  /** The legacy cookie accepted once (`legacy`), on a server-side store only. */
+  legacy?: ResolvedLegacy | undefined;
   emit(type: SessionEvent["type"], id: string | null, extra?: Omit<SessionEvent, "type" | "tag">): void;
 }
 
@@ -81,6 +84,12 @@ export interface PersistedSession {
   ended(): void;
   /** Another request removed the record: emits `interrupted` and throws `SessionInterruptedError`. */
   interrupted(id: string, reason?: string): never;
+  /**
+   * Loaded through a legacy cookie (`legacy`), not yet rotated to a Tessera token: a rotation
+   * leaves the legacy record as an empty shadow until the imported session would have expired, so
+   * the legacy cookie is accepted once and a re-run of the import cannot bring it back.
+   */
+  readonly legacyPending: boolean;
   /** The cookie carrying `value` for a record expiring at `expiresAt`. */
   cookieFor(value: string, expiresAt: Date, nowMs: number): SessionCookie;
 }
@@ -130,6 +139,16 @@ export interface Persistence {
   deleteWhere(where: Where, exceptId: string | undefined): Promise<number>;
   /** Deletes up to `batchSize` records expired by `now`; returns how many went. */
   purgeExpired(now: Date, batchSize: number): Promise<number>;
+  /**
+   * Server-side only, for `legacy`: the live record stored under `id` (a legacy session's id),
+   * or null: absent, expired, or a shadow (the legacy cookie was already used once).
+   */
+  openLegacy?(id: string): Promise<OpenedRecord | null>;
+  /**
+   * Server-side only, for the importer: inserts `record` unless the store holds a record (live
+   * or a shadow) under its id; with `dryRun`, only looks. "exists" leaves the store untouched.
+   */
+  adopt?(record: StoredSession, dryRun: boolean): Promise<"created" | "exists">;
   /** The operator surface (`sessions.operator`) over these records. */
   operator<S extends SessionSchema>(context: Omit<OperatorContext, "store">): SessionOperator<S>;
 }

@@ -161,6 +161,24 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
       return { record, token: reached, resign: false, viaGrace: reached === null };
     },
 
+    async openLegacy(id): Promise<OpenedRecord | null> {
+      const record = await read(id, new Date(nowMs()));
+      if (record === null || record === "corrupt") return null;
+      // A shadow: the legacy cookie was used once already. Never followed (docs/decisions.md).
+      if (record.successorId !== null) {
+        emit("unknown", id);
+        return null;
+      }
+      return { record, token: null, resign: false, viaGrace: false };
+    },
+
+    async adopt(record, dryRun) {
+      const existing = await read(record.id, new Date(nowMs()));
+      if (existing !== null && existing !== "corrupt") return "exists";
+      if (!dryRun) await store.create(record);
+      return "created";
+    },
+
     drop: (id) => store.delete(id),
 
     async save(state: PersistedSession, now: number) {
@@ -259,7 +277,9 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
         const exact = current.rev === old.rev || state.data.replacesAll;
         if (!exact) record = { ...record, data: applyChanges(current.data, state.data.changes()) };
         const grace = options.rotationGraceSeconds;
-        const graceUntil = grace > 0 ? new Date(now + grace * 1000) : null;
+        // A legacy record stays as an empty shadow for as long as it would have lived: its cookie
+        // then reaches nothing (openLegacy does not follow it), and the importer sees it as there.
+        const graceUntil = state.legacyPending ? old.expiresAt : grace > 0 ? new Date(now + grace * 1000) : null;
         if (!(await store.rotate(old.id, record, graceUntil, new Date(now)))) state.interrupted(old.id);
         state.saved(record, sent);
         state.heldRev = exact ? record.rev : null;

@@ -1,5 +1,5 @@
 import { clearingCookie, type SessionCookie, sessionCookie } from "./cookie.js";
-import { SessionInterruptedError } from "./errors.js";
+import { isTesseraError, SessionInterruptedError } from "./errors.js";
 import { absoluteExpiry, cookieMaxAge, type ExpiryOverride, expiryAt, isTouchDue } from "./expiry.js";
 import { parseExpiry } from "./expiry-entry.js";
 import type { PendingChanges, PersistedSession, SessionContext } from "./persistence.js";
@@ -23,6 +23,11 @@ export interface SessionInit {
   freshAt?: number;
   /** The request carried a cookie-cache snapshot cookie; `mark` when the record came from it. */
   snapshot?: { mark: string | null };
+  /**
+   * The request carried a legacy cookie (`legacy`) and no session cookie: `clearing` clears it
+   * once a Tessera cookie is set; `pending` when `record` is the imported session it named.
+   */
+  legacy?: { clearing: SessionCookie; pending: boolean };
 }
 
 /**
@@ -62,6 +67,10 @@ export class SessionState implements PersistedSession {
   snapshotHeld: boolean;
   /** Which snapshot the browser holds, when it is known to be this session's current one. */
   snapshotMark: string | null;
+  /** Loaded through a legacy cookie and not yet rotated: the next commit rotates it (docs/migrating.md). */
+  legacyPending: boolean;
+  /** The header clearing the legacy cookie, sent with the first Tessera cookie of this request. */
+  readonly legacyClearing: SessionCookie | null;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: SessionContext, init: SessionInit) {
@@ -81,6 +90,8 @@ export class SessionState implements PersistedSession {
     this.snapshotMark = init.snapshot?.mark ?? null;
     this.fromSnapshot = this.snapshotMark !== null;
     this.loadedFromSnapshot = this.fromSnapshot;
+    this.legacyPending = init.legacy?.pending ?? false;
+    this.legacyClearing = init.legacy?.clearing ?? null;
   }
 
   /**
@@ -99,21 +110,52 @@ export class SessionState implements PersistedSession {
   }
 
   rotate(): Promise<void> {
-    return this.exclusive(() => this.ctx.persistence.rotate(this, this.ctx.nowMs()));
+    return this.exclusive(async () => {
+      await this.ctx.persistence.rotate(this, this.ctx.nowMs());
+      this.legacyPending = false;
+    });
   }
 
   destroy(): Promise<void> {
     return this.exclusive(async () => {
+      // Rotated first, so the legacy record stays a shadow and a re-run of the import cannot revive it.
+      if (this.legacyPending) await this.retireLegacy(this.ctx.nowMs());
       await this.ctx.persistence.destroy(this);
       this.data.reset();
     });
   }
+
+  /**
+   * A session loaded through a legacy cookie moves to a Tessera token at its first commit (or
+   * destroy). Requests that loaded it concurrently race: the first rotation wins; a loser that
+   * changed nothing commits nothing (no cookie: the winner's response carries it), one that did
+   * gets `SessionInterruptedError`, as any write racing a rotation without `rotationGrace`.
+   */
+  async retireLegacy(nowMs: number): Promise<void> {
+    if (!this.legacyPending) return;
+    try {
+      // Still pending while the rotation runs: it leaves the legacy record as a shadow (server-record.ts).
+      if (this.token === null && this.record !== null) await this.ctx.persistence.rotate(this, nowMs);
+    } catch (error) {
+      const lost = isTesseraError(error) && error.code === "SESSION_INTERRUPTED";
+      if (!lost || this.data.isModified || this.policyChanged) throw error;
+      this.lostLegacyRace = true;
+    } finally {
+      this.legacyPending = false;
+    }
+  }
+
+  /** Another request rotated the legacy session first: this one saves and sends nothing. */
+  lostLegacyRace = false;
 
   /** `save()`, then the cookies to send (none when the cookie need not change). */
   commit(): Promise<SessionCookie[]> {
     return this.exclusive(async () => {
       // One instant for the save and the cookie, so Max-Age matches the stored expiry to the second.
       const now = this.ctx.nowMs();
+      // Tested first: no extra await on the commit of every other session.
+      if (this.legacyPending) await this.retireLegacy(now);
+      if (this.lostLegacyRace) return [];
       await this.ctx.persistence.save(this, now);
       const cookies: SessionCookie[] = [];
       if (this.cookie === "set" && this.token !== null && this.record !== null) {
@@ -121,6 +163,10 @@ export class SessionState implements PersistedSession {
       } else if (this.cookie === "clear") cookies.push(clearingCookie(this.ctx.cookie));
       const cache = this.ctx.cookieCache;
       if (cache !== undefined) cookies.push(...(await cache.cookies(this, now)));
+      // The legacy cookie is cleared with the session cookie (set, or cleared by a logout), never
+      // alone: a response that cannot set cookies (a Server Component) fails no more often than it did.
+      const sendsSession = cookies.some((cookie) => cookie.name === this.ctx.cookie.name);
+      if (this.legacyClearing !== null && sendsSession) cookies.push(this.legacyClearing);
       return cookies;
     });
   }
@@ -132,7 +178,7 @@ export class SessionState implements PersistedSession {
 
   /** `commit()` at this instant would write nothing and send no `Set-Cookie`: the no-op branches of every save. */
   isSettled(): boolean {
-    if (this.cookie !== null || this.policyChanged || this.reseal || this.data.isModified) return false;
+    if (this.cookie !== null || this.policyChanged || this.reseal || this.data.isModified || this.legacyPending) return false;
     if (this.ctx.cookieCache?.due(this, this.ctx.nowMs())) return false;
     if (this.record === null) return !this.data.hasData;
     return !this.touchDue(this.ctx.nowMs());

@@ -34,6 +34,17 @@ export function hashToken(token: string): string {
 }
 
 /**
+ * The store id of a session imported from another library (docs/migrating.md): sha256 of the
+ * legacy session id under its own prefix. A token's id is sha256 of 43 base64url characters,
+ * which never contain ":", so the two inputs never coincide and the ids collide only if SHA-256
+ * does. The id alone reaches nothing: a load looks it up only after the legacy cookie's
+ * signature verified (src/legacy.ts).
+ */
+export function legacyStoreId(sid: string): string {
+  return sha256Hex(`tessera.legacy:${sid}`);
+}
+
+/**
  * A short tag for logs and `onEvent`: derived from the id under a separate purpose, so it
  * correlates events without revealing the token or the store key.
  */

@@ -17,6 +17,16 @@ const typeScript = new Set([".ts", ".mts", ".cts"]);
  * app's own jiti (an optional peer), so the package ships no transpiler (issue 13.4).
  */
 export async function loadConfigOperator(file: string): Promise<SessionOperator> {
+  const { candidates } = await loadConfigModule(file);
+  for (const candidate of candidates) {
+    const operator = operatorOf(candidate);
+    if (operator !== undefined) return operator;
+  }
+  throw failure(`${file} exports no defineSession manager (as \`sessions\` or as its default export)`);
+}
+
+/** The `--config` module: where a manager may be (`sessions`, the default export, CommonJS's `sessions`), and the module itself. */
+export async function loadConfigModule(file: string): Promise<{ module: Record<string, unknown>; candidates: unknown[] }> {
   const path = resolve(file);
   if (!existsSync(path)) throw failure(`cannot load ${file}: no such file`);
   const load = typeScript.has(extname(path)) ? await jitiImport(file, path) : nativeImport;
@@ -28,11 +38,7 @@ export async function loadConfigOperator(file: string): Promise<SessionOperator>
   }
   // A CommonJS module's `module.exports` arrives as the default export of a native import.
   const commonJs = typeof mod.default === "object" && mod.default !== null ? (mod.default as Record<string, unknown>) : {};
-  for (const candidate of [mod.sessions, mod.default, commonJs.sessions]) {
-    const operator = operatorOf(candidate);
-    if (operator !== undefined) return operator;
-  }
-  throw failure(`${file} exports no defineSession manager (as \`sessions\` or as its default export)`);
+  return { module: { ...commonJs, ...mod }, candidates: [mod.sessions, mod.default, commonJs.sessions] };
 }
 
 type Loader = (path: string) => Promise<Record<string, unknown>>;

@@ -68,7 +68,8 @@ export async function openOperator(options: GlobalOptions, { withRedis = false }
   }
 }
 
-async function connectRedis(url: string, label: string) {
+/** ioredis on `url`, one try and no reconnect loop (a CLI should fail, not wait). */
+export async function connectRedis(url: string, label: string) {
   const { Redis } = await import("ioredis").catch((error: unknown) => {
     throw failure('--redis-url needs the "ioredis" package: npm install ioredis', error);
   });

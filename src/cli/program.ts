@@ -37,7 +37,9 @@ function outcome(error: unknown): { code: 0 | 1 | 2; message: string | null } {
 
 function buildProgram(io: Io): Command {
   const program = new Command("tesserae")
-    .description("Operate Tessera sessions: apply migrations, purge expired sessions, see stats, revoke or inspect sessions.")
+    .description(
+      "Operate Tessera sessions: apply migrations, purge expired sessions, see stats, revoke or inspect sessions, import express-session sessions.",
+    )
     .version(packageVersion(), "-V, --version")
     .addOption(
       new Option(
@@ -112,6 +114,22 @@ function buildProgram(io: Io): Command {
     .action(async (_options: unknown, command: Command) => {
       const { inspectCommand } = await import("./commands/inspect.js");
       await inspectCommand(command.optsWithGlobals(), io);
+    });
+
+  program
+    .command("import")
+    .description("import express-session sessions (connect-redis or connect-pg-simple) into the --config manager's store")
+    .requiredOption("--from <store>", "connect-redis (with --redis-url) or connect-pg-simple (with --database-url)")
+    .option("--prefix <prefix>", "connect-redis's key prefix", "sess:")
+    .option("--table <name>", "connect-pg-simple's table", "session")
+    .option("--schema <name>", "connect-pg-simple's schema", "public")
+    .option("--report <file>", "where rejected sessions are listed (JSON lines)", "tesserae-import-report.jsonl")
+    .option("--concurrency <n>", "sessions written at once", positiveInteger, 16)
+    .option("--dry-run", "validate and report, write nothing")
+    .option("--json", "print one JSON object, no progress bar")
+    .action(async (_options: unknown, command: Command) => {
+      const { importCommand } = await import("./commands/import.js");
+      await importCommand(command.optsWithGlobals(), io);
     });
 
   return program;
