@@ -212,6 +212,7 @@ const projects: Record<Project, { dependencies: Record<string, string>; devDepen
       ioredis: locked("ioredis"),
       postgres: locked("postgres"),
       pg: locked("pg"),
+      "iron-session": locked("iron-session"),
     },
     devDependencies: {
       "@types/node": locked("@types/node"),
