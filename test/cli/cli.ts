@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
-import { mkdir, readdir, rm, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { expect } from "vitest";
+import { withDirLock } from "../helpers/dir-lock.js";
 
 const run = promisify(execFile);
 
@@ -37,25 +38,10 @@ export function ensureBuilt(): Promise<void> {
 
 async function buildOnce(): Promise<void> {
   if (await isFresh()) return;
-  await mkdir(join(lock, ".."), { recursive: true });
-  for (;;) {
-    try {
-      await mkdir(lock);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      // A lock left by a killed run would block every later one.
-      const age = Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
-      if (age > 120_000) await rm(lock, { recursive: true, force: true });
-      else await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  try {
+  await withDirLock(lock, 120_000, async () => {
     if (await isFresh()) return;
     await run(join(root, "node_modules", ".bin", "tsup"), ["--no-dts", "--no-clean", "--silent"], { cwd: root });
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
+  });
 }
 
 async function isFresh(): Promise<boolean> {

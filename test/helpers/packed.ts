@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Options } from "tsup";
 import { ensureBuilt, root } from "../cli/cli.js";
+import { withDirLock } from "./dir-lock.js";
 
 const run = promisify(execFile);
 
@@ -40,13 +41,13 @@ export function packOnce(): Promise<Packed> {
 async function packShared(): Promise<Packed> {
   await ensureBuilt();
   await mkdir(cache, { recursive: true });
-  await withLock(async () => {
+  await withDirLock(lock, 180_000, async () => {
     if (!(await declarationsFresh())) await buildDeclarations();
   });
   const key = await contentKey();
   const meta = join(cache, `${key}.json`);
   if (existsSync(meta)) return JSON.parse(await readFile(meta, "utf8")) as Packed;
-  return withLock(async () => {
+  return withDirLock(lock, 180_000, async () => {
     if (existsSync(meta)) return JSON.parse(await readFile(meta, "utf8")) as Packed;
     for (const old of await readdir(cache)) await rm(join(cache, old), { recursive: true, force: true });
     const work = join(cache, `${key}.tmp`);
@@ -98,26 +99,6 @@ async function contentKey(): Promise<string> {
     }
   }
   return hash.digest("hex").slice(0, 16);
-}
-
-async function withLock<T>(step: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      await mkdir(lock);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      // A lock left by a killed run would block every later one.
-      const age = Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
-      if (age > 180_000) await rm(lock, { recursive: true, force: true });
-      else await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  try {
-    return await step();
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
 }
 
 const lockFile = JSON.parse(await readFile(join(root, "package-lock.json"), "utf8")) as {
