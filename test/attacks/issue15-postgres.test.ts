@@ -125,6 +125,24 @@ describe.skipIf(databaseUrl === undefined)("connect-pg-simple rows", () => {
       await insert("good-aaaaaaaaaaaaaaaaaaaaaaaaaaa", JSON.stringify({ user: { id: "ok" } }), "now() + interval '1 hour'");
     }
 
+    it("`tesserae revoke --where userId=` and `inspect` reach imported sessions nobody has claimed yet", async () => {
+      await plantRejections();
+      expect(json(await cli("--report", "revoke.jsonl"))).toMatchObject({ imported: 1 });
+      const env = {
+        DATABASE_URL: database.url as string,
+        IMPORT_TESSERA_DATABASE_URL: database.url as string,
+        IMPORT_SECRET: SECRET,
+      };
+      const inspected = json<unknown[]>(
+        await tessera(["inspect", "--config", config, "--where", "userId=ok"], { env, cwd: dir }),
+      );
+      expect(inspected).toHaveLength(1);
+      expect(JSON.stringify(inspected)).not.toContain("good-aaaa");
+      const revoked = json(await tessera(["revoke", "--config", config, "--where", "userId=ok", "--json"], { env, cwd: dir }));
+      expect(revoked).toMatchObject({ revoked: 1 });
+      expect((await manager().load(legacyCookie("good-aaaaaaaaaaaaaaaaaaaaaaaaaaa"))).has("userId")).toBe(false);
+    });
+
     it("--dry-run writes nothing to the store; the report holds neither a full sid nor data, mode 0600", async () => {
       await plantRejections();
       const result = json(await cli("--dry-run", "--report", "dry.jsonl"));
