@@ -109,6 +109,20 @@ describe("forged legacy cookies", () => {
 });
 
 describe("what a known sid, a store id or a Tessera token reaches", () => {
+  it("a Tessera cookie, even one naming nothing, means the legacy cookie is not looked at (and stays claimable)", async () => {
+    const { sessions } = setup();
+    await sessions.importLegacy({ sid: "both", data: { userId: "u_both" }, expiresAt: null });
+    for (const tessera of ["__Host-sid=junk", `__Host-sid=${"A".repeat(43)}`]) {
+      const session = await sessions.load(`${tessera}; ${legacyCookie("both")}`);
+      expect(session.has("userId")).toBe(false);
+      session.set("cart", ["anonymous"]);
+      const headers = await session.commit();
+      // No claim happened, so the legacy cookie is not cleared either.
+      expect(headers.some((value) => value.startsWith("connect.sid="))).toBe(false);
+    }
+    expect((await sessions.load(legacyCookie("both"))).get("userId")).toBe("u_both");
+  });
+
   it("a sid from the old store's keys reaches nothing without its signature, through any door", async () => {
     const { sessions, map } = setup();
     const sid = "Xk2pQ9sLeakedFromRedisKeys_0123";

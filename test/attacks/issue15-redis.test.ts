@@ -129,7 +129,10 @@ describe.skipIf(url === undefined).each(majors)("%s: the legacy cookie over HTTP
       const replay = await fetch(`${server.url}/me`, { headers: { cookie: legacyCookie(`${tag}-reads`) } });
       expect(await replay.json()).toEqual({ userId: null });
       // The shadow left under the legacy id, so that a re-import finds it taken.
-      expect(await redis.exists(`${tesseraPrefix}s:{${legacyStoreId(`${tag}-reads`)}}`)).toBe(1);
+      const shadow = `${tesseraPrefix}s:{${legacyStoreId(`${tag}-reads`)}}`;
+      expect(await redis.exists(shadow)).toBe(1);
+      // It lives as long as the imported session would have (an hour), not a short grace.
+      expect(await redis.pttl(shadow)).toBeGreaterThan(55 * 60_000);
     } finally {
       await server.close();
     }
