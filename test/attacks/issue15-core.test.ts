@@ -80,6 +80,16 @@ describe("forged legacy cookies", () => {
     expect(cookie.verify(`s:victim.${sig}`)).toBe("victim");
   });
 
+  it("verifies what cookie-signature signed with a non-ASCII secret over a non-ASCII sid", () => {
+    const secret = "s\u00e9cret \u{1F511} \u65e5\u672c";
+    const cookie = expressSessionCookie({ secrets: secret });
+    for (const sid of ["caf\u00e9", "\u65e5\u672c\u8a9e", "plain"]) {
+      expect(cookie.verify(encodeURIComponent(`s:${signature.sign(sid, secret)}`))).toBe(sid);
+    }
+    // The same bytes under a Latin-1 reading of the secret do not verify.
+    expect(cookie.verify(encodeURIComponent(`s:${signature.sign("plain", Buffer.from(secret).toString("latin1"))}`))).toBeNull();
+  });
+
   it("refuses an empty secret in any position at start-up", () => {
     expect(() => expressSessionCookie({ secrets: [SECRET, ""] })).toThrow(/secrets/);
     expect(() => expressSessionCookie({ secrets: ["", SECRET] })).toThrow(/secrets/);

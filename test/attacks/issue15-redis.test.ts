@@ -133,6 +133,11 @@ describe.skipIf(url === undefined).each(majors)("%s: the legacy cookie over HTTP
       expect(await redis.exists(shadow)).toBe(1);
       // It lives as long as the imported session would have (an hour), not a short grace.
       expect(await redis.pttl(shadow)).toBeGreaterThan(55 * 60_000);
+      // A re-run of the import finds it taken and leaves it so.
+      const again = { sid: `${tag}-reads`, data: { userId: `u-${tag}-reads` }, expiresAt: new Date(Date.now() + 3_600_000) };
+      expect(await sessions.importLegacy(again)).toBe("exists");
+      const afterReimport = await fetch(`${server.url}/me`, { headers: { cookie: legacyCookie(`${tag}-reads`) } });
+      expect(await afterReimport.json()).toEqual({ userId: null });
     } finally {
       await server.close();
     }
