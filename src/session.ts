@@ -38,6 +38,10 @@ export interface SessionInternals {
   loadedFromSnapshot(session: Session<SessionSchema>): boolean;
   /** The cookie-cache snapshot cookie's name, or null without `cookieCache`. */
   snapshotCookie(session: Session<SessionSchema>): string | null;
+  /** Loaded through a legacy cookie and not yet rotated (the claim is still to come). */
+  legacyPending(session: Session<SessionSchema>): boolean;
+  /** This response cannot deliver a new cookie: a pending legacy session is not claimed (docs/migrating.md). */
+  holdLegacy(session: Session<SessionSchema>, why: "abandoned" | "no-cookies"): void;
 }
 
 /** Set by `Session`'s static block, which alone can reach its private fields. */
@@ -320,6 +324,10 @@ export class Session<S extends SessionSchema> {
       snapshotCookie: (session) => stateOf(session).ctx.cookieCache?.name ?? null,
       alias: (view, session) => {
         aliases.set(view, session);
+      },
+      legacyPending: (session) => stateOf(session).legacyPending,
+      holdLegacy: (session, why) => {
+        stateOf(session).legacyHeld = why;
       },
     };
   }
