@@ -142,9 +142,11 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
       return init;
     }
     const freshAt = ctx.nowMs();
-    const opened = await persistence.openLegacy(legacyStoreId(sid));
+    const opened = await persistence.openLegacy(legacyStoreId(sid), legacy.followMs);
     if (opened === null) return init;
-    return (await build(opened, false, { freshAt, legacy: { clearing: legacy.clearing, pending: true } })) ?? init;
+    // viaGrace: the session the cookie was traded for moments ago (another request's claim).
+    const pending = !opened.viaGrace;
+    return (await build(opened, false, { freshAt, legacy: { clearing: legacy.clearing, pending } })) ?? init;
   }
 
   /** With `cookieCache`, the session from a fresh snapshot beside the token: no store round trip. */

@@ -161,15 +161,22 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
       return { record, token: reached, resign: false, viaGrace: reached === null };
     },
 
-    async openLegacy(id): Promise<OpenedRecord | null> {
-      const record = await read(id, new Date(nowMs()));
+    async openLegacy(id, followMs): Promise<OpenedRecord | null> {
+      const now = new Date(nowMs());
+      let record = await read(id, now);
       if (record === null || record === "corrupt") return null;
-      // A shadow: the legacy cookie was used once already. Never followed (docs/decisions.md).
-      if (record.successorId !== null) {
+      if (record.successorId === null) return { record, token: null, resign: false, viaGrace: false };
+      // A shadow: the legacy cookie was used once already. Followed only within a short window
+      // after that claim (the successor's createdAt is the claim's instant), then never.
+      for (let hops = 0; record?.successorId; hops++) {
+        record = hops === MAX_GRACE_HOPS ? null : await read(record.successorId, now);
+        if (record === "corrupt") return null;
+      }
+      if (record === null || record.createdAt.getTime() + followMs <= now.getTime()) {
         emit("unknown", id);
         return null;
       }
-      return { record, token: null, resign: false, viaGrace: false };
+      return { record, token: null, resign: false, viaGrace: true };
     },
 
     async adopt(record, dryRun) {
@@ -269,6 +276,9 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
       const old = state.record;
       if (old !== null) {
         let record = state.fullRecord(id, now);
+        // A legacy claim starts a new Tessera session: its createdAt is the claim's instant,
+        // which bounds how long the legacy cookie still follows it (openLegacy).
+        if (state.legacyPending) record = { ...record, createdAt: new Date(now) };
         const sent = state.pending();
         // A whole-record write from a cookie-cache snapshot would put back keys changed
         // elsewhere since it was taken: read the store and apply this request's changes to that.

@@ -144,11 +144,29 @@ export class SessionState implements PersistedSession {
       if (this.token === null && this.record !== null) await this.ctx.persistence.rotate(this, nowMs);
     } catch (error) {
       const lost = isTesseraError(error) && error.code === "SESSION_INTERRUPTED";
-      if (!lost || this.data.isModified || this.policyChanged) throw error;
-      this.lostLegacyRace = true;
+      if (!lost || this.policyChanged) throw error;
+      if (!this.data.isModified) this.lostLegacyRace = true;
+      // Another request claimed it first: within the follow window its writes go to the session
+      // that claim made, as a patch and without a cookie (the winner's response carries it).
+      else if (!(await this.followClaim())) throw error;
     } finally {
       this.legacyPending = false;
     }
+  }
+
+  /** Switches to the session another request's claim of this legacy record made, if still followed. */
+  private async followClaim(): Promise<boolean> {
+    const legacyId = this.record?.id;
+    const open = this.ctx.persistence.openLegacy;
+    const followMs = this.ctx.legacy?.followMs ?? 0;
+    if (legacyId === undefined || open === undefined || followMs === 0) return false;
+    const opened = await open.call(this.ctx.persistence, legacyId, followMs);
+    if (opened === null || !opened.viaGrace) return false;
+    this.record = opened.record;
+    this.id = opened.record.id;
+    this.heldRev = null;
+    this.freshAt = null;
+    return true;
   }
 
   /** Another request rotated the legacy session first: this one saves and sends nothing. */

@@ -14,6 +14,12 @@ export interface ExpressSessionCookieOptions {
   path?: string;
   /** express-session's `cookie.domain`. @default undefined */
   domain?: string;
+  /**
+   * For how many seconds after its first use the old cookie still reaches the session it was
+   * traded for (a page and its XHRs sent with it at once all see the user); 0 to end it at once.
+   * @default 20
+   */
+  followSeconds?: number;
 }
 
 /**
@@ -50,6 +56,7 @@ export function expressSessionCookie(options: ExpressSessionCookieOptions): Lega
     name: options.name ?? "connect.sid",
     path: options.path ?? "/",
     domain: options.domain,
+    followSeconds: options.followSeconds,
     verify(value: string): string | null {
       const text = decode(value);
       if (text === null || !text.startsWith("s:")) return null;

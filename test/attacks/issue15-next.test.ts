@@ -17,7 +17,11 @@ const legacyCookie = (sid: string) => `connect.sid=${encodeURIComponent(`s:${sig
 const schema = z.object({ userId: z.string().optional() });
 
 function setup() {
-  const sessions = defineSession({ schema, store: memoryStore(), legacy: expressSessionCookie({ secrets: SECRET }) });
+  const sessions = defineSession({
+    schema,
+    store: memoryStore(),
+    legacy: expressSessionCookie({ secrets: SECRET, followSeconds: 0 }),
+  });
   return sessions;
 }
 

@@ -60,7 +60,7 @@ beforeAll(() => {
     // Plain HTTP in the test: `secure: false` gives the cookie the name "sid".
     cookie: { secure: false },
     store: redisStore({ redis, prefix: tesseraPrefix, indexes: ["userId"] }),
-    legacy: expressSessionCookie({ secrets: SECRET }),
+    legacy: expressSessionCookie({ secrets: SECRET, followSeconds: 0 }),
   });
 });
 

@@ -18,7 +18,11 @@ const legacyCookie = (sid: string) => `connect.sid=${encodeURIComponent(`s:${sig
 const schema = z.object({ userId: z.string().optional() });
 
 function app() {
-  const sessions = defineSession({ schema, store: memoryStore(), legacy: expressSessionCookie({ secrets: SECRET }) });
+  const sessions = defineSession({
+    schema,
+    store: memoryStore(),
+    legacy: expressSessionCookie({ secrets: SECRET, followSeconds: 0 }),
+  });
   const createContext = createSessionContext(sessions);
   const t = initTRPC.context<Awaited<ReturnType<typeof createContext>>>().create();
   const procedure = t.procedure.use(sessionMiddleware);

@@ -37,7 +37,11 @@ const cli = (...args: string[]) =>
   });
 
 const manager = () =>
-  defineSession({ schema: importSchema, store: database.store, legacy: expressSessionCookie({ secrets: LEGACY_SECRET }) });
+  defineSession({
+    schema: importSchema,
+    store: database.store,
+    legacy: expressSessionCookie({ secrets: LEGACY_SECRET, followSeconds: 0 }),
+  });
 
 describe.skipIf(databaseUrl === undefined)("tesserae import --from connect-pg-simple", () => {
   beforeAll(async () => {

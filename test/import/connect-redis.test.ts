@@ -38,7 +38,7 @@ const sessions = () =>
   defineSession({
     schema: importSchema,
     store: redisStore({ redis, prefix: tesseraPrefix }),
-    legacy: expressSessionCookie({ secrets: ["a newer secret", LEGACY_SECRET] }),
+    legacy: expressSessionCookie({ secrets: ["a newer secret", LEGACY_SECRET], followSeconds: 0 }),
   });
 
 const cli = (...args: string[]) =>

@@ -38,7 +38,7 @@ function setup(options: { rotationGrace?: number; absoluteMaxAge?: number; maxBy
   const sessions = defineSession({
     schema,
     store: memoryStore({ map }),
-    legacy: expressSessionCookie({ secrets: ["a newer secret", SECRET] }),
+    legacy: expressSessionCookie({ secrets: ["a newer secret", SECRET], followSeconds: 0 }),
     onEvent: (event) => events.push(event),
     ...options,
   });
