@@ -146,10 +146,12 @@ export interface Persistence {
    */
   openLegacy?(id: string, followMs: number): Promise<OpenedRecord | null>;
   /**
-   * Server-side only, for the importer: inserts `record` unless the store holds a record (live
-   * or a shadow) under its id; with `dryRun`, only looks. "exists" leaves the store untouched.
+   * Server-side only, for the importer: inserts `record` and its `marker` (an empty shadow that
+   * outlives whatever happens to the record) unless the store holds the marker or a record (live
+   * or a shadow) under its id; with `dryRun`, only looks. A create that finds the id taken by a
+   * concurrent import is "exists", never an error.
    */
-  adopt?(record: StoredSession, dryRun: boolean): Promise<"created" | "exists">;
+  adopt?(record: StoredSession, marker: StoredSession, dryRun: boolean): Promise<"created" | "exists">;
   /** The operator surface (`sessions.operator`) over these records. */
   operator<S extends SessionSchema>(context: Omit<OperatorContext, "store">): SessionOperator<S>;
 }

@@ -179,11 +179,34 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
       return { record, token: null, resign: false, viaGrace: true };
     },
 
-    async adopt(record, dryRun) {
-      const existing = await read(record.id, new Date(nowMs()));
-      if (existing !== null && existing !== "corrupt") return "exists";
-      if (!dryRun) await store.create(record);
-      return "created";
+    async adopt(record, marker, dryRun) {
+      const now = new Date(nowMs());
+      const found = async (id: string) => {
+        const existing = await read(id, now);
+        return existing !== null && existing !== "corrupt";
+      };
+      // Stores answer a taken id with an error like any other (SessionStoreError): one a
+      // concurrent import created in between is told apart by reading it back.
+      const created = async (next: StoredSession) => {
+        try {
+          await store.create(next);
+          return true;
+        } catch (error) {
+          if (await found(next.id)) return false;
+          throw error;
+        }
+      };
+      if (await found(marker.id)) return "exists";
+      if (await found(record.id)) {
+        // Imported before markers existed, or a run stopped between the two creates.
+        if (!dryRun) await created(marker);
+        return "exists";
+      }
+      if (dryRun) return "created";
+      // The record first: a run stopped before the marker is completed by the next one.
+      const fresh = await created(record);
+      await created(marker);
+      return fresh ? "created" : "exists";
     },
 
     drop: (id) => store.delete(id),
