@@ -66,7 +66,9 @@ export function resolveLegacy(legacy: unknown, sessionCookieName: string): Resol
   const resolved = resolveCookie({
     name: candidate.name,
     path: candidate.path,
-    secure: false,
+    // A browser ignores a __Secure-/__Host- Set-Cookie without Secure: such a legacy cookie could
+    // never be cleared. Any other keeps Secure off, so the clear works on plain HTTP too.
+    secure: candidate.name.startsWith("__Secure-") || candidate.name.startsWith("__Host-"),
     ...(candidate.domain === undefined ? {} : { domain: candidate.domain }),
   });
   return { cookie: candidate as LegacyCookie, clearing: clearingCookie(resolved), followMs: follow * 1000 };
