@@ -88,3 +88,8 @@ export function legacyPending(session: object): boolean {
 export function holdLegacy(session: object, why: "abandoned" | "no-cookies"): void {
   sessionInternals.holdLegacy(any(session), why);
 }
+
+/** The session cookie's name (a session loaded through a legacy cookie has none yet). */
+export function sessionCookieName(session: object): string {
+  return sessionInternals.cookieName(any(session));
+}

@@ -42,6 +42,8 @@ export interface SessionInternals {
   legacyPending(session: Session<SessionSchema>): boolean;
   /** This response cannot deliver a new cookie: a pending legacy session is not claimed (docs/migrating.md). */
   holdLegacy(session: Session<SessionSchema>, why: "abandoned" | "no-cookies"): void;
+  /** The session cookie's name. */
+  cookieName(session: Session<SessionSchema>): string;
 }
 
 /** Set by `Session`'s static block, which alone can reach its private fields. */
@@ -329,6 +331,7 @@ export class Session<S extends SessionSchema> {
       holdLegacy: (session, why) => {
         stateOf(session).legacyHeld = why;
       },
+      cookieName: (session) => stateOf(session).ctx.cookie.name,
     };
   }
 

@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
 import { holdLegacy } from "../../src/adapter-kit.js";
+import { getSession, saveSession } from "../../src/adapters/next.js";
 import { expressSessionCookie } from "../../src/express-session/index.js";
 import { defineSession, SessionConfigError, SessionInterruptedError, SessionUsageError } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
@@ -129,5 +130,37 @@ describe("a response that cannot deliver the new cookie", () => {
     session.set("cart", ["x"]);
     expect(await session.commit()).toEqual([]);
     expect(JSON.stringify([...map.entries()])).toBe(before);
+  });
+});
+
+describe("Next: saveSession where cookies cannot be set", () => {
+  const jar = (sid: string, writable: boolean) => {
+    const written = new Map<string, string>();
+    return {
+      written,
+      get: (name: string) => (name === "connect.sid" ? { value: legacyCookie(sid).split("=")[1] as string } : undefined),
+      set: (name: string, value: string) => {
+        if (!writable) throw new Error("Cookies can only be modified in a Server Action or Route Handler");
+        written.set(name, value);
+      },
+    };
+  };
+
+  it("a Server Component's saveSession does not claim the legacy session; a Route Handler's does", async () => {
+    const { sessions } = setup(0);
+    await sessions.importLegacy({ sid: "sc", data: { userId: "fay" }, expiresAt: null });
+    const component = await getSession(sessions, { cookies: () => jar("sc", false) });
+    expect(component.get("userId")).toBe("fay");
+    expect(await saveSession(component)).toBe(false);
+    component.set("cart", ["x"]);
+    await expect(saveSession(component)).rejects.toBeInstanceOf(SessionUsageError);
+    // Still unclaimed: the next request with the old cookie is logged in.
+    const cookies = jar("sc", true);
+    const action = await getSession(sessions, { cookies: () => cookies });
+    expect(action.get("userId")).toBe("fay");
+    expect(action.get("cart")).toEqual([]);
+    expect(await saveSession(action)).toBe(true);
+    expect(cookies.written.get("__Host-sid")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(cookies.written.get("connect.sid")).toBe("");
   });
 });
