@@ -153,8 +153,9 @@ export async function saveSession<S extends SessionSchema>(session: Session<S>):
  */
 function holdUnsendableClaim(session: object, jar: NextCookies): void {
   if (!legacyPending(session)) return;
+  const name = sessionCookieName(session);
   try {
-    jar.set(sessionCookieName(session), "", { maxAge: 0, path: "/" });
+    jar.set(name, "", { maxAge: 0, path: "/" });
   } catch {
     holdLegacy(session, "no-cookies");
   }
