@@ -73,3 +73,23 @@ export function snapshotCookie(session: object): string | null {
 export function aliasSession(view: object, session: object): void {
   sessionInternals.alias(view, any(session));
 }
+
+/** The session was loaded through a legacy cookie (`legacy`) and its commit would claim it (rotate it to a Tessera token). */
+export function legacyPending(session: object): boolean {
+  return sessionInternals.legacyPending(any(session));
+}
+
+/**
+ * The response cannot deliver a new cookie: a session loaded through a legacy cookie is not
+ * claimed by its commit, so the old cookie keeps leading to it. `"abandoned"`: the client hung up,
+ * the commit saves and sends nothing; `"no-cookies"` (a streamed response, a Server Component):
+ * reads work, a commit with changes throws `SessionUsageError` before anything is stored.
+ */
+export function holdLegacy(session: object, why: "abandoned" | "no-cookies"): void {
+  sessionInternals.holdLegacy(any(session), why);
+}
+
+/** The session cookie's name (a session loaded through a legacy cookie has none yet). */
+export function sessionCookieName(session: object): string {
+  return sessionInternals.cookieName(any(session));
+}

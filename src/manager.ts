@@ -8,7 +8,15 @@ import { Session, sessionInternals } from "./session.js";
 import { SessionContents } from "./session-contents.js";
 import type { SessionInit } from "./session-state.js";
 import { cookieValue, type SessionSource } from "./source.js";
-import { legacyStoreId, sessionTag } from "./token.js";
+import { legacyMarkerId, legacyStoreId, sessionTag } from "./token.js";
+
+/**
+ * The longest an imported session's legacy expiry is taken to be, from the import: 400 days, the
+ * longest a browser keeps a cookie (RFC 6265bis; Chrome and Safari enforce it). A legacy store
+ * that kept a session forever (no TTL), or an expiry past year 9999, is bounded here: the marker
+ * that keeps a re-import from reviving it lives that long, and the legacy cookie cannot outlive it.
+ */
+const LEGACY_MAX_MS = 400 * 86_400_000;
 
 /** What a session loaded (or not) through the legacy cookie starts with. */
 type LegacyInit = NonNullable<SessionInit["legacy"]>;
@@ -142,9 +150,11 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
       return init;
     }
     const freshAt = ctx.nowMs();
-    const opened = await persistence.openLegacy(legacyStoreId(sid));
+    const opened = await persistence.openLegacy(legacyStoreId(sid), legacy.followMs);
     if (opened === null) return init;
-    return (await build(opened, false, { freshAt, legacy: { clearing: legacy.clearing, pending: true } })) ?? init;
+    // viaGrace: the session the cookie was traded for moments ago (another request's claim).
+    const pending = !opened.viaGrace;
+    return (await build(opened, false, { freshAt, legacy: { clearing: legacy.clearing, pending } })) ?? init;
   }
 
   /** With `cookieCache`, the session from a fresh snapshot beside the token: no store round trip. */
@@ -224,7 +234,10 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
       }
       const now = ctx.nowMs();
       const absolute = absoluteExpiry(ctx.policy, now);
-      const until = expiresAt === null ? now + ctx.policy.maxAgeSeconds * 1000 : expiresAt.getTime();
+      // How long the legacy store (and a browser) may still present this session: its own
+      // expiry, never past LEGACY_MAX_MS (none, or one past year 9999, is bounded there).
+      const legacyUntil = Math.min(expiresAt?.getTime() ?? Number.POSITIVE_INFINITY, now + LEGACY_MAX_MS);
+      const until = expiresAt === null ? now + ctx.policy.maxAgeSeconds * 1000 : legacyUntil;
       const expires = absolute === null ? until : Math.min(absolute, until);
       if (expires <= now) return "expired";
       // The one way data gets into a record: validated, encoded and measured as `update` does it.
@@ -232,9 +245,23 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
       const defined = Object.entries(data).filter(([, value]) => value !== undefined);
       contents.writeAll(Object.fromEntries(defined));
       if (!contents.hasData) return "empty";
+      const id = legacyStoreId(sid);
+      // Outlives the record (claimed, revoked, purged) for as long as the legacy store could
+      // hand the session to a re-run of the import: uncapped by maxAge and absoluteMaxAge.
+      const marker = {
+        id: legacyMarkerId(sid),
+        data: {},
+        expiresAt: new Date(Math.max(legacyUntil, expires)),
+        absoluteExpiresAt: null,
+        createdAt: new Date(now),
+        updatedAt: new Date(now),
+        schemaVersion: ctx.runtime.version,
+        rev: 1,
+        successorId: id,
+      };
       return adopt(
         {
-          id: legacyStoreId(sid),
+          id,
           data: contents.toStoredData(),
           expiresAt: new Date(expires),
           absoluteExpiresAt: absolute === null ? null : new Date(absolute),
@@ -244,6 +271,7 @@ export function createManager<S extends SessionSchema>(ctx: SessionContext, oper
           rev: 1,
           successorId: null,
         },
+        marker,
         dryRun,
       );
     },

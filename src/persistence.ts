@@ -141,14 +141,17 @@ export interface Persistence {
   purgeExpired(now: Date, batchSize: number): Promise<number>;
   /**
    * Server-side only, for `legacy`: the live record stored under `id` (a legacy session's id),
-   * or null: absent, expired, or a shadow (the legacy cookie was already used once).
+   * or null: absent, expired, or a shadow (the legacy cookie was already used once). Within
+   * `followMs` of that claim, a shadow leads to the session it made (`viaGrace`).
    */
-  openLegacy?(id: string): Promise<OpenedRecord | null>;
+  openLegacy?(id: string, followMs: number): Promise<OpenedRecord | null>;
   /**
-   * Server-side only, for the importer: inserts `record` unless the store holds a record (live
-   * or a shadow) under its id; with `dryRun`, only looks. "exists" leaves the store untouched.
+   * Server-side only, for the importer: inserts `record` and its `marker` (an empty shadow that
+   * outlives whatever happens to the record) unless the store holds the marker or a record (live
+   * or a shadow) under its id; with `dryRun`, only looks. A create that finds the id taken by a
+   * concurrent import is "exists", never an error.
    */
-  adopt?(record: StoredSession, dryRun: boolean): Promise<"created" | "exists">;
+  adopt?(record: StoredSession, marker: StoredSession, dryRun: boolean): Promise<"created" | "exists">;
   /** The operator surface (`sessions.operator`) over these records. */
   operator<S extends SessionSchema>(context: Omit<OperatorContext, "store">): SessionOperator<S>;
 }

@@ -161,22 +161,52 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
       return { record, token: reached, resign: false, viaGrace: reached === null };
     },
 
-    async openLegacy(id): Promise<OpenedRecord | null> {
-      const record = await read(id, new Date(nowMs()));
+    async openLegacy(id, followMs): Promise<OpenedRecord | null> {
+      const now = new Date(nowMs());
+      let record = await read(id, now);
       if (record === null || record === "corrupt") return null;
-      // A shadow: the legacy cookie was used once already. Never followed (docs/decisions.md).
-      if (record.successorId !== null) {
+      if (record.successorId === null) return { record, token: null, resign: false, viaGrace: false };
+      // A shadow: the legacy cookie was used once already. Followed only within a short window
+      // after that claim (the successor's createdAt is the claim's instant), then never.
+      for (let hops = 0; record?.successorId; hops++) {
+        record = hops === MAX_GRACE_HOPS ? null : await read(record.successorId, now);
+        if (record === "corrupt") return null;
+      }
+      if (record === null || record.createdAt.getTime() + followMs <= now.getTime()) {
         emit("unknown", id);
         return null;
       }
-      return { record, token: null, resign: false, viaGrace: false };
+      return { record, token: null, resign: false, viaGrace: true };
     },
 
-    async adopt(record, dryRun) {
-      const existing = await read(record.id, new Date(nowMs()));
-      if (existing !== null && existing !== "corrupt") return "exists";
-      if (!dryRun) await store.create(record);
-      return "created";
+    async adopt(record, marker, dryRun) {
+      const now = new Date(nowMs());
+      const found = async (id: string) => {
+        const existing = await read(id, now);
+        return existing !== null && existing !== "corrupt";
+      };
+      // Stores answer a taken id with an error like any other (SessionStoreError): one a
+      // concurrent import created in between is told apart by reading it back.
+      const created = async (next: StoredSession) => {
+        try {
+          await store.create(next);
+          return true;
+        } catch (error) {
+          if (await found(next.id)) return false;
+          throw error;
+        }
+      };
+      if (await found(marker.id)) return "exists";
+      if (await found(record.id)) {
+        // Imported before markers existed, or a run stopped between the two creates.
+        if (!dryRun) await created(marker);
+        return "exists";
+      }
+      if (dryRun) return "created";
+      // The record first: a run stopped before the marker is completed by the next one.
+      const fresh = await created(record);
+      await created(marker);
+      return fresh ? "created" : "exists";
     },
 
     drop: (id) => store.delete(id),
@@ -269,6 +299,9 @@ export function serverRecord(raw: SessionStore, options: ServerRecordOptions): P
       const old = state.record;
       if (old !== null) {
         let record = state.fullRecord(id, now);
+        // A legacy claim starts a new Tessera session: its createdAt is the claim's instant,
+        // which bounds how long the legacy cookie still follows it (openLegacy).
+        if (state.legacyPending) record = { ...record, createdAt: new Date(now) };
         const sent = state.pending();
         // A whole-record write from a cookie-cache snapshot would put back keys changed
         // elsewhere since it was taken: read the store and apply this request's changes to that.

@@ -1,5 +1,5 @@
 import { clearingCookie, type SessionCookie, sessionCookie } from "./cookie.js";
-import { isTesseraError, SessionInterruptedError } from "./errors.js";
+import { isTesseraError, SessionInterruptedError, SessionUsageError } from "./errors.js";
 import { absoluteExpiry, cookieMaxAge, type ExpiryOverride, expiryAt, isTouchDue } from "./expiry.js";
 import { parseExpiry } from "./expiry-entry.js";
 import type { PendingChanges, PersistedSession, SessionContext } from "./persistence.js";
@@ -71,6 +71,12 @@ export class SessionState implements PersistedSession {
   legacyPending: boolean;
   /** The header clearing the legacy cookie, sent with the first Tessera cookie of this request. */
   readonly legacyClearing: SessionCookie | null;
+  /**
+   * The response cannot deliver a new cookie (set by an adapter): a pending legacy session is not
+   * claimed, so its old cookie still works next time. "abandoned": the client hung up, nothing is
+   * saved; "no-cookies": a change throws `SessionUsageError` before anything is stored.
+   */
+  legacyHeld: "abandoned" | "no-cookies" | null = null;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: SessionContext, init: SessionInit) {
@@ -138,11 +144,29 @@ export class SessionState implements PersistedSession {
       if (this.token === null && this.record !== null) await this.ctx.persistence.rotate(this, nowMs);
     } catch (error) {
       const lost = isTesseraError(error) && error.code === "SESSION_INTERRUPTED";
-      if (!lost || this.data.isModified || this.policyChanged) throw error;
-      this.lostLegacyRace = true;
+      if (!lost || this.policyChanged) throw error;
+      if (!this.data.isModified) this.lostLegacyRace = true;
+      // Another request claimed it first: within the follow window its writes go to the session
+      // that claim made, as a patch and without a cookie (the winner's response carries it).
+      else if (!(await this.followClaim())) throw error;
     } finally {
       this.legacyPending = false;
     }
+  }
+
+  /** Switches to the session another request's claim of this legacy record made, if still followed. */
+  private async followClaim(): Promise<boolean> {
+    const legacyId = this.record?.id;
+    const open = this.ctx.persistence.openLegacy;
+    const followMs = this.ctx.legacy?.followMs ?? 0;
+    if (legacyId === undefined || open === undefined || followMs === 0) return false;
+    const opened = await open.call(this.ctx.persistence, legacyId, followMs);
+    if (opened === null || !opened.viaGrace) return false;
+    this.record = opened.record;
+    this.id = opened.record.id;
+    this.heldRev = null;
+    this.freshAt = null;
+    return true;
   }
 
   /** Another request rotated the legacy session first: this one saves and sends nothing. */
@@ -154,6 +178,7 @@ export class SessionState implements PersistedSession {
       // One instant for the save and the cookie, so Max-Age matches the stored expiry to the second.
       const now = this.ctx.nowMs();
       // Tested first: no extra await on the commit of every other session.
+      if (this.legacyPending && this.legacyHeld !== null) return this.heldLegacyCommit();
       if (this.legacyPending) await this.retireLegacy(now);
       if (this.lostLegacyRace) return [];
       await this.ctx.persistence.save(this, now);
@@ -171,6 +196,20 @@ export class SessionState implements PersistedSession {
     });
   }
 
+  /**
+   * The commit of a pending legacy session whose response cannot carry the new cookie: claiming
+   * it would rotate it in the store and lose the token, logging the user out. Nothing is stored.
+   */
+  heldLegacyCommit(): SessionCookie[] {
+    const changed = this.cookie !== null || this.policyChanged || this.data.isModified || this.data.replacesAll;
+    if (changed && this.legacyHeld === "no-cookies") {
+      throw new SessionUsageError(
+        "The session was loaded through its legacy cookie and needs a new cookie for this change, but this response cannot set one: change it where cookies can be set",
+      );
+    }
+    return [];
+  }
+
   /** The cookie carrying `value` for a record expiring at `expiresAt` (a browser-session cookie under `setExpiry(0)`). */
   cookieFor(value: string, expiresAt: Date, nowMs: number): SessionCookie {
     return sessionCookie(this.ctx.cookie, value, cookieMaxAge(this.override(), expiresAt.getTime(), nowMs), new Date(nowMs));
@@ -178,7 +217,8 @@ export class SessionState implements PersistedSession {
 
   /** `commit()` at this instant would write nothing and send no `Set-Cookie`: the no-op branches of every save. */
   isSettled(): boolean {
-    if (this.cookie !== null || this.policyChanged || this.reseal || this.data.isModified || this.legacyPending) return false;
+    if (this.cookie !== null || this.policyChanged || this.reseal || this.data.isModified) return false;
+    if (this.legacyPending && this.legacyHeld === null) return false;
     if (this.ctx.cookieCache?.due(this, this.ctx.nowMs())) return false;
     if (this.record === null) return !this.data.hasData;
     return !this.touchDue(this.ctx.nowMs());

@@ -38,6 +38,12 @@ export interface SessionInternals {
   loadedFromSnapshot(session: Session<SessionSchema>): boolean;
   /** The cookie-cache snapshot cookie's name, or null without `cookieCache`. */
   snapshotCookie(session: Session<SessionSchema>): string | null;
+  /** Loaded through a legacy cookie and not yet rotated (the claim is still to come). */
+  legacyPending(session: Session<SessionSchema>): boolean;
+  /** This response cannot deliver a new cookie: a pending legacy session is not claimed (docs/migrating.md). */
+  holdLegacy(session: Session<SessionSchema>, why: "abandoned" | "no-cookies"): void;
+  /** The session cookie's name. */
+  cookieName(session: Session<SessionSchema>): string;
 }
 
 /** Set by `Session`'s static block, which alone can reach its private fields. */
@@ -321,6 +327,11 @@ export class Session<S extends SessionSchema> {
       alias: (view, session) => {
         aliases.set(view, session);
       },
+      legacyPending: (session) => stateOf(session).legacyPending,
+      holdLegacy: (session, why) => {
+        stateOf(session).legacyHeld = why;
+      },
+      cookieName: (session) => stateOf(session).ctx.cookie.name,
     };
   }
 

@@ -45,6 +45,16 @@ export function legacyStoreId(sid: string): string {
 }
 
 /**
+ * The id of the marker an import leaves beside an imported session (`importLegacy`): an empty
+ * shadow that lives as long as the legacy store keeps the session, so that whatever happens to
+ * the imported record (claimed, revoked, destroyed, purged), a re-run of the import never brings
+ * it back. Its own domain: never a token's id, never a legacy session's.
+ */
+export function legacyMarkerId(sid: string): string {
+  return sha256Hex(`tessera.legacy-imported:${sid}`);
+}
+
+/**
  * A short tag for logs and `onEvent`: derived from the id under a separate purpose, so it
  * correlates events without revealing the token or the store key.
  */

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import { commitCookies, isSettled, isStoreUnavailable, lockSession } from "../adapter-kit.js";
+import { commitCookies, holdLegacy, isSettled, isStoreUnavailable, lockSession } from "../adapter-kit.js";
 import {
   CrossSiteRequestError,
   type CsrfOption,
@@ -95,6 +95,8 @@ export function expressSession<S extends SessionSchema>(
     const lock = () => lockSession(session, "after the response started: its cookie is already sent");
     const commit = async (status: number) => {
       lock();
+      // The client hung up before the response: nobody receives a new token, so a legacy session is not claimed.
+      if (res.destroyed || req.socket?.destroyed === true) holdLegacy(session, "abandoned");
       // A 5xx is an error handler's answer (Express's own, or the app's) even when no sessionHandler saw the throw.
       return failed || status >= 500 ? [] : (await commitCookies(session)).map((cookie) => cookie.header);
     };

@@ -1,4 +1,4 @@
-import { commitCookies, isStoreUnavailable, lockSession, storeUnavailableResponse } from "../adapter-kit.js";
+import { commitCookies, holdLegacy, isStoreUnavailable, lockSession, storeUnavailableResponse } from "../adapter-kit.js";
 import {
   CrossSiteRequestError,
   type CsrfOption,
@@ -85,6 +85,8 @@ export function withSession<S extends SessionSchema>(
       lockSession(session, "after the response was returned: its headers are final");
     }
     if (response.status >= 500) return withSessionHeaders(response, []);
+    // The client hung up: nobody receives a new token, so a legacy session is not claimed.
+    if (request.signal.aborted) holdLegacy(session, "abandoned");
     let cookies: string[];
     try {
       cookies = (await commitCookies(session)).map((cookie) => cookie.header);

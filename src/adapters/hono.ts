@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { commitCookies, isStoreUnavailable, lockSession, storeUnavailableResponse } from "../adapter-kit.js";
+import { commitCookies, holdLegacy, isStoreUnavailable, lockSession, storeUnavailableResponse } from "../adapter-kit.js";
 import {
   CrossSiteRequestError,
   type CsrfOption,
@@ -94,6 +94,8 @@ export function honoSession<S extends SessionSchema>(
     if (c.error !== undefined || c.res.status >= 500) return replaceResponse(c, c.res, []);
     let cookies: string[];
     try {
+      // The client hung up: nobody receives a new token, so a legacy session is not claimed.
+      if (c.req.raw.signal.aborted) holdLegacy(session, "abandoned");
       cookies = (await commitCookies(session)).map((cookie) => cookie.header);
     } catch (error) {
       c.res.body?.cancel().catch(() => undefined);

@@ -3,11 +3,14 @@ import { cookies as nextCookies } from "next/headers.js";
 import { type NextRequest, NextResponse } from "next/server.js";
 import {
   commitCookies,
+  holdLegacy,
   isDispensable,
   isSettled,
+  legacyPending,
   loadedFromSnapshot,
   lockSession,
   type SessionCookie,
+  sessionCookieName,
   snapshotCookie,
 } from "../adapter-kit.js";
 import {
@@ -121,6 +124,7 @@ export async function saveSession<S extends SessionSchema>(session: Session<S>):
   // what is left is at most a due refresh, whose cookie could not reach the client any more.
   if (route?.returned) return false;
   refuseUnreplaceableSnapshot(session, jar);
+  holdUnsendableClaim(session, jar);
   let written = false;
   for (const cookie of await commitCookies(session)) {
     const sent = jar.get(cookie.name)?.value;
@@ -138,6 +142,23 @@ export async function saveSession<S extends SessionSchema>(session: Session<S>):
   }
   if (written && route !== undefined) route.wroteCookie = true;
   return written;
+}
+
+/**
+ * A session loaded through its legacy cookie is claimed by its commit (rotated to a new token):
+ * where that token cannot be set (a Server Component), the claim would log the user out, so it
+ * is held (reads work, a change throws `SessionUsageError` before anything is stored). Clearing
+ * the session cookie first tells which: the request has none, and where cookies can be set the
+ * commit's own cookie replaces the clear.
+ */
+function holdUnsendableClaim(session: object, jar: NextCookies): void {
+  if (!legacyPending(session)) return;
+  const name = sessionCookieName(session);
+  try {
+    jar.set(name, "", { maxAge: 0, path: "/" });
+  } catch {
+    holdLegacy(session, "no-cookies");
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { initTRPC, type TRPC_ERROR_CODE_KEY, TRPCError } from "@trpc/server";
 import type { FetchCreateContextFnOptions } from "@trpc/server/adapters/fetch";
 import { parseCookie } from "cookie";
-import { commitCookies, isDispensable, lockSession, type SessionCookie } from "../adapter-kit.js";
+import { commitCookies, holdLegacy, isDispensable, lockSession, type SessionCookie } from "../adapter-kit.js";
 import type { CsrfOption, Session, SessionErrorStatus, SessionManager, SessionSchema, TesseraError } from "../index.js";
 import {
   CrossSiteRequestError,
@@ -70,8 +70,15 @@ export function createSessionContext<S extends SessionSchema>(
     const headers = info.accept === "application/jsonl" ? null : resHeaders;
     const outbox: Outbox = { headers, pin, sent, appended: [] };
     outboxes.set(session, outbox);
+    // A streamed response cannot carry the Tessera cookie a legacy cookie's claim would mint.
+    if (headers === null) holdLegacy(session, "no-cookies");
+    const commit = () => {
+      // Nobody receives this response: a legacy session stays unclaimed for the next request.
+      if (req.signal.aborted) holdLegacy(session, "abandoned");
+      return commitCookies(session);
+    };
     openBatch(session as unknown as Session<SessionSchema>, {
-      commit: () => translate(() => commitCookies(session), pin).then((cookies) => send(outbox, cookies)),
+      commit: () => translate(commit, pin).then((cookies) => send(outbox, cookies)),
       streamed: headers === null,
       signal: req.signal,
       abortError: () => new TRPCError({ code: "CLIENT_CLOSED_REQUEST", message: "The request was aborted" }),

@@ -14,6 +14,12 @@ export interface ExpressSessionCookieOptions {
   path?: string;
   /** express-session's `cookie.domain`. @default undefined */
   domain?: string;
+  /**
+   * For how many seconds after its first use the old cookie still reaches the session it was
+   * traded for (a page and its XHRs sent with it at once all see the user); 0 to end it at once.
+   * @default 20
+   */
+  followSeconds?: number;
 }
 
 /**
@@ -50,6 +56,7 @@ export function expressSessionCookie(options: ExpressSessionCookieOptions): Lega
     name: options.name ?? "connect.sid",
     path: options.path ?? "/",
     domain: options.domain,
+    followSeconds: options.followSeconds,
     verify(value: string): string | null {
       const text = decode(value);
       if (text === null || !text.startsWith("s:")) return null;
@@ -70,8 +77,12 @@ export function expressSessionCookie(options: ExpressSessionCookieOptions): Lega
 }
 
 /** The cookie value URL-decoded as express-session's cookie parser does; null for junk. */
-function decode(value: string): string | null {
-  if (typeof value !== "string" || value.length === 0 || value.length > MAX_VALUE_CHARS) return null;
+function decode(raw: string): string | null {
+  if (typeof raw !== "string" || raw.length === 0 || raw.length > MAX_VALUE_CHARS) return null;
+  // express-session's parser (cookie@0.7) strips one pair of surrounding double quotes, so a
+  // quoted `connect.sid="s%3A…"` verified there: it does here too (this cookie only).
+  const value = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
+  if (value.length === 0) return null;
   let text: string;
   try {
     text = value.includes("%") ? decodeURIComponent(value) : value;

@@ -1,5 +1,5 @@
 import type { LegacySessionImport, SessionManager, SessionSchema } from "../index.js";
-import { isTesseraError, SessionTooLargeError, SessionValidationError } from "../index.js";
+import { isTesseraError, SessionTooLargeError, SessionUsageError, SessionValidationError } from "../index.js";
 import type { LegacyRecord, LegacySource } from "./sources.js";
 
 /** A legacy session's data as express-session stored it, its `cookie` object removed. */
@@ -102,6 +102,10 @@ export async function importSessions<S extends SessionSchema>(
   const now = options.now ?? Date.now;
   const dryRun = options.dryRun ?? false;
   const concurrency = options.concurrency ?? 16;
+  // 0, a negative number or NaN would start no worker: nothing imported, reported as success.
+  if (!Number.isInteger(concurrency) || concurrency <= 0) {
+    throw new SessionUsageError("importSessions: concurrency must be a positive integer");
+  }
   const totals: ImportProgress = { read: 0, imported: 0, existing: 0, empty: 0, rejected: 0 };
   const reasons: Partial<Record<RejectReason, number>> = {};
   const reject = (record: LegacyRecord, reason: RejectReason, extra: Omit<ImportRejection, "sid" | "reason"> = {}) => {

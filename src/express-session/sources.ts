@@ -189,7 +189,11 @@ export function connectPgSimpleSource(options: ConnectPgSimpleSourceOptions): Le
         yield rows.map((row): LegacyRecord => {
           const sid = String(row.sid);
           const expireMs = row.expire_ms === null ? null : Number(row.expire_ms);
-          const expiresAt = expireMs === null || !Number.isFinite(expireMs) ? null : new Date(expireMs);
+          // 'infinity' never expires; '-infinity' (or junk) has always been expired, never "kept forever".
+          const expiresAt =
+            expireMs === null || expireMs === Number.POSITIVE_INFINITY
+              ? null
+              : new Date(Number.isFinite(expireMs) ? expireMs : 0);
           return typeof row.sess === "string"
             ? { sid, json: row.sess, expiresAt }
             : { sid, json: null, problem: "too-large", expiresAt };

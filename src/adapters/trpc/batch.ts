@@ -1,4 +1,4 @@
-import { aliasSession, loadedFromSnapshot } from "../../adapter-kit.js";
+import { aliasSession, legacyPending, loadedFromSnapshot } from "../../adapter-kit.js";
 import type { Session, SessionSchema } from "../../index.js";
 import { SessionUsageError } from "../../index.js";
 
@@ -176,7 +176,9 @@ function record(
   const { session } = batch;
   // Refused before the store is touched: a new session's row, or a rotation, whose cookie can no
   // longer reach the client would be an orphan, or log the user out.
-  if (batch.streamed && (needsCookie.has(method) || (adds.has(method) && session.isNew))) {
+  // A session loaded through its legacy cookie needs a new cookie for any change (its claim).
+  const claims = !passive.has(method) && legacyPending(session);
+  if (batch.streamed && (needsCookie.has(method) || claims || (adds.has(method) && session.isNew))) {
     throw new SessionUsageError(
       `session.${String(method)}() needs a new cookie, but this streamed response's headers are already sent: send it through httpBatchLink`,
     );

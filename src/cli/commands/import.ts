@@ -1,4 +1,5 @@
-import { createWriteStream, type WriteStream } from "node:fs";
+import { constants, type WriteStream } from "node:fs";
+import { open } from "node:fs/promises";
 import cliProgress from "cli-progress";
 import {
   connectPgSimpleSource,
@@ -124,14 +125,25 @@ async function openSource(options: ImportCommandOptions): Promise<{ source: Lega
   return { source, close: () => sql.end({ timeout: 5 }) };
 }
 
-/** The report file, created (or emptied) before the first session: a rerun never shows an older run's lines. */
+/**
+ * The report file, created (or emptied) before the first session: a rerun never shows an older
+ * run's lines. Never through a symlink (O_NOFOLLOW: one planted at the path is refused, not
+ * followed to someone else's file), and mode 0600 also when it already existed with another.
+ */
 async function openReport(path: string): Promise<WriteStream> {
-  const stream = createWriteStream(path, { flags: "w", mode: 0o600 });
-  await new Promise<void>((done, fail) => {
-    stream.once("open", () => done());
-    stream.once("error", (error) => fail(failure(`cannot write the report ${path}: ${describeError(error)}`, error)));
-  });
-  return stream;
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0);
+  try {
+    const handle = await open(path, flags, 0o600);
+    try {
+      await handle.chmod(0o600);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    return handle.createWriteStream();
+  } catch (error) {
+    throw failure(`cannot write the report ${path}: ${describeError(error)}`, error);
+  }
 }
 
 async function closeReport(stream: WriteStream | null): Promise<void> {
