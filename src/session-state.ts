@@ -112,7 +112,23 @@ export class SessionState implements PersistedSession {
   }
 
   save(): Promise<void> {
-    return this.exclusive(() => this.ctx.persistence.save(this, this.ctx.nowMs()));
+    return this.exclusive(() => (this.legacyPending ? this.saveLegacy() : this.ctx.persistence.save(this, this.ctx.nowMs())));
+  }
+
+  /**
+   * An explicit `save()` of a session still pending its legacy claim claims it first, as
+   * `commit()` and `destroy()` do: a write under the legacy id would roll the imported record's
+   * expiry past the legacy store's own and keep the old cookie alive. Held (the response cannot
+   * carry the new cookie), it stores nothing, as the held commit does.
+   */
+  private async saveLegacy(): Promise<void> {
+    if (this.legacyHeld !== null) {
+      this.heldLegacyCommit();
+      return;
+    }
+    const now = this.ctx.nowMs();
+    await this.retireLegacy(now);
+    if (!this.lostLegacyRace) await this.ctx.persistence.save(this, now);
   }
 
   rotate(): Promise<void> {
