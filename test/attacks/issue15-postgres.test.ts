@@ -3,7 +3,7 @@
  * left behind (non-object `sess`, infinite `expire`, odd sids, a hostile table name), keyset
  * paging, two imports at once into drizzleStore, and the CLI's report file (symlinks, modes).
  */
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { chmod, lstat, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -152,6 +152,84 @@ describe.skipIf(databaseUrl === undefined)("connect-pg-simple rows", () => {
       expect(text).not.toContain("S3cretS3c");
       expect(text).not.toContain("4111");
       expect((await stat(join(dir, "dry.jsonl"))).mode & 0o777).toBe(0o600);
+    });
+
+    describe("fixed after the attack: the report path", () => {
+      it("does not write through a symlink planted at the report path", async () => {
+        await plantRejections();
+        const victim = join(dir, "victim.txt");
+        await writeFile(victim, "someone else's file\n");
+        await symlink(victim, join(dir, "planted.jsonl"));
+        const result = await cli("--dry-run", "--report", "planted.jsonl");
+        expect(await readFile(victim, "utf8")).toBe("someone else's file\n");
+        // Refused (exit 1 or 2), or written to a fresh file in place of the link.
+        if (result.code === 0) expect((await lstat(join(dir, "planted.jsonl"))).isSymbolicLink()).toBe(false);
+      });
+
+      it("a report file that already exists readable by others is not left readable by others", async () => {
+        await plantRejections();
+        const path = join(dir, "existing.jsonl");
+        await writeFile(path, "old run\n");
+        await chmod(path, 0o644);
+        json(await cli("--dry-run", "--report", "existing.jsonl"));
+        expect((await readFile(path, "utf8")).includes("old run")).toBe(false);
+        expect((await stat(path)).mode & 0o077).toBe(0);
+      });
+    });
+  });
+
+  describe("fixed after the attack: expiry extremes and two imports at once", () => {
+    it("an expire of -infinity is expired, not kept forever", async () => {
+      await reset();
+      await insert("neg-inf-aaaaaaaaaaaaaa", JSON.stringify({ userId: "ghost" }), "'-infinity'");
+      const result = await importSessions(manager(), source(), { map });
+      expect(result.reasons.expired).toBe(1);
+      expect(await database.query("select count(*)::int as n from sessions")).toEqual([{ n: 0 }]);
+    });
+
+    it("one session whose legacy expiry is past year 9999 does not abort the whole import into drizzleStore", async () => {
+      await reset();
+      // connect-redis without TTL (disableTTL) and a "remember me forever" cookie: cookie.expires decides.
+      const records = [
+        {
+          sid: "far-future-aaaaaaaaaaaaa",
+          json: JSON.stringify({ cookie: { expires: "+010000-01-01T00:00:00.000Z" }, userId: "far" }),
+          expiresAt: null,
+        },
+        {
+          sid: "ordinary-aaaaaaaaaaaaaaa",
+          json: JSON.stringify({ userId: "ordinary" }),
+          expiresAt: new Date(Date.now() + 3_600_000),
+        },
+      ];
+      const array: LegacySource = {
+        count: async () => records.length,
+        batches: async function* () {
+          yield records;
+        },
+      };
+      const result = await importSessions(manager(), array, { map });
+      expect(result.read).toBe(2);
+      expect((await manager().findMany({ where: { userId: "ordinary" } })).length).toBe(1);
+    });
+
+    it("two imports at once into drizzleStore both finish, each session imported once", async () => {
+      await reset();
+      for (let i = 0; i < 100; i++) {
+        await insert(
+          `twice-${String(i).padStart(3, "0")}-aaaaaaaa`,
+          JSON.stringify({ userId: `t${i}` }),
+          "now() + interval '1 hour'",
+        );
+      }
+      const [a, b] = await Promise.allSettled([
+        importSessions(manager(), source(20), { map }),
+        importSessions(manager(), source(20), { map }),
+      ]);
+      expect(a.status, a.status === "rejected" ? String(a.reason) : "").toBe("fulfilled");
+      expect(b.status, b.status === "rejected" ? String(b.reason) : "").toBe("fulfilled");
+      // Sessions, not their import markers (shadows: successor_id set).
+      expect(await database.query("select count(*)::int as n from sessions where successor_id is null")).toEqual([{ n: 100 }]);
     });
   });
 });

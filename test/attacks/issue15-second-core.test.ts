@@ -1,10 +1,11 @@
 /**
  * Second attack on the issue-15.5 fixes (memory store): the follow window, the import marker,
- * held claims. Guards pass; the defects are left uncommitted (see the attack report).
+ * held claims, and (fixed after the attack) an explicit save() of a held or unclaimed legacy session.
  */
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
+import { holdLegacy } from "../../src/adapter-kit.js";
 import { expressSessionCookie } from "../../src/express-session/index.js";
 import { defineSession, type Session } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
@@ -179,5 +180,58 @@ describe("a save() before the claim", () => {
     expect((await sessions.get(token))?.get("cart")).toEqual(["early"]);
     clock.advance(21);
     expect((await sessions.load(legacyCookie("sv"))).has("userId")).toBe(false);
+  });
+});
+
+describe("fixed after the second attack: held claims and save()", () => {
+  describe("held claims", () => {
+    it("an explicit save() of a held (no-cookies) legacy session stores nothing under the legacy id", async () => {
+      const { sessions, map } = setup();
+      await sessions.importLegacy({ sid: "hs", data: { userId: "victim" }, expiresAt: null });
+      const before = JSON.stringify([...map.entries()]);
+      const session = await sessions.load(legacyCookie("hs"));
+      holdLegacy(session, "no-cookies");
+      session.set("cart", ["rsc"]);
+      await expect(session.save()).rejects.toThrow();
+      expect(JSON.stringify([...map.entries()])).toBe(before);
+    });
+
+    it("an explicit save() of an abandoned legacy session stores nothing under the legacy id", async () => {
+      const { sessions, map } = setup();
+      await sessions.importLegacy({ sid: "ha", data: { userId: "victim" }, expiresAt: null });
+      const before = JSON.stringify([...map.entries()]);
+      const session = await sessions.load(legacyCookie("ha"));
+      holdLegacy(session, "abandoned");
+      session.set("cart", ["gone"]);
+      await session.save().catch(() => undefined);
+      expect(await session.commit()).toEqual([]);
+      expect(JSON.stringify([...map.entries()])).toBe(before);
+    });
+  });
+
+  describe("an unclaimed legacy session's explicit save()", () => {
+    // The defect: save() patched the record under the legacy id, rolling its expiry from the
+    // legacy store's (an hour) to now + maxAge, so a stolen legacy cookie lived ~14 days more.
+    // The fix claims it first, as commit() and destroy() do.
+    it("claims it first: nothing under the legacy id outlives the legacy expiry, and after the follow window the old cookie reaches nothing", async () => {
+      const { sessions, map, clock } = setup();
+      const legacyExpiry = clock.now() + 3_600_000;
+      await sessions.importLegacy({ sid: "st", data: { userId: "victim" }, expiresAt: new Date(legacyExpiry) });
+      const importedIds = new Set(map.keys());
+      // A handler saves explicitly, then fails (or its client goes away): no commit.
+      const session = await sessions.load(legacyCookie("st"));
+      session.set("cart", ["saved"]);
+      await session.save();
+      session.discard();
+      for (const id of importedIds) {
+        const record = map.get(id);
+        if (record !== undefined && record.successorId === null)
+          expect(record.expiresAt.getTime()).toBeLessThanOrEqual(legacyExpiry);
+      }
+      clock.advance(21); // seconds: past followSeconds (20), well inside the legacy hour
+      const replay = await sessions.load(legacyCookie("st"));
+      expect(replay.get("userId")).toBeUndefined();
+      expect(replay.isNew).toBe(true);
+    });
   });
 });

@@ -55,3 +55,29 @@ describe("tRPC: the legacy cookie", () => {
     expect(await (await call(legacyCookie("batch"), false)).text()).not.toContain("u_batch");
   });
 });
+
+describe("fixed after the attack: tRPC", () => {
+  describe("tRPC httpBatchStreamLink: the legacy cookie", () => {
+    it("a streamed batch that cannot set the new cookie does not use up the legacy session", async () => {
+      const sessions = defineSession({ schema, store: memoryStore(), legacy: expressSessionCookie({ secrets: SECRET }) });
+      const createContext = createSessionContext(sessions);
+      const t = initTRPC.context<Awaited<ReturnType<typeof createContext>>>().create();
+      const procedure = t.procedure.use(sessionMiddleware);
+      const router = t.router({ me: procedure.query(({ ctx }) => ctx.session.get("userId") ?? null) });
+      await sessions.importLegacy({ sid: "streamed", data: { userId: "u_stream" }, expiresAt: null });
+      const response = await fetchRequestHandler({
+        endpoint: "/trpc",
+        req: new Request(`http://x/trpc/me?batch=1&input=${encodeURIComponent("{}")}`, {
+          headers: { cookie: legacyCookie("streamed"), "trpc-accept": "application/jsonl" },
+        }),
+        router,
+        createContext,
+      });
+      const body = await response.text();
+      const delivered = response.headers.getSetCookie().some((value) => /^__Host-sid=[A-Za-z0-9_-]{43};/.test(value));
+      console.log(`streamed batch: status ${response.status}, new cookie delivered: ${delivered}, body ${body.slice(0, 200)}`);
+      // Either the new token reached the browser, or the old cookie still leads to the session.
+      if (!delivered) expect((await sessions.load(legacyCookie("streamed"))).get("userId")).toBe("u_stream");
+    });
+  });
+});
