@@ -19,12 +19,13 @@ import { defineSession } from "../../src/index.js";
 import { ensureBuilt, json, tessera } from "../cli/cli.js";
 import { databaseUrl, openPostgresJs, type TestDatabase } from "../helpers/databases.js";
 import { importSchema } from "../import/fixtures/shape.js";
+import { pgAppConfig, pgImportCli, pgImportEnv } from "../import/pg-import-cli.js";
 
 const signature = createRequire(import.meta.url)("cookie-signature") as { sign(value: string, secret: string): string };
 const SECRET = "issue15 pg attack secret";
 const legacyCookie = (sid: string) => `connect.sid=${encodeURIComponent(`s:${signature.sign(sid, SECRET)}`)}`;
 const table = `i15attack_session_${process.pid}`;
-const config = join(import.meta.dirname, "..", "import", "fixtures", "pg-app.ts");
+const config = pgAppConfig;
 
 let database: TestDatabase;
 let dir: string;
@@ -103,16 +104,7 @@ describe.skipIf(databaseUrl === undefined)("connect-pg-simple rows", () => {
   });
 
   describe("the CLI's report file", () => {
-    const cli = (...args: string[]) =>
-      tessera(["import", "--config", config, "--from", "connect-pg-simple", "--table", table, "--json", ...args], {
-        env: {
-          DATABASE_URL: database.url as string,
-          IMPORT_TESSERA_DATABASE_URL: database.url as string,
-          IMPORT_SECRET: SECRET,
-        },
-        cwd: dir,
-        timeoutMs: 120_000,
-      });
+    const cli = pgImportCli({ table, secret: SECRET, database: () => database, dir: () => dir });
 
     async function plantRejections() {
       await reset();
@@ -128,11 +120,7 @@ describe.skipIf(databaseUrl === undefined)("connect-pg-simple rows", () => {
     it("`tesserae revoke --where userId=` and `inspect` reach imported sessions nobody has claimed yet", async () => {
       await plantRejections();
       expect(json(await cli("--report", "revoke.jsonl"))).toMatchObject({ imported: 1 });
-      const env = {
-        DATABASE_URL: database.url as string,
-        IMPORT_TESSERA_DATABASE_URL: database.url as string,
-        IMPORT_SECRET: SECRET,
-      };
+      const env = pgImportEnv(database, SECRET);
       const inspected = json<unknown[]>(
         await tessera(["inspect", "--config", config, "--where", "userId=ok"], { env, cwd: dir }),
       );

@@ -10,14 +10,14 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expressSessionCookie, type ImportRejection } from "../../src/express-session/index.js";
 import { defineSession } from "../../src/index.js";
-import { ensureBuilt, json, tessera } from "../cli/cli.js";
+import { ensureBuilt, json } from "../cli/cli.js";
 import { databaseUrl, openPostgresJs, type TestDatabase } from "../helpers/databases.js";
 import { importSchema } from "./fixtures/shape.js";
 import { LEGACY_SECRET, legacyApp, pgLegacyStore } from "./legacy-app.js";
+import { pgImportCli } from "./pg-import-cli.js";
 import { tesseraApp } from "./tessera-app.js";
 
 const table = `legacy_session_${process.pid}`;
-const config = join(import.meta.dirname, "fixtures", "pg-app.ts");
 
 let database: TestDatabase;
 let pool: pg.Pool;
@@ -25,16 +25,7 @@ let legacy: Awaited<ReturnType<typeof legacyApp>>;
 let dir: string;
 const cookies: Record<string, string> = {};
 
-const cli = (...args: string[]) =>
-  tessera(["import", "--config", config, "--from", "connect-pg-simple", "--table", table, "--json", ...args], {
-    env: {
-      DATABASE_URL: database.url as string,
-      IMPORT_TESSERA_DATABASE_URL: database.url as string,
-      IMPORT_SECRET: LEGACY_SECRET,
-    },
-    cwd: dir,
-    timeoutMs: 120_000,
-  });
+const cli = pgImportCli({ table, secret: LEGACY_SECRET, database: () => database, dir: () => dir });
 
 const manager = () =>
   defineSession({
