@@ -1,6 +1,5 @@
 import { constants, type WriteStream } from "node:fs";
 import { open } from "node:fs/promises";
-import cliProgress from "cli-progress";
 import {
   connectPgSimpleSource,
   connectRedisSource,
@@ -16,6 +15,7 @@ import { count, counted, seconds } from "../format.js";
 import { type Io, printJson } from "../io.js";
 import { loadConfigModule } from "../load-config.js";
 import type { GlobalOptions } from "../open-operator.js";
+import { countBar } from "../progress.js";
 
 export interface ImportCommandOptions extends GlobalOptions {
   from: string;
@@ -177,22 +177,5 @@ function print(io: Io, options: ImportCommandOptions, result: ImportResult): voi
 /** A bar over the source's count (one extra pass of SCAN or a count(*)), on stderr's terminal only. */
 async function progressBar(source: LegacySource, stream: NodeJS.WriteStream) {
   const total = await source.count();
-  if (total === null || total === 0) return null;
-  const bar = new cliProgress.SingleBar(
-    {
-      format: "importing [{bar}] {percentage}% | {value} / {total} | ETA {eta_formatted}",
-      stream,
-      clearOnComplete: true,
-      hideCursor: false,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, 0);
-  return {
-    update(read: number) {
-      if (read > total) bar.setTotal(read);
-      bar.update(read);
-    },
-    stop: () => bar.stop(),
-  };
+  return total === null || total === 0 ? null : countBar(stream, "importing", total);
 }

@@ -1,8 +1,8 @@
-import cliProgress from "cli-progress";
 import type { SessionOperator } from "../../index.js";
 import { count, counted, seconds } from "../format.js";
 import { type Io, printJson } from "../io.js";
 import { type GlobalOptions, openOperator } from "../open-operator.js";
+import { countBar } from "../progress.js";
 
 export interface PurgeCommandOptions extends GlobalOptions {
   /** Rows per `purgeExpired` call (one short `DELETE` each). */
@@ -34,7 +34,7 @@ export async function purgeCommand(options: PurgeCommandOptions, io: Io): Promis
     const bar = !options.json && io.tty !== null ? await progressBar(operator, now, io.tty) : null;
     let deleted: number;
     try {
-      deleted = await operator.purge({ batchSize: options.batch, now, onProgress: (total) => bar?.advance(total) });
+      deleted = await operator.purge({ batchSize: options.batch, now, onProgress: (total) => bar?.update(total) });
     } finally {
       bar?.stop();
     }
@@ -65,27 +65,5 @@ function report(io: Io, options: PurgeCommandOptions, deleted: number, elapsed: 
  */
 async function progressBar(operator: SessionOperator, now: Date, stream: NodeJS.WriteStream) {
   const total = await operator.countExpired({ now });
-  if (total === null || total === 0) return null;
-  const bar = new cliProgress.SingleBar(
-    {
-      format: "purging [{bar}] {percentage}% | {done} / {all} | ETA {eta_formatted}",
-      stream,
-      clearOnComplete: true,
-      // Not hidden: a Ctrl-C mid-purge would leave the terminal without a cursor.
-      hideCursor: false,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, 0, { done: count(0), all: count(total) });
-  let shownTotal = total;
-  return {
-    advance(deleted: number) {
-      if (deleted > shownTotal) {
-        shownTotal = deleted;
-        bar.setTotal(shownTotal);
-      }
-      bar.update(deleted, { done: count(deleted), all: count(shownTotal) });
-    },
-    stop: () => bar.stop(),
-  };
+  return total === null || total === 0 ? null : countBar(stream, "purging", total);
 }
