@@ -5,5 +5,5 @@ import { defineConfig } from "drizzle-kit";
 export default defineConfig({
   dialect: "postgresql",
   schema: "./src/stores/drizzle/default-table.ts",
-  out: "./drizzle",
+  out: "./drizzle/postgres",
 });

@@ -41,6 +41,21 @@ export default async function setup(): Promise<void> {
       client.disconnect();
     }
   }
+  const mysqlUrl = process.env.MYSQL_URL;
+  if (mysqlUrl === undefined || mysqlUrl === "") {
+    skipped.push(
+      "Drizzle on a real MySQL/MariaDB (mysql2 driver): set MYSQL_URL, e.g. MYSQL_URL=mysql://root@127.0.0.1:3306/test",
+    );
+  } else {
+    const { createConnection } = await import("mysql2/promise");
+    try {
+      const connection = await createConnection({ uri: mysqlUrl, connectTimeout: 5000 });
+      await connection.query("select 1");
+      await connection.end();
+    } catch (error) {
+      throw new Error(`MYSQL_URL is set but MySQL/MariaDB does not answer: ${(error as Error).message}`);
+    }
+  }
   if (!canStartRedis) {
     skipped.push("Redis Cluster and Redis outage tests (they start their own servers): install redis-server on the PATH");
   }
@@ -56,7 +71,7 @@ export default async function setup(): Promise<void> {
     throw new Error(`CI=true but these suites cannot run:\n- ${skipped.join("\n- ")}`);
   }
   if (skipped.length === 0) return;
-  const notice = `Skipped suites (no server configured); PGlite and memory suites ran:\n- ${skipped.join("\n- ")}`;
+  const notice = `Skipped suites (no server configured); PGlite, SQLite and memory suites ran:\n- ${skipped.join("\n- ")}`;
   console.warn(`\n${notice}\n`);
   // Shown again by the summary reporter just above the closing line, where nobody misses it.
   process.env.TESSERA_SKIPPED_NOTICE = notice;

@@ -316,7 +316,7 @@ describe("adding an indexed column to a table that already holds sessions (docs/
   }, 120_000);
 
   it("the baseline drizzle-kit generates from the default table is the package's own migration", () => {
-    expect(baseline).toBe(readFileSync(path.join(root, "drizzle", "0000_init.sql"), "utf8"));
+    expect(baseline).toBe(readFileSync(path.join(root, "drizzle", "postgres", "0000_init.sql"), "utf8"));
   });
 
   it("adding the column generates ALTER TABLE ... ADD COLUMN ... GENERATED ALWAYS AS ... STORED and CREATE INDEX", () => {

@@ -37,11 +37,11 @@ export async function migrateCommand(options: MigrateCommandOptions, io: Io): Pr
 }
 
 /**
- * The package's `drizzle/meta/_journal.json`. src/cli/commands/ and dist/cli/commands/ are both
+ * The package's `drizzle/postgres/meta/_journal.json`. src/cli/commands/ and dist/cli/commands/ are both
  * three levels below the package root, where `drizzle/` ships (`files` in package.json).
  */
 function readJournal(): JournalEntry[] {
-  const text = readFileSync(new URL("../../../drizzle/meta/_journal.json", import.meta.url), "utf8");
+  const text = readFileSync(new URL("../../../drizzle/postgres/meta/_journal.json", import.meta.url), "utf8");
   const entries = (JSON.parse(text) as { entries: JournalEntry[] }).entries;
   return [...entries].sort((a, b) => a.when - b.when);
 }

@@ -1,6 +1,7 @@
-export type { DrizzleStoreOptions } from "./drizzle-store.js";
+export type { DrizzleSessionStore, MysqlDb, PostgresDb, SqliteDb } from "./dialects.js";
+export type { DrizzleStoreOptions, MysqlDrizzleStoreOptions, SqliteDrizzleStoreOptions } from "./drizzle-store.js";
 export { drizzleStore } from "./drizzle-store.js";
-export type { MigrateOptions } from "./migrate.js";
 export { migrate } from "./migrate.js";
+export type { MigrateOptions } from "./migrate-options.js";
 export type { GeneratedColumns, SessionsTable, SessionsTableOf, SessionsTableOptions } from "./sessions-table.js";
 export { sessionsTable } from "./sessions-table.js";

@@ -1,33 +1,21 @@
-import type { PgDatabase, PgQueryResultHKT, PgSession } from "drizzle-orm/pg-core";
-import { PgDialect } from "drizzle-orm/pg-core";
+import { is } from "drizzle-orm";
+import { MySqlDatabase } from "drizzle-orm/mysql-core";
+import type { PgSession } from "drizzle-orm/pg-core";
+import { PgDatabase, PgDialect } from "drizzle-orm/pg-core";
+import { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
+import { SessionConfigError } from "../../errors.js";
+import type { MysqlDb, PostgresDb, SqliteDb } from "./dialects.js";
+import type { MigrateOptions } from "./migrate-options.js";
 import { migrations } from "./migrations.js";
 import { readMigrationsFolder } from "./migrations-folder.js";
-
-/** Options of {@link migrate}. */
-export interface MigrateOptions {
-  /**
-   * Your app's drizzle-kit migrations folder (the `out` of its drizzle.config, e.g.
-   * `"drizzle"`), applied instead of the package's own: for an app whose Drizzle schema holds
-   * its `sessionsTable(...)` and whose migrations create it. Relative to the working directory.
-   * Read at run time with drizzle-orm's `readMigrationFiles`, loaded only when this is set, so
-   * a bundled app needs the folder on disk where it runs, not in its bundle.
-   * @default undefined: the package's migrations (the default `sessions` table), shipped as code
-   */
-  migrationsFolder?: string;
-  /**
-   * Table recording which migrations ran.
-   * @default "__tessera_migrations"; with `migrationsFolder`, "__drizzle_migrations" (drizzle-kit's
-   *   own, so `drizzle-kit migrate` and this call keep one history)
-   */
-  migrationsTable?: string;
-  /** Schema of that table (created if missing). @default "drizzle" */
-  migrationsSchema?: string;
-}
+import { migrateMysql } from "./mysql/migrate.js";
+import { migrateSqlite } from "./sqlite/migrate.js";
 
 /**
- * Applies SQL migrations to any Drizzle Postgres database: postgres-js, node-postgres or
- * PGlite. Without `migrationsFolder`, the package's own (the default `sessions` table; the same
- * SQL as the shipped `drizzle/` folder); with it, your app's drizzle-kit migrations. Migrations
+ * Applies SQL migrations to a Drizzle database of any dialect: Postgres (postgres-js,
+ * node-postgres, PGlite), SQLite (libSQL, better-sqlite3) or MySQL/MariaDB (mysql2). Without
+ * `migrationsFolder`, the package's own for that dialect (the default `sessions` table; the same
+ * SQL as the shipped `drizzle/<dialect>/` folder); with it, your app's drizzle-kit migrations. Migrations
  * already recorded in `migrationsTable` are skipped, so running it again is a no-op. Pending
  * migrations run in one transaction: all of them apply or none does. Two processes migrating
  * the same database at the same moment are not serialised: run it from one place (a deploy
@@ -36,7 +24,8 @@ export interface MigrateOptions {
  * The package's SQL is part of the code, not read from disk, so an app bundled by Next
  * (webpack or Turbopack), or any bundler, can call it; `migrationsFolder` is read from disk.
  *
- * @throws SessionConfigError when `migrationsFolder` holds no drizzle-kit migrations.
+ * @throws SessionConfigError when `db` is not a Drizzle database of a supported dialect, or
+ *   `migrationsFolder` holds no drizzle-kit migrations.
  * @example
  * await migrate(db);
  * const store = drizzleStore({ db });
@@ -45,10 +34,14 @@ export interface MigrateOptions {
  * await migrate(db, { migrationsFolder: "drizzle" });
  * const store = drizzleStore({ db, table: sessions });
  */
-export async function migrate(
-  db: PgDatabase<PgQueryResultHKT, Record<string, unknown>>,
-  options: MigrateOptions = {},
-): Promise<void> {
+export async function migrate(db: PostgresDb | SqliteDb | MysqlDb, options: MigrateOptions = {}): Promise<void> {
+  if (is(db, PgDatabase)) return migratePostgres(db as PostgresDb, options);
+  if (is(db, BaseSQLiteDatabase)) return migrateSqlite(db as SqliteDb, options);
+  if (is(db, MySqlDatabase)) return migrateMysql(db as MysqlDb, options);
+  throw new SessionConfigError("migrate: `db` must be a Drizzle database (Postgres, SQLite or MySQL)");
+}
+
+async function migratePostgres(db: PostgresDb, options: MigrateOptions): Promise<void> {
   const folder = options.migrationsFolder;
   const config = {
     migrationsFolder: folder ?? "", // required by the type, never read: the dialect is given the migrations

@@ -1,0 +1,2 @@
+export type { SqliteSessionsTable } from "./sessions-table.js";
+export { sessionsTable } from "./sessions-table.js";
