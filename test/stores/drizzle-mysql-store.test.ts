@@ -284,6 +284,31 @@ describe.skipIf(!mysqlUrl)("drizzleStore on MySQL/MariaDB: the session time zone
   });
 });
 
+describe.skipIf(!mysqlUrl)("drizzleStore on MySQL/MariaDB: server-side timeouts set on the pool's connections", () => {
+  let database: MysqlTestDatabase;
+  beforeAll(async () => {
+    database = await openMysql(url, { onConnect: ["set session innodb_lock_wait_timeout = 1, max_statement_time = 5"] });
+  }, 60_000);
+  afterAll(() => database?.close());
+
+  it("a patch blocked on a row lock another transaction holds fails (lock wait timeout) and writes nothing, instead of waiting 50 s", async () => {
+    const record = storedRecord();
+    await database.store.create(record);
+    const holder = await database.pool.getConnection();
+    try {
+      await holder.query("begin");
+      await holder.query("select id from sessions where id = ? for update", [record.id]);
+      await expect(database.store.patch(record.id, patchOf({ set: { a: { json: 1 } } }), now)).rejects.toThrow(
+        /lock wait timeout/i,
+      );
+      await holder.query("rollback");
+    } finally {
+      holder.release();
+    }
+    expect((await database.store.get(record.id, now))?.rev).toBe(1);
+  });
+});
+
 describe.skipIf(!mysqlUrl)("the MySQL store's entryBytes (B9) against MariaDB", () => {
   let database: MysqlTestDatabase;
   beforeAll(async () => {
