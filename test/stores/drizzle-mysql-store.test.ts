@@ -298,9 +298,9 @@ describe.skipIf(!mysqlUrl)("drizzleStore on MySQL/MariaDB: server-side timeouts 
     try {
       await holder.query("begin");
       await holder.query("select id from sessions where id = ? for update", [record.id]);
-      await expect(database.store.patch(record.id, patchOf({ set: { a: { json: 1 } } }), now)).rejects.toThrow(
-        /lock wait timeout/i,
-      );
+      await expect(database.store.patch(record.id, patchOf({ set: { a: { json: 1 } } }), now)).rejects.toMatchObject({
+        cause: { code: "ER_LOCK_WAIT_TIMEOUT" },
+      });
       await holder.query("rollback");
     } finally {
       holder.release();
