@@ -190,6 +190,10 @@ describe.skipIf(!mysqlUrl)("drizzleStore on MySQL/MariaDB (mysql2)", () => {
       await database.query(`update sessions set ${set} where id = ?`, [record.id]);
       await expect(database.store.get(record.id, now), set).rejects.toBeInstanceOf(SessionCorruptError);
     }
+    // A listing leaves them out instead of failing: only the readable session of u1 is found.
+    const readable = storedRecord();
+    await database.store.create(readable);
+    expect((await database.store.find({ userId: "u1" }, now)).map((r) => r.id)).toEqual([readable.id]);
   });
 
   it("hostile keys (quotes, backslashes, path syntax, controls, Unicode, empty) are only names to set, delete and measure", async () => {
