@@ -213,6 +213,32 @@ describe.skipIf(!mysqlUrl)("drizzleStore on MySQL/MariaDB (mysql2)", () => {
     expect(loaded?.measuredBytes).toBe(measure(kept));
   });
 
+  it("stats, countExpired and vacuum (the CLI's queries): counts, sizes as LENGTH(data) percentiles, shadows not live", async () => {
+    const sizes = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => ({ pad: { json: "x".repeat(n * 10) } }));
+    for (const data of sizes) await database.store.create(storedRecord({ data, createdAt: later(-30 * 60_000) }));
+    await database.store.create(storedRecord({ expiresAt: later(-1), createdAt: later(-2 * 86400_000) }));
+    await database.store.create(storedRecord({ expiresAt: later(-5), createdAt: later(-3 * 3600_000) }));
+    const old = storedRecord();
+    await database.store.create(old);
+    expect(await database.store.rotate(old.id, storedRecord({ data: sizes[9] ?? {} }), later(30_000), now)).toBe(true);
+    const stats = await database.store.stats(now, { top: 5 });
+    // Eleven live rows (the ten and the rotated one, as large as the largest): ranks ceil(0.5 × 11) = 6 and ceil(0.95 × 11) = 11.
+    const lengths = sizes.map(measure).sort((a, b) => a - b);
+    expect(stats).toEqual({
+      live: 11,
+      expired: 2,
+      // The ten, the shadow and its successor (created now); then the one expired 3 hours after creation.
+      createdLastHour: 12,
+      createdLastDay: 13,
+      bytes: { p50: lengths[5], p95: lengths[9], max: lengths[9] },
+      top: [],
+    });
+    expect(await database.store.countExpired(now)).toBe(2);
+    await database.store.vacuum();
+    expect(await database.store.purgeExpired(now, 10)).toBe(2);
+    expect(await database.store.countExpired(now)).toBe(0);
+  });
+
   it("find and deleteWhere on a field without a column compare exactly: a string '1' is not 1 nor true, 'U1' is not 'u1'", async () => {
     const values = ["1", 1, true, "u1", "U1", "ü1", "u1 "];
     const ids = new Map<unknown, string>();
