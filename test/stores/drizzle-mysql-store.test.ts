@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { varchar } from "drizzle-orm/mysql-core";
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SessionCorruptError, SessionLateWriteError, SessionTooLargeError } from "../../src/errors.js";
+import { SessionCorruptError, SessionLateWriteError, SessionTooLargeError, SessionValidationError } from "../../src/errors.js";
 import type { SessionPatch, StoredData, StoredEntry } from "../../src/store.js";
 import { mysqlEntryBytes } from "../../src/stores/drizzle/mysql/json-size.js";
 import { sessionsTable } from "../../src/stores/drizzle/mysql/sessions-table.js";
@@ -194,6 +194,31 @@ describe.skipIf(!mysqlUrl)("drizzleStore on MySQL/MariaDB (mysql2)", () => {
     const readable = storedRecord();
     await database.store.create(readable);
     expect((await database.store.find({ userId: "u1" }, now)).map((r) => r.id)).toEqual([readable.id]);
+  });
+
+  it("a value nested deeper than MariaDB's JSON functions accept is refused with SessionValidationError, never stored as null", async () => {
+    const nested = (depth: number) => {
+      let value: unknown = 1;
+      for (let i = 0; i < depth; i++) value = [value];
+      return value as StoredEntry["json"];
+    };
+    const record = storedRecord();
+    await database.store.create(record);
+    // 29 levels inside the entry's own object: the deepest MariaDB holds, stored and read back as is.
+    expect(await database.store.patch(record.id, patchOf({ set: { deep: { json: nested(29) } } }), now)).toBe(2);
+    expect((await database.store.get(record.id, now))?.data.deep).toEqual({ json: nested(29) });
+    for (const write of [
+      () => database.store.patch(record.id, patchOf({ set: { deep: { json: nested(30) } } }), now),
+      () => database.store.replace({ ...record, data: { deep: { json: nested(30) } } }, now),
+      () => database.store.create(storedRecord({ data: { deep: { json: nested(40) } } })),
+      () => database.store.rotate(record.id, storedRecord({ data: { deep: { json: nested(30) } } }), null, now),
+    ]) {
+      await expect(write()).rejects.toBeInstanceOf(SessionValidationError);
+    }
+    const loaded = await database.store.get(record.id, now);
+    expect(loaded?.rev).toBe(2);
+    expect(loaded?.data.deep).toEqual({ json: nested(29) });
+    expect(Number((await database.query("select count(*) as n from sessions"))[0]?.n)).toBe(1);
   });
 
   it("hostile keys (quotes, backslashes, path syntax, controls, Unicode, empty) are only names to set, delete and measure", async () => {

@@ -43,3 +43,35 @@ function stringEnd(json: string, open: number): number {
 }
 
 const [QUOTE, BACKSLASH, COLON, COMMA] = [...'"\\:,'].map((c) => c.charCodeAt(0)) as [number, number, number, number];
+
+/**
+ * MariaDB's JSON functions treat a document nested 32 levels deep or more as invalid: `json_extract`
+ * gives NULL, and `json_set` writes that NULL as JSON `null` in place of the value, losing it
+ * silently. `data` adds one level around an entry, so an entry may be at most this deep.
+ */
+export const MYSQL_MAX_ENTRY_DEPTH = 30;
+
+/** The deepest nesting of arrays and objects in the JSON text `json` (brackets inside strings do not count). */
+export function jsonDepth(json: string): number {
+  let depth = 0;
+  let deepest = 0;
+  const n = json.length;
+  for (let i = 0; i < n; ) {
+    const c = json.charCodeAt(i);
+    if (c === QUOTE) {
+      i = stringEnd(json, i);
+      continue;
+    }
+    if (c === OPEN_BRACKET || c === OPEN_BRACE) deepest = Math.max(deepest, ++depth);
+    else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) depth--;
+    i++;
+  }
+  return deepest;
+}
+
+const [OPEN_BRACKET, CLOSE_BRACKET, OPEN_BRACE, CLOSE_BRACE] = [..."[]{}"].map((c) => c.charCodeAt(0)) as [
+  number,
+  number,
+  number,
+  number,
+];

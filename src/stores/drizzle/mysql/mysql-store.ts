@@ -7,11 +7,12 @@ import {
   SessionStoreError,
   SessionTooLargeError,
   SessionUsageError,
+  SessionValidationError,
 } from "../../../errors.js";
 import type { SessionStore, StoredData, StoredSession, Where } from "../../../store.js";
 import type { DrizzleSessionStore, MysqlDb } from "../dialects.js";
 import { sessions } from "./default-table.js";
-import { mysqlEntryBytes } from "./json-size.js";
+import { jsonDepth, MYSQL_MAX_ENTRY_DEPTH, mysqlEntryBytes } from "./json-size.js";
 import { operatorQueries } from "./operator-queries.js";
 import type { MysqlSessionsTable } from "./sessions-table.js";
 import { checkTable, keyPath, okOf, rowsOf, whereConditions } from "./sql-helpers.js";
@@ -32,6 +33,25 @@ function timeOf(value: unknown): Date {
   const ms = value === null || value === undefined ? Number.NaN : Number(value);
   if (!(ms >= FIRST_WRITABLE_MS && ms <= LAST_WRITABLE_MS)) throw corrupt("time columns are not valid dates");
   return new Date(ms);
+}
+
+/**
+ * Refuses, before writing anything, an entry nested deeper than MariaDB's JSON functions accept
+ * (json-size.ts): sent anyway, `json_set` would store JSON null in its place. The core accepts
+ * deeper values (MAX_DEPTH), so this is the write's own typed error, never a store outage.
+ */
+function checkDepth(data: StoredData): void {
+  for (const [key, entry] of Object.entries(data)) {
+    if (jsonDepth(JSON.stringify(entry)) > MYSQL_MAX_ENTRY_DEPTH) {
+      throw new SessionValidationError(key, [
+        {
+          code: "too_deep",
+          path: [],
+          message: `MySQL/MariaDB store JSON nested at most ${MYSQL_MAX_ENTRY_DEPTH - 1} levels deep in a session value`,
+        },
+      ]);
+    }
+  }
 }
 
 /** Returned by the rotate transaction's callback to roll back when the old row is not live. */
@@ -164,11 +184,13 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
     },
 
     async create(record) {
+      checkDepth(record.data);
       // A plain INSERT: an existing id is a duplicate-key error, never an overwrite.
       await execute(insertRecord(record));
     },
 
     async replace(record, now, notAfter?) {
+      checkDepth(record.data);
       const result = await execute(sql`update ${t} set ${column(t.data)} = ${jsonValue(record.data)},
         ${column(t.expiresAt)} = ${utc(record.expiresAt)}, ${column(t.absoluteExpiresAt)} = ${utcOrNull(record.absoluteExpiresAt)},
         ${column(t.createdAt)} = ${utc(record.createdAt)}, ${column(t.updatedAt)} = ${utc(record.updatedAt)},
@@ -183,6 +205,7 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
     },
 
     async patch(id, patch, now) {
+      checkDepth(patch.set);
       const merged = mergedOf(patch.set, patch.deleted);
       let setBytes = 0;
       for (const [key, entry] of Object.entries(patch.set)) setBytes += mysqlEntryBytes(key, entry);
@@ -212,6 +235,7 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
     },
 
     async rotate(oldId, record, graceUntil, now) {
+      checkDepth(record.data);
       // No data-modifying CTEs in MySQL: one transaction. The retiring statement locks the old row
       // and matches only while it is live; a concurrent rotate of the same row waits for the lock
       // and then matches nothing. Any failure (the new id taken) rolls both back.
