@@ -264,6 +264,20 @@ describe.skipIf(!mysqlUrl)("drizzleStore on MySQL/MariaDB (mysql2)", () => {
     expect(await database.store.countExpired(now)).toBe(0);
   });
 
+  it("B9 attack: a 1 MB entry written straight into a row: growing it is refused, removing the entry is not", async () => {
+    const record = storedRecord();
+    await database.store.create(record);
+    await database.query(
+      `update sessions set data = json_set(data, '$."big"', json_object('json', repeat('x', 1000000))) where id = ?`,
+      [record.id],
+    );
+    await expect(
+      database.store.patch(record.id, patchOf({ set: { a: { json: 1 } }, maxBytes: 4096 }), now),
+    ).rejects.toBeInstanceOf(SessionTooLargeError);
+    expect(await database.store.patch(record.id, patchOf({ deleted: ["big"], maxBytes: 4096 }), now)).toBe(2);
+    expect(await lengthOf(record.id)).toBe(measure(record.data));
+  });
+
   it("find and deleteWhere on a field without a column compare exactly: a string '1' is not 1 nor true, 'U1' is not 'u1'", async () => {
     const values = ["1", 1, true, "u1", "U1", "ü1", "u1 "];
     const ids = new Map<unknown, string>();
@@ -301,6 +315,18 @@ describe.skipIf(!mysqlUrl)("drizzleStore on MySQL/MariaDB: an indexed varchar co
     expect((await database.query("select user_id from sessions where id = ?", [a.id]))[0]?.user_id).toBe("u1");
     expect((await database.store.find({ userId: "u1" }, now)).map((r) => r.id)).toEqual([a.id]);
     expect((await database.store.find({ userId: "U1" }, now)).map((r) => r.id)).toEqual([b.id]);
+    // The column follows every write of data: patch, delete of the key, replace, rotate.
+    const userOf = async (id: string) => (await database.query("select user_id from sessions where id = ?", [id]))[0]?.user_id;
+    await database.store.patch(a.id, patchOf({ set: { userId: { json: "u2" } } }), now);
+    expect(await userOf(a.id)).toBe("u2");
+    await database.store.patch(a.id, patchOf({ deleted: ["userId"] }), now);
+    expect(await userOf(a.id)).toBeNull();
+    await database.store.replace({ ...a, data: { userId: { json: "u1" } } }, now);
+    expect(await userOf(a.id)).toBe("u1");
+    const next = storedRecord({ data: { userId: { json: "u1" } } });
+    await database.store.rotate(a.id, next, null, now);
+    expect(await userOf(next.id)).toBe("u1");
+    a.id = next.id;
     const plan = await database.query("explain select id from sessions where user_id = 'u1'");
     expect(JSON.stringify(plan)).toContain("sessions_user_id_idx");
     expect(await database.store.deleteWhere({ userId: "U1" })).toEqual([b.id]);
