@@ -6,10 +6,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { varchar } from "drizzle-orm/mysql-core";
+import { drizzle as drizzleMysql } from "drizzle-orm/mysql2";
 import fc from "fast-check";
+import { createPool as createCallbackPool } from "mysql2";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SessionCorruptError, SessionLateWriteError, SessionTooLargeError, SessionValidationError } from "../../src/errors.js";
 import type { SessionPatch, StoredData, StoredEntry } from "../../src/store.js";
+import { drizzleStore } from "../../src/stores/drizzle/index.js";
 import { mysqlEntryBytes } from "../../src/stores/drizzle/mysql/json-size.js";
 import { sessionsTable } from "../../src/stores/drizzle/mysql/sessions-table.js";
 import { type MysqlTestDatabase, mysqlUrl, openMysql } from "../helpers/mysql-databases.js";
@@ -387,6 +390,31 @@ describe.skipIf(!mysqlUrl)("drizzleStore on MySQL/MariaDB: server-side timeouts 
       holder.release();
     }
     expect((await database.store.get(record.id, now))?.rev).toBe(1);
+  });
+});
+
+describe.skipIf(!mysqlUrl)("drizzleStore on a callback-style mysql2 pool (drizzle wraps it with .promise())", () => {
+  let database: MysqlTestDatabase;
+  let pool: ReturnType<typeof createCallbackPool>;
+  beforeAll(async () => {
+    database = await openMysql(url);
+    pool = createCallbackPool({ uri: database.url, connectionLimit: 4 });
+  }, 60_000);
+  afterAll(async () => {
+    await new Promise((resolve) => pool?.end(resolve));
+    await database?.close();
+  });
+
+  it("patches, rotates (a transaction) and revokes (a transaction) as on a promise pool", async () => {
+    const store = drizzleStore({ db: drizzleMysql(pool), table: database.table });
+    const record = storedRecord();
+    await store.create(record);
+    expect(await store.patch(record.id, patchOf({ set: { a: { json: 1 } } }), now)).toBe(2);
+    const next = storedRecord();
+    expect(await store.rotate(record.id, next, null, now)).toBe(true);
+    expect((await store.get(next.id, now))?.data).toEqual(next.data);
+    expect(await store.get(record.id, now)).toBeNull();
+    expect(await store.deleteWhere({ userId: "u1" })).toEqual([next.id]);
   });
 });
 
