@@ -145,7 +145,9 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
   // B9, as postgres-store.ts: first the core's own figure when the row is still at its rev, then
   // the cheap sufficient bound (the row's text plus the set entries' own sizes: a replaced key
   // grows by at most its new entry, a new key by it and ", "), then the merged text itself. A
-  // patch that does not grow the row is always applied. An empty record is "{}" (2 bytes).
+  // patch that does not grow the row is always applied (one `greatest`, so the statement holds
+  // the merged expression, and the patch's values, twice rather than three times). An empty
+  // record is "{}" (2 bytes).
   const fitsOf = (
     merged: SQL,
     setBytes: number,
@@ -155,7 +157,7 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
     const expectedRev = patch.expected?.rev ?? null;
     const expectedBytes = patch.expected?.bytes ?? null;
     return sql`((${t.rev} = ${expectedRev} and ${expectedBytes} <= ${limit}) or length(${t.data}) + ${setBytes} <= ${limit}
-      or length(${merged}) <= ${limit} or length(${merged}) <= length(${t.data}))`;
+      or length(${merged}) <= greatest(${limit}, length(${t.data})))`;
   };
   /** Only when a write matched no row: was it gone, late, or (for a patch) too large? */
   const explainMiss = async (id: string, now: Date, notAfter: Date | null | undefined, merged: SQL, fits: SQL) => {
