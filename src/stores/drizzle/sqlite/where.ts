@@ -1,0 +1,38 @@
+import type { SQL } from "drizzle-orm";
+import { sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { SessionUsageError } from "../../../errors.js";
+import type { Where } from "../../../store.js";
+
+/**
+ * One condition per `where` field, matching the JSON type exactly: SQLite compares loosely
+ * (`json_extract` gives true as 1, and a text column holds the number 1 as '1'), so a string
+ * matches only a JSON string, a number only a JSON number, a boolean only that JSON literal.
+ * With an indexed column the column finds the rows and `json_type` on the field confirms each;
+ * without one, the entry is looked up with `json_each`, which takes any key as it is (no JSON path
+ * to quote). better-sqlite3 binds no booleans: none is ever bound.
+ */
+export function whereConditions(data: SQLiteColumn, indexed: ReadonlyMap<string, SQLiteColumn>, where: Where): SQL[] {
+  return Object.entries(where).map(([field, value]) => {
+    const kind = typeof value;
+    if (!(kind === "string" || kind === "boolean" || (kind === "number" && Number.isFinite(value)))) {
+      throw new SessionUsageError(`where: "${field}" must be a string, a finite number or a boolean`);
+    }
+    const column = indexed.get(field);
+    if (column !== undefined) {
+      // A plain identifier (sessionsTable checked it): a valid JSON path step as it is.
+      const type = sql`json_type(${data}, ${`$.${field}.json`})`;
+      if (typeof value === "boolean") return sql`(${column} = ${value ? 1 : 0} and ${type} = ${String(value)})`;
+      return sql`(${column} = ${value} and ${typeMatches(type, value)})`;
+    }
+    const entry = sql`json_each.value`;
+    const type = sql`json_type(${entry}, '$.json')`;
+    const equal = typeof value === "boolean" ? sql`` : sql` and json_extract(${entry}, '$.json') = ${value}`;
+    const typed = typeof value === "boolean" ? sql`${type} = ${String(value)}` : typeMatches(type, value);
+    return sql`exists (select 1 from json_each(${data}) where json_each.key = ${field} and ${typed}${equal})`;
+  });
+}
+
+function typeMatches(type: SQL, value: string | number): SQL {
+  return typeof value === "string" ? sql`${type} = 'text'` : sql`${type} in ('integer', 'real')`;
+}
