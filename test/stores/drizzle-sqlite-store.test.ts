@@ -345,7 +345,9 @@ for (const [driver, open] of drivers) {
       const text = fc.string({ unit: "binary", maxLength: 12 });
       const key = fc.oneof(
         fc.constantFrom("a", "é", "k\u2028", "", '"', "\\"),
-        text.filter((s) => !/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s)),
+        text.filter(
+          (s) => !s.includes("\u0000") && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s),
+        ),
       );
       const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
         value: fc.oneof(
