@@ -445,6 +445,15 @@ for (const [driver, open] of drivers) {
         await database.query(`update sessions set ${set} where id = ?`, [r.id]);
         await expect(database.store.get(r.id, t0), kind).rejects.toBeInstanceOf(SessionCorruptError);
       }
+      // find() leaves unreadable rows out instead of failing the whole list.
+      const good = record({ userId: { json: "g" } });
+      const bad = record({ userId: { json: "g" } });
+      await database.store.create(good);
+      await database.store.create(bad);
+      await database.query("update sessions set created_at = 'garbage' where id = ?", [bad.id]);
+      expect((await database.store.find({ userId: "g" }, t0)).map((x) => x.id)).toEqual([good.id]);
+      // Nor does a row whose data is not JSON (planted above) fail a lookup or a revoke.
+      expect(await database.store.deleteWhere({ userId: "g" }, { exceptId: good.id })).toEqual([bad.id]);
     });
 
     it("purgeExpired deletes expired rows in batches, and concurrent purgers delete each row exactly once", async () => {

@@ -4,6 +4,7 @@ import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { SQLiteColumn as SQLiteColumnClass, SQLiteTable } from "drizzle-orm/sqlite-core";
 import {
   SessionConfigError,
+  SessionCorruptError,
   SessionLateWriteError,
   SessionStoreError,
   SessionTooLargeError,
@@ -274,9 +275,16 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
         sql`select ${col("id")}, ${columns} from ${T} where ${sql.join([liveAt(sql`${ms(now)}`), ...conditions], sql` and `)}
           order by ${col("updated_at")} desc${limit}`,
       )) as ArrayLike<unknown>[];
-      return rows.map((row) => {
+      // A row that cannot be read is left out of the list (get() reports it as corrupt when its
+      // session loads): one bad row must not hide a user's other sessions.
+      return rows.flatMap((row) => {
         const [id, ...rest] = Array.prototype.slice.call(row) as unknown[];
-        return readRow(id as string, rest);
+        try {
+          return [readRow(id as string, rest)];
+        } catch (error) {
+          if (error instanceof SessionCorruptError) return [];
+          throw error;
+        }
       });
     },
 

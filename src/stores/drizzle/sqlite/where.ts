@@ -26,15 +26,25 @@ export function whereConditions(data: SQLiteColumn, indexed: ReadonlyMap<string,
     if (column !== undefined && valueKind(column) === kind) {
       // A plain identifier (sessionsTable checked it): a valid JSON path step as it is.
       const type = sql`json_type(${data}, ${`$.${field}.json`})`;
-      if (typeof value === "boolean") return sql`(${column} = ${value ? 1 : 0} and ${type} = ${String(value)})`;
-      return sql`(${column} = ${value} and ${typeMatches(type, value)})`;
+      if (typeof value === "boolean")
+        return sql`(${column} = ${value ? 1 : 0} and ${readable(data, sql`${type} = ${String(value)}`)})`;
+      return sql`(${column} = ${value} and ${readable(data, typeMatches(type, value))})`;
     }
     const entry = sql`json_each.value`;
     const type = sql`json_type(${entry}, '$.json')`;
     const equal = typeof value === "boolean" ? sql`` : sql` and json_extract(${entry}, '$.json') = ${value}`;
     const typed = typeof value === "boolean" ? sql`${type} = ${String(value)}` : typeMatches(type, value);
-    return sql`exists (select 1 from json_each(${data}) where json_each.key = ${field} and ${typed}${equal})`;
+    return readable(data, sql`exists (select 1 from json_each(${data}) where json_each.key = ${field} and ${typed}${equal})`);
   });
+}
+
+/**
+ * `condition` over `data`, false for a row whose data is not JSON text: SQLite's JSON functions
+ * raise an error on such a row, and one corrupt row must not fail a lookup of every session
+ * (`get` reports it when its own session loads). CASE evaluates its branch only when taken.
+ */
+function readable(data: SQLiteColumn, condition: SQL): SQL {
+  return sql`(case when json_valid(${data}) then ${condition} else 0 end)`;
 }
 
 /** The kind of `where` value an indexed column holds as it is: what its index can look up. */
