@@ -454,6 +454,11 @@ for (const [driver, open] of drivers) {
       expect((await database.store.find({ userId: "g" }, t0)).map((x) => x.id)).toEqual([good.id]);
       // Nor does a row whose data is not JSON (planted above) fail a lookup or a revoke.
       expect(await database.store.deleteWhere({ userId: "g" }, { exceptId: good.id })).toEqual([bad.id]);
+      // A patch of a row whose data is not JSON finds no row to patch (null), not a SQL error.
+      const unreadable = record({ a: { json: 1 } });
+      await database.store.create(unreadable);
+      await database.query("update sessions set data = 'garbage' where id = ?", [unreadable.id]);
+      expect(await database.store.patch(unreadable.id, patchAt(1, { b: { json: 2 } }), at(1))).toBeNull();
     });
 
     it("purgeExpired deletes expired rows in batches, and concurrent purgers delete each row exactly once", async () => {

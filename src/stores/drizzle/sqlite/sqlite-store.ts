@@ -90,6 +90,9 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
   const q = (column: string) => `"${name.replaceAll('"', '""')}"."${column}"`;
   const col = (column: string) => sql.raw(q(column));
   const liveAt = (now: SQL) => sql`${col("expires_at")} > ${now} and ${col("successor_id")} is null`;
+  // A patch needs the row's data to be JSON: a row whose data is not (corrupt: get() reports it)
+  // takes no patch, as a gone row, rather than failing in SQLite's JSON functions as an outage.
+  const patchable = (now: SQL) => sql`${liveAt(now)} and json_valid(${col("data")})`;
   const columns = sql.raw(rowColumns(q));
   const allColumns = sql.join(
     [t.id, t.data, t.expiresAt, t.absoluteExpiresAt, t.createdAt, t.updatedAt, t.schemaVersion, t.rev, t.successorId].map(c),
@@ -111,7 +114,8 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
   // set keys, plus the set ones. SQLite keeps each entry's text as given, and json_group_object
   // writes the object compact, so the result's bytes are Σ sqliteEntryBytes (+1).
   const merged = sql`(select json_group_object(key, json(value)) as merged from (
-      select key, value from p, json_each((select o.${c(t.data)} from ${T} o where o.${c(t.id)} = p.id))
+      select key, value from p, json_each((select case when json_valid(o.${c(t.data)}) then o.${c(t.data)} else '{}' end
+        from ${T} o where o.${c(t.id)} = p.id))
         where key not in (select value from json_each(p.deleted)) and key not in (select key from json_each(p."set"))
       union all select key, value from p, json_each(p."set"))) as m`;
   const size = (text: SQL) => sql`(case when ${text} = '{}' then 0 else length(cast(${text} as blob)) - 1 end)`;
@@ -127,12 +131,12 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
     (p) => sql`${patchParams(p)} update ${T} set ${c(t.data)} = m.merged, ${c(t.expiresAt)} = ${p("expiresAt")},
       ${c(t.updatedAt)} = ${p("updatedAt")}, ${c(t.schemaVersion)} = ${p("schemaVersion")}, ${c(t.rev)} = ${col("rev")} + 1
       from p, ${merged}
-      where ${col("id")} = p.id and ${liveAt(sql`p.now`)} and ${onTime} and ${fits} returning ${c(t.rev)}`,
+      where ${col("id")} = p.id and ${patchable(sql`p.now`)} and ${onTime} and ${fits} returning ${c(t.rev)}`,
   );
   // Only when a write matched no row: was the row gone, late, or would the patch grow it too large?
   const patchMissStatement = sqliteStatement(
     db,
-    (p) => sql`${patchParams(p)} select ${liveAt(sql`p.now`)}, ${onTime}, ${fits}, ${size(sql`m.merged`)}
+    (p) => sql`${patchParams(p)} select ${patchable(sql`p.now`)}, ${onTime}, ${fits}, ${size(sql`m.merged`)}
       from ${T}, p, ${merged} where ${col("id")} = p.id`,
   );
   const patchMiss = async (values: Record<string, unknown>) => {
