@@ -4,6 +4,7 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { once } from "node:events";
+import { fileURLToPath } from "node:url";
 import { createClient } from "@libsql/client";
 import Database from "better-sqlite3";
 import { drizzle as drizzleBetterSqlite } from "drizzle-orm/better-sqlite3";
@@ -74,7 +75,14 @@ async function child(
   args: string[],
   ready: string,
 ): Promise<{ proc: ChildProcessWithoutNullStreams; output: () => string }> {
-  const proc = spawn(process.execPath, ["--import", "tsx", `test/helpers/${script}`, ...args], { stdio: "pipe" });
+  const proc = spawn(
+    process.execPath,
+    ["--import", "tsx", fileURLToPath(new URL(`../helpers/${script}`, import.meta.url)), ...args],
+    {
+      stdio: "pipe",
+      cwd: fileURLToPath(new URL("../..", import.meta.url)),
+    },
+  );
   let output = "";
   proc.stdout.on("data", (chunk: Buffer) => {
     output += chunk.toString();
@@ -370,12 +378,14 @@ for (const [driver, open] of drivers) {
           const r = record(clean(initial));
           await database.store.create(r);
           expect(await storedBytes(r.id)).toBe(measure(r.data));
-          const toDelete = deleted.filter((k) => !(k in set));
+          const toDelete = deleted.filter((k) => !Object.hasOwn(set, k));
           expect(await database.store.patch(r.id, patchAt(1, clean(set), toDelete, 2 ** 40), at(1))).toBe(2);
           const got = await database.store.get(r.id, at(1));
-          const expected = { ...r.data };
-          for (const k of toDelete) delete expected[k];
-          Object.assign(expected, clean(set));
+          // Through a Map: an own "__proto__" key (JSON.parse makes one) must stay a key, not a prototype.
+          const merged = new Map(Object.entries(r.data));
+          for (const k of toDelete) merged.delete(k);
+          for (const [k, v] of Object.entries(clean(set))) merged.set(k, v);
+          const expected = Object.fromEntries(merged);
           expect(got?.data).toEqual(expected);
           expect(await storedBytes(r.id)).toBe(measure(got?.data ?? {}));
           expect(got?.measuredBytes).toBe(measure(got?.data ?? {}));
