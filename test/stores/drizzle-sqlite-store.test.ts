@@ -14,7 +14,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SessionCorruptError, SessionLateWriteError, SessionTooLargeError } from "../../src/errors.js";
 import type { SessionPatch, StoredData, StoredSession } from "../../src/store.js";
-import { drizzleStore, migrate } from "../../src/stores/drizzle/index.js";
+import { drizzleStore, migrate, type SqliteDb } from "../../src/stores/drizzle/index.js";
 import { sqliteEntryBytes } from "../../src/stores/drizzle/sqlite/entry-bytes.js";
 import { sessionsTable } from "../../src/stores/drizzle/sqlite/index.js";
 import {
@@ -731,6 +731,25 @@ describe("sqlite sessionsTable and drizzleStore options", () => {
       expect(await otherStore.get(r.id, t0)).toEqual(sized(r));
       expect(await database.store.get(r.id, t0)).toBeNull();
       expect(await otherStore.patch(r.id, patchAt(1, { b: { json: 2 } }), at(1))).toBe(2);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it("rotate on an async driver without db.batch takes an interactive BEGIN IMMEDIATE transaction, atomically", async () => {
+    const database = await openLibsqlFile();
+    try {
+      // The libSQL database seen as a driver that has no batch (another async SQLite driver).
+      const noBatch = Object.create(database.db, { batch: { value: undefined } }) as SqliteDb;
+      const store = drizzleStore({ db: noBatch });
+      const old = record({ a: { json: 1 } });
+      await store.create(old);
+      const next = record({ a: { json: 1 } });
+      expect(await store.rotate(old.id, next, at(10), at(1))).toBe(true);
+      expect(await store.get(old.id, at(1))).toMatchObject({ data: {}, successorId: next.id });
+      // A failing INSERT (the id exists) changes nothing.
+      await expect(store.rotate(next.id, { ...old, id: old.id }, null, at(1))).rejects.toThrow();
+      expect(await store.get(next.id, at(1))).toEqual(sized(next));
     } finally {
       await database.close();
     }
