@@ -50,10 +50,8 @@ export async function connect(url: string | undefined, { create = false } = {}):
 
 async function connectPostgres(url: string): Promise<Connection> {
   const label = redactUrl(url);
-  const [{ default: postgres }, { drizzle }] = await Promise.all([
-    importDriver("postgres", () => import("postgres")),
-    import("drizzle-orm/postgres-js"),
-  ]);
+  const { default: postgres } = await importDriver("postgres", () => import("postgres"));
+  const { drizzle } = await importDriver("drizzle-orm", () => import("drizzle-orm/postgres-js"));
   // Notices ("relation already exists, skipping" during migrate) are not for the operator.
   const client = postgres(url, { max: 4, onnotice: () => {}, connect_timeout: 10 });
   const close = () => client.end({ timeout: 5 });
@@ -75,10 +73,8 @@ async function connectPostgres(url: string): Promise<Connection> {
  */
 async function connectMysql(url: string): Promise<Connection> {
   const label = redactUrl(url);
-  const [mysql, { drizzle }] = await Promise.all([
-    importDriver("mysql2", () => import("mysql2/promise")),
-    import("drizzle-orm/mysql2"),
-  ]);
+  const mysql = await importDriver("mysql2", () => import("mysql2/promise"));
+  const { drizzle } = await importDriver("drizzle-orm", () => import("drizzle-orm/mysql2"));
   let pool: ReturnType<typeof mysql.createPool>;
   try {
     pool = mysql.createPool({ uri: url, connectionLimit: 4, connectTimeout: 10_000 });
@@ -102,10 +98,8 @@ async function connectMysql(url: string): Promise<Connection> {
  * app waits for the app's write lock instead of failing at once with SQLITE_BUSY.
  */
 async function connectSqlite(path: string): Promise<Connection> {
-  const [{ createClient }, { drizzle }] = await Promise.all([
-    importDriver("@libsql/client", () => import("@libsql/client")),
-    import("drizzle-orm/libsql"),
-  ]);
+  const { createClient } = await importDriver("@libsql/client", () => import("@libsql/client"));
+  const { drizzle } = await importDriver("drizzle-orm", () => import("drizzle-orm/libsql"));
   let client: ReturnType<typeof createClient> | undefined;
   try {
     client = createClient({ url: pathToFileURL(path).href });
@@ -125,10 +119,8 @@ async function connectSqlite(path: string): Promise<Connection> {
 }
 
 async function connectPglite(dir: string): Promise<Connection> {
-  const [{ PGlite }, { drizzle }] = await Promise.all([
-    importDriver("@electric-sql/pglite", () => import("@electric-sql/pglite")),
-    import("drizzle-orm/pglite"),
-  ]);
+  const { PGlite } = await importDriver("@electric-sql/pglite", () => import("@electric-sql/pglite"));
+  const { drizzle } = await importDriver("drizzle-orm", () => import("drizzle-orm/pglite"));
   let client: InstanceType<typeof PGlite> | undefined;
   try {
     client = new PGlite(dir);
@@ -142,7 +134,11 @@ async function connectPglite(dir: string): Promise<Connection> {
   return { dialect: "postgres", db: drizzle({ client: opened }), label: dir, query, close: () => opened.close() };
 }
 
-/** A missing optional driver is an install step the operator can take, so it says which. */
+/**
+ * A missing optional driver is an install step the operator can take, so it says which. The
+ * driver is imported before drizzle's module for it, which imports the driver too: the error
+ * then names the package that is missing, not whichever import failed first.
+ */
 async function importDriver<T>(name: string, load: () => Promise<T>): Promise<T> {
   try {
     return await load();

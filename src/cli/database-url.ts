@@ -64,13 +64,21 @@ function localPath(url: string): string {
   } else if (/^file:/i.test(url)) path = url.slice("file:".length);
   else if (/^(sqlite|libsql):/i.test(url)) {
     throw usage(
-      `unsupported database URL ${redactUrl(url)}: a SQLite file is file:<path> or the path; a remote libSQL database needs --config with your app's client`,
+      `unsupported database URL scheme ${scheme(url)}: a SQLite file is file:<path> or the path; a remote libSQL database needs --config with your app's client`,
     );
-  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw usage(`unsupported database URL ${redactUrl(url)}: use ${ACCEPTED}`);
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw usage(`unsupported database URL scheme ${scheme(url)}: use ${ACCEPTED}`);
   if (path === "" || path === ":memory:") {
     throw usage(`--database-url ${url} names no file: an in-memory database would end with the command`);
   }
   return isAbsolute(path) ? path : resolve(path);
+}
+
+/**
+ * Only the scheme of a URL the CLI does not take: its query may hold a token (libSQL's
+ * `authToken`, a cloud provider's key) that `redactUrl`, which knows passwords, would print.
+ */
+function scheme(url: string): string {
+  return `${url.slice(0, url.indexOf(":")).toLowerCase()}:`;
 }
 
 function statOrNull(path: string) {
