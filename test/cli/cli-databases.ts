@@ -138,7 +138,7 @@ export async function mysqlDatabase(url: string): Promise<CliDatabase> {
   fresh.pathname = `/${name}`;
   const pool = createPool({ uri: fresh.toString(), connectionLimit: 2 });
   const query: Query = async (text, params) => (await pool.query(text, params))[0] as Record<string, unknown>[];
-  const connected: Connected = { db: drizzleMysql({ client: pool, mode: "default" }), query, sql: suiteSql("mysql", query) };
+  const connected: Connected = { db: drizzleMysql(pool, { mode: "default" }), query, sql: suiteSql("mysql", query) };
   return {
     kind: "mysql",
     url: fresh.toString(),

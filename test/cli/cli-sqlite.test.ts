@@ -1,6 +1,9 @@
-import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, failed, json, ok, tessera } from "./cli.js";
 import { sqliteDatabase } from "./cli-databases.js";
@@ -19,13 +22,23 @@ describe("tesserae on a SQLite file named every way the URL rules allow", () => 
     const created = join(dir, "created.sqlite3");
     expect(ok(await tessera(["migrate", "--database-url", created]))).toBe("applied 1 migration: 0000_init");
     plain = join(dir, "sessions");
-    await copyFile(created, plain);
+    // SQLite's own copy (the file alone may leave recent pages behind in its WAL).
+    const client = createClient({ url: pathToFileURL(created).href });
+    await client.execute({ sql: "vacuum into ?", args: [plain] });
+    client.close();
   }, 180_000);
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it("a SQLite file without an extension is known by its header: stats and purge work on it", async () => {
     expect(json(await tessera(["stats", "--json", "--database-url", plain]))).toMatchObject({ live: 0, expired: 0 });
     expect(json(await tessera(["purge", "--json", "--database-url", `file:${plain}`]))).toMatchObject({ deleted: 0 });
+  });
+
+  it("an empty file is an empty SQLite database: migrate fills it", async () => {
+    const empty = join(dir, "empty");
+    await writeFile(empty, "");
+    expect(ok(await tessera(["migrate", "--database-url", empty]))).toBe("applied 1 migration: 0000_init");
+    expect(json(await tessera(["stats", "--json", "--database-url", empty]))).toMatchObject({ live: 0 });
   });
 
   it("a symlink to a SQLite file is that file; one to nothing is refused (a file would be created where it points)", async () => {
@@ -50,6 +63,7 @@ describe("tesserae on a SQLite file named every way the URL rules allow", () => 
         `tesserae: ${notes} is not a SQLite database (no "SQLite format 3" header) nor a PGlite directory`,
       );
     }
+    expect(await readFile(notes, "utf8")).toBe("not a database\n");
   });
 
   it("a missing file: only migrate creates it; the other commands refuse it (exit 1) and create nothing", async () => {
@@ -63,6 +77,7 @@ describe("tesserae on a SQLite file named every way the URL rules allow", () => 
     expect(failed(await tessera(["stats", "--database-url", join(dir, "missing")]), 1)).toBe(
       `tesserae: no PGlite database at ${join(dir, "missing")} (tesserae migrate creates one)`,
     );
+    expect(existsSync(missing)).toBe(false);
     expect(ok(await tessera(["migrate", "--database-url", missing]))).toBe("applied 1 migration: 0000_init");
   });
 
