@@ -90,8 +90,9 @@ async function connectMysql(url: string): Promise<Connection> {
     throw failure(`cannot connect to ${label}: ${describeError(error)}`, error);
   }
   const query = async (text: string) => (await opened.query(text))[0] as Record<string, unknown>[];
-  // drizzle(pool, config), not drizzle({ client: pool }): drizzle-orm 0.45 takes a mysql2/promise
-  // pool given as `client` for a config object and fails its first query ("client.query is not a function").
+  // drizzle(pool, { mode }), not drizzle({ client: pool, mode }): drizzle-orm 0.45's isConfig refuses
+  // any object with `mode` (its test can never pass) and takes the whole object for the client,
+  // whose first query then fails ("client.query is not a function").
   return { dialect: "mysql", db: drizzle(opened, { mode: "default" }), label, query, close: () => opened.end() };
 }
 
