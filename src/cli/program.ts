@@ -74,7 +74,9 @@ function buildProgram(io: Io): Command {
 
   program
     .command("purge")
-    .description("delete expired sessions in batches, then let the database reclaim the space (VACUUM (ANALYZE) on Postgres)")
+    .description(
+      "delete expired sessions in batches, then tidy the table (VACUUM (ANALYZE) on Postgres, ANALYZE on SQLite and MySQL)",
+    )
     .option("--batch <n>", "rows per DELETE", positiveInteger, 10_000)
     .option("--dry-run", "count the expired sessions, delete nothing")
     .option("--no-vacuum", "no VACUUM/ANALYZE afterwards")
