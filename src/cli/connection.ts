@@ -100,13 +100,16 @@ async function connectMysql(url: string): Promise<Connection> {
  * A SQLite file through @libsql/client's local mode. A busy timeout so that a purge beside the
  * app waits for the app's write lock instead of failing at once with SQLITE_BUSY.
  */
+const BUSY_TIMEOUT_MS = 5000;
+
 async function connectSqlite(path: string): Promise<Connection> {
   const { createClient } = await importDriver("@libsql/client", () => import("@libsql/client"));
   const { drizzle } = await importDriver("drizzle-orm", () => import("drizzle-orm/libsql"));
   let client: ReturnType<typeof createClient> | undefined;
   try {
-    client = createClient({ url: pathToFileURL(path).href });
-    await client.execute("pragma busy_timeout = 5000");
+    // `timeout`, not `pragma busy_timeout`: libSQL opens a new connection after each transaction,
+    // and a pragma would hold for the first one only.
+    client = createClient({ url: pathToFileURL(path).href, timeout: BUSY_TIMEOUT_MS });
     await client.execute("select 1");
   } catch (error) {
     client?.close();

@@ -106,9 +106,8 @@ export async function sqliteDatabase(): Promise<CliDatabase> {
       { url: "sessions.db", cwd: parent },
     ],
     async use(fn) {
-      const client = createClient({ url: pathToFileURL(file).href });
+      const client = createClient({ url: pathToFileURL(file).href, timeout: 5000 });
       try {
-        await client.execute("pragma busy_timeout = 5000");
         const query: Query = async (text, params = []) => {
           const result = await client.execute({ sql: text, args: params as never[] });
           return result.rows.map((row) => Object.fromEntries(result.columns.map((column, i) => [column, row[i]])));

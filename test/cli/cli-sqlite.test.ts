@@ -88,6 +88,28 @@ describe("tesserae on a SQLite file named every way the URL rules allow", () => 
     expect(json(await tessera(["stats", "--json", "--database-url", pgdata]))).toMatchObject({ live: 0 });
   }, 60_000);
 
+  it("purge waits for a write lock the app holds (busy timeout) instead of failing with SQLITE_BUSY", async () => {
+    const file = join(dir, "locked.db");
+    expect(ok(await tessera(["migrate", "--database-url", file]))).toBe("applied 1 migration: 0000_init");
+    const app = createClient({ url: pathToFileURL(file).href });
+    try {
+      const expiredAt = Date.now() - 60_000;
+      await app.execute({
+        sql: `insert into sessions (id, data, expires_at, created_at, updated_at, schema_version, rev) values ('x', '{}', ?, ?, ?, 1, 1)`,
+        args: [expiredAt, expiredAt, expiredAt],
+      });
+      // BEGIN IMMEDIATE: the write lock, held while the CLI starts and reaches its DELETE.
+      const held = await app.transaction("write");
+      await held.execute("update sessions set rev = rev + 1");
+      const purge = tessera(["purge", "--json", "--database-url", file]);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await held.commit();
+      expect(json(await purge)).toMatchObject({ deleted: 1 });
+    } finally {
+      app.close();
+    }
+  }, 60_000);
+
   it("sqlite: and libsql: URLs are usage errors that say to use file:", async () => {
     for (const url of ["sqlite:sessions.db", "libsql://db.example.turso.io?authToken=s3cret"]) {
       const line = failed(await tessera(["stats", "--database-url", url]), 2);
