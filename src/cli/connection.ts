@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { MysqlDb, PostgresDb, SqliteDb } from "../stores/drizzle/index.js";
 import { classify } from "./database-url.js";
@@ -41,6 +43,10 @@ export async function connect(url: string | undefined, { create = false } = {}):
       return connectMysql(target.url);
     case "sqlite":
       if (!create && !target.exists) throw failure(`no SQLite database at ${target.path} (tesserae migrate creates one)`);
+      // libSQL would say only "Unable to open connection to local database …: 14".
+      if (!target.exists && !existsSync(dirname(target.path))) {
+        throw failure(`cannot create the SQLite database ${target.path}: its folder ${dirname(target.path)} does not exist`);
+      }
       return connectSqlite(target.path);
     case "pglite":
       if (!create && !target.exists) throw failure(`no PGlite database at ${target.path} (tesserae migrate creates one)`);

@@ -78,6 +78,10 @@ describe("tesserae on a SQLite file named every way the URL rules allow", () => 
       `tesserae: no PGlite database at ${join(dir, "missing")} (tesserae migrate creates one)`,
     );
     expect(existsSync(missing)).toBe(false);
+    const nowhere = join(dir, "no-such-folder", "sessions.db");
+    expect(failed(await tessera(["migrate", "--database-url", nowhere]), 1)).toBe(
+      `tesserae: cannot create the SQLite database ${nowhere}: its folder ${join(dir, "no-such-folder")} does not exist`,
+    );
     expect(ok(await tessera(["migrate", "--database-url", missing]))).toBe("applied 1 migration: 0000_init");
   });
 
