@@ -33,7 +33,13 @@ const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
  */
 export function classify(url: string): DatabaseTarget {
   if (/^postgres(ql)?:\/\//i.test(url)) return { kind: "postgres", url };
-  if (/^(mysql|mariadb):\/\//i.test(url)) return { kind: "mysql", url };
+  if (/^(mysql|mariadb):\/\//i.test(url)) {
+    // Without one, every query would fail with MySQL's "No database selected".
+    if (/^[a-z]+:\/\/[^/?#]*\/?(?:[?#]|$)/i.test(url)) {
+      throw usage(`${redactUrl(url)} names no database: write it after the host (mysql://user@host:3306/<database>)`);
+    }
+    return { kind: "mysql", url };
+  }
   const path = localPath(url);
   const info = statOrNull(path);
   if (info === null) {

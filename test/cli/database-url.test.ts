@@ -39,6 +39,20 @@ describe("which database --database-url names (docs/decisions.md, CLI: which dat
     expect(classify("mariadb://root:pw@127.0.0.1/test").kind).toBe("mysql");
   });
 
+  it("a MySQL URL without a database is a usage error, without the password", () => {
+    for (const url of [
+      "mysql://root:s3cret@127.0.0.1:3306",
+      "mariadb://root:s3cret@127.0.0.1/",
+      "mysql://root:s3cret@h/?ssl=true",
+    ]) {
+      const { code, message } = refusal(url);
+      expect(code).toBe(2);
+      expect(message).toContain("names no database");
+      expect(message).not.toContain("s3cret");
+    }
+    expect(classify("mysql://root@127.0.0.1/app?charset=utf8mb4").kind).toBe("mysql");
+  });
+
   it("a file SQLite wrote is SQLite whatever its name, by path, file: URL or relative file:", () => {
     const expected = { kind: "sqlite", path: sqliteNoExtension, exists: true };
     expect(classify(sqliteNoExtension)).toEqual(expected);
