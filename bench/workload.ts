@@ -35,7 +35,11 @@ export function makePayload(i: number): Payload {
 /** Session lifetime every contender stores with (seconds). */
 export const TTL_SECONDS = 14 * 24 * 3600;
 
-export type Backend = "redis" | "postgres" | "cookie";
+/**
+ * What a line runs on. SQLite has two lines, one per driver (each with its own raw floor):
+ * better-sqlite3 and libSQL's local-file client.
+ */
+export type Backend = "redis" | "postgres" | "cookie" | "better-sqlite3" | "libsql" | "mysql";
 
 /** One contender at the store API level, after `seed`. */
 export interface Contender {
@@ -56,12 +60,15 @@ export interface Contender {
 
 /** What each contender gets from the run: shared servers, and names to create its state under. */
 export interface BenchEnv {
-  /** URL of the run's own fresh Postgres database. */
+  /**
+   * The contender's own fresh database: a Postgres URL (postgres, redis and cookie lines), a
+   * MySQL URL (mysql line), or a `file:` URL of a new file in the run's temp folder (SQLite lines).
+   */
   databaseUrl: string;
   redisUrl: string;
   /** Redis key prefix unique to this run and contender (the run deletes `${prefix}*`). */
   redisPrefix: string;
-  /** Connections per Postgres pool, identical for every contender. */
+  /** Connections per pool (Postgres, MySQL, libSQL), identical for every contender. */
   poolSize: number;
 }
 
