@@ -74,7 +74,12 @@ function cleanup(): Promise<void> {
   return cleaned;
 }
 
-process.once("SIGINT", () => {
+// `on`, not `once`: tsx's parent relays a second SIGINT when the first is slow to be seen, and
+// with no listener left that one would end the process in the middle of the cleanup.
+let interrupted = false;
+process.on("SIGINT", () => {
+  if (interrupted) return;
+  interrupted = true;
   log("interrupted: cleaning up");
   void cleanup().finally(() => process.exit(130));
 });
