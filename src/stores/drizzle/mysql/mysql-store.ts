@@ -9,10 +9,12 @@ import {
   SessionUsageError,
   SessionValidationError,
 } from "../../../errors.js";
-import type { SessionStore, StoredData, StoredSession, Where } from "../../../store.js";
+import type { SessionPatch, SessionStore, StoredData, StoredSession, Where } from "../../../store.js";
+import { utf8Length } from "../../../utf8.js";
 import type { DrizzleSessionStore, MysqlDb } from "../dialects.js";
 import { sessions } from "./default-table.js";
-import { jsonDepth, MYSQL_MAX_ENTRY_DEPTH, mysqlEntryBytes } from "./json-size.js";
+import { type MysqlFixedStatement, mysqlFixedStatement } from "./fixed-statement.js";
+import { jsonDepth, MYSQL_MAX_ENTRY_DEPTH, mysqlEntryBytes, mysqlJsonTextBytes } from "./json-size.js";
 import { operatorQueries } from "./operator-queries.js";
 import type { MysqlSessionsTable } from "./sessions-table.js";
 import { checkTable, keyPath, okOf, rowsOf, whereConditions } from "./sql-helpers.js";
@@ -41,18 +43,45 @@ function timeOf(value: unknown): Date {
  * deeper values (MAX_DEPTH), so this is the write's own typed error, never a store outage.
  */
 function checkDepth(data: StoredData): void {
-  for (const [key, entry] of Object.entries(data)) {
-    if (jsonDepth(JSON.stringify(entry)) > MYSQL_MAX_ENTRY_DEPTH) {
-      throw new SessionValidationError(key, [
-        {
-          code: "too_deep",
-          path: [],
-          message: `MySQL/MariaDB store JSON nested at most ${MYSQL_MAX_ENTRY_DEPTH - 1} levels deep in a session value`,
-        },
-      ]);
-    }
+  for (const [key, entry] of Object.entries(data)) checkJsonDepth(key, JSON.stringify(entry));
+}
+
+/** The same check on one entry already rendered by JSON.stringify (the patch renders each entry once). */
+function checkJsonDepth(key: string, json: string): void {
+  if (jsonDepth(json) > MYSQL_MAX_ENTRY_DEPTH) {
+    throw new SessionValidationError(key, [
+      {
+        code: "too_deep",
+        path: [],
+        message: `MySQL/MariaDB store JSON nested at most ${MYSQL_MAX_ENTRY_DEPTH - 1} levels deep in a session value`,
+      },
+    ]);
   }
 }
+
+/** The read columns' aliases, in the order `readColumns` selects them (the prepared SELECT answers arrays). */
+const READ_NAMES = [
+  "data",
+  "bytes",
+  "expires_at",
+  "absolute_expires_at",
+  "no_absolute",
+  "created_at",
+  "updated_at",
+  "schema_version",
+  "rev",
+  "successor_id",
+  "id",
+] as const;
+
+/**
+ * Patches with at most this many set and deleted keys run as prepared statements, one text per
+ * shape (counts, the size fast path, the late-write check): a bounded number of statements per
+ * connection, as MariaDB's `max_prepared_stmt_count` is global. Larger patches are rare (a request
+ * that writes many keys) and go through Drizzle.
+ */
+const MAX_FIXED_SET = 4;
+const MAX_FIXED_DELETED = 2;
 
 /** Returned by the rotate transaction's callback to roll back when the old row is not live. */
 class NotLive {}
@@ -174,10 +203,69 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
     };
   };
 
+  // The hot path's statements (fixed-statement.ts): get's SELECT, and a patch's UPDATE per shape.
+  const selectById = mysqlFixedStatement(db, "get", (p) => sql`select ${readColumns} from ${t} where ${t.id} = ${p("id")}`);
+  const patchStatements = new Map<string, MysqlFixedStatement>();
+  const patchStatement = (setCount: number, deletedCount: number, fast: boolean, late: boolean) => {
+    const shape = `${setCount}/${deletedCount}/${fast ? "fast" : "measure"}/${late ? "late" : "any"}`;
+    let statement = patchStatements.get(shape);
+    if (statement === undefined) {
+      statement = mysqlFixedStatement(db, `patch ${shape}`, (p) => {
+        const index = (n: number) => Array.from({ length: n }, (_, i) => i);
+        let merged = sql`${t.data}`;
+        if (deletedCount > 0)
+          merged = sql`json_remove(${merged}, ${sql.join(
+            index(deletedCount).map((i) => p(`d${i}`)),
+            sql`, `,
+          )})`;
+        merged = sql`json_set(${merged}, ${sql.join(
+          index(setCount).map((i) => sql`${p(`p${i}`)}, json_extract(${p(`v${i}`)}, '$')`),
+          sql`, `,
+        )})`;
+        // B9 as fitsOf, the core's figure first (a bare `rev = ?`: the patch only runs this shape when that figure fits).
+        const fits = sql`(${fast ? sql`${t.rev} = ${p("expectedRev")} or ` : sql``}length(${t.data}) + ${p("setBytes")} <= ${p("limit")}
+          or length(${merged}) <= greatest(${p("limit")}, length(${t.data})))`;
+        return sql`update ${t} set ${column(t.data)} = ${merged}, ${column(t.expiresAt)} = ${p("expiresAt")},
+          ${column(t.updatedAt)} = ${p("updatedAt")}, ${column(t.schemaVersion)} = ${p("schemaVersion")},
+          ${column(t.rev)} = last_insert_id(${t.rev} + 1)
+          where ${t.id} = ${p("id")} and ${t.expiresAt} > ${p("now")} and ${t.successorId} is null and ${fits}${
+            late ? sql` and ${t.updatedAt} <= ${p("notAfter")}` : sql``
+          }`;
+      });
+      patchStatements.set(shape, statement);
+    }
+    return statement;
+  };
+
+  /** A patch through Drizzle's SQL building: the shapes the prepared statements leave out, and every patch that missed. */
+  const patchThroughDrizzle = async (id: string, patch: SessionPatch, now: Date): Promise<number | null> => {
+    checkDepth(patch.set);
+    const merged = mergedOf(patch.set, patch.deleted);
+    let setBytes = 0;
+    for (const [key, entry] of Object.entries(patch.set)) setBytes += mysqlEntryBytes(key, entry);
+    const fits = fitsOf(merged, setBytes, patch);
+    const update = sql`update ${t} set ${column(t.data)} = ${merged}, ${column(t.expiresAt)} = ${utc(patch.expiresAt)},
+      ${column(t.updatedAt)} = ${utc(patch.updatedAt)}, ${column(t.schemaVersion)} = ${patch.schemaVersion},
+      ${column(t.rev)} = last_insert_id(${t.rev} + 1)
+      where ${live(id, now)} and ${fits} and ${onTime(patch.notAfter)}`;
+    // A concurrent patch can shrink the row between the miss and its explanation; then try again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const ok = okOf(await execute(update));
+      if (ok.matched > 0) return ok.insertId;
+      const miss = await explainMiss(id, now, patch.notAfter, merged, fits);
+      if (miss === undefined || !miss.live) return null;
+      if (!miss.onTime) throw new SessionLateWriteError("drizzleStore");
+      if (!miss.fits) throw new SessionTooLargeError(miss.bytes, patch.maxBytes);
+    }
+    throw new SessionStoreError("drizzleStore: a patch kept losing races with concurrent patches");
+  };
+
   return {
     async get(id, now) {
-      const [row] = rowsOf(await execute(sql`select ${readColumns} from ${t} where ${t.id} = ${id}`));
-      if (row === undefined) return null;
+      const [values] = rowsOf(await selectById.execute({ id })) as unknown as (unknown[] | undefined)[];
+      if (values === undefined) return null;
+      const row: Record<string, unknown> = {};
+      for (let i = 0; i < READ_NAMES.length; i++) row[READ_NAMES[i] as string] = values[i];
       const record = decode(row);
       if (record.expiresAt.getTime() > now.getTime()) return record;
       // Lazy delete, guarded on expiry so a row refreshed meanwhile survives; failing it is harmless.
@@ -207,25 +295,43 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
     },
 
     async patch(id, patch, now) {
-      checkDepth(patch.set);
-      const merged = mergedOf(patch.set, patch.deleted);
-      let setBytes = 0;
-      for (const [key, entry] of Object.entries(patch.set)) setBytes += mysqlEntryBytes(key, entry);
-      const fits = fitsOf(merged, setBytes, patch);
-      const update = sql`update ${t} set ${column(t.data)} = ${merged}, ${column(t.expiresAt)} = ${utc(patch.expiresAt)},
-        ${column(t.updatedAt)} = ${utc(patch.updatedAt)}, ${column(t.schemaVersion)} = ${patch.schemaVersion},
-        ${column(t.rev)} = last_insert_id(${t.rev} + 1)
-        where ${live(id, now)} and ${fits} and ${onTime(patch.notAfter)}`;
-      // A concurrent patch can shrink the row between the miss and its explanation; then try again.
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const ok = okOf(await execute(update));
-        if (ok.matched > 0) return ok.insertId;
-        const miss = await explainMiss(id, now, patch.notAfter, merged, fits);
-        if (miss === undefined || !miss.live) return null;
-        if (!miss.onTime) throw new SessionLateWriteError("drizzleStore");
-        if (!miss.fits) throw new SessionTooLargeError(miss.bytes, patch.maxBytes);
+      const entries = Object.entries(patch.set);
+      if (entries.length === 0 || entries.length > MAX_FIXED_SET || patch.deleted.length > MAX_FIXED_DELETED) {
+        return patchThroughDrizzle(id, patch, now);
       }
-      throw new SessionStoreError("drizzleStore: a patch kept losing races with concurrent patches");
+      // Each entry rendered once: for the depth check, its size and the value sent.
+      const values: Record<string, unknown> = {};
+      let setBytes = 0;
+      for (let i = 0; i < entries.length; i++) {
+        const [key, entry] = entries[i] as [string, unknown];
+        const json = JSON.stringify(entry);
+        checkJsonDepth(key, json);
+        const quoted = JSON.stringify(key);
+        // mysqlEntryBytes(key, entry), without rendering the entry again.
+        setBytes += utf8Length(quoted) + 2 + mysqlJsonTextBytes(json) + 2;
+        values[`p${i}`] = `$.${quoted}`;
+        values[`v${i}`] = json;
+      }
+      for (let i = 0; i < patch.deleted.length; i++) values[`d${i}`] = keyPath(patch.deleted[i] as string);
+      const limit = Math.max(patch.maxBytes, 2);
+      // The core's own figure, when it holds the row at its rev: then the WHERE's first disjunct
+      // (`rev = ?`) is true and MariaDB, evaluating OR left to right, never measures the merged text.
+      const fast = patch.expected !== undefined && patch.expected.bytes <= limit;
+      const late = patch.notAfter != null;
+      values.id = id;
+      values.now = utc(now);
+      values.expiresAt = utc(patch.expiresAt);
+      values.updatedAt = utc(patch.updatedAt);
+      values.schemaVersion = patch.schemaVersion;
+      values.setBytes = setBytes;
+      values.limit = limit;
+      if (fast) values.expectedRev = patch.expected?.rev;
+      if (late) values.notAfter = utc(patch.notAfter as Date);
+      const ok = okOf(await patchStatement(entries.length, patch.deleted.length, fast, late).execute(values));
+      if (ok.matched > 0) return ok.insertId;
+      // Rare: gone, late or too large (or the rev moved and the row grew). The Drizzle path tries
+      // again with the full size check and says which.
+      return patchThroughDrizzle(id, patch, now);
     },
 
     entryBytes: mysqlEntryBytes,

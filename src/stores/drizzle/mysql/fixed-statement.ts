@@ -1,0 +1,88 @@
+import type { SQL } from "drizzle-orm";
+import { DrizzleQueryError, is, Placeholder, sql } from "drizzle-orm";
+import { MySqlDialect } from "drizzle-orm/mysql-core";
+import { SessionConfigError } from "../../../errors.js";
+import type { MysqlDb } from "../dialects.js";
+
+/** A statement built once: `execute` binds named values; rows come back as arrays, an UPDATE as its OK packet. */
+export interface MysqlFixedStatement {
+  /** The `[rows or OK packet, fields]` pair mysql2 answers with (`rowsOf`, `okOf` read it). */
+  execute(values: Readonly<Record<string, unknown>>): Promise<unknown>;
+}
+
+/** The part of a mysql2 (promise) pool or connection the hot path uses. */
+interface PreparingClient {
+  execute(options: { sql: string; rowsAsArray: boolean }, values: unknown[]): Promise<unknown>;
+}
+
+/**
+ * The client under a Drizzle mysql2 database, when it can prepare statements (`execute`), else
+ * null. Drizzle keeps what it was given as `$client` and wraps a callback pool with `.promise()`,
+ * which shares the pool's connections, as its own session does.
+ */
+function preparingClient(db: MysqlDb): PreparingClient | null {
+  let client = (db as unknown as { $client?: unknown }).$client as
+    | { promise?: () => unknown; execute?: unknown; query?: unknown }
+    | undefined;
+  if (client !== undefined && typeof client.promise === "function") client = client.promise() as typeof client;
+  return client !== undefined && typeof client.execute === "function" ? (client as PreparingClient) : null;
+}
+
+/**
+ * The MySQL seam for hot-path statements (get's SELECT, patch's UPDATE), as fixed-statement.ts is
+ * for Postgres: the text is rendered from the Drizzle table once, each value a named placeholder,
+ * and sent straight to the mysql2 pool as a prepared statement (`execute`: binary protocol, the
+ * statement parsed once per connection) with positional values, rows as arrays. Drizzle's
+ * per-call SQL building and its text protocol cost ~35–40 µs of client CPU per statement over
+ * this (bench/RESULTS.md, issue 16). A database whose client cannot prepare (another Drizzle
+ * MySQL driver) runs the same text through `db.execute`, so the store still works there.
+ */
+export function mysqlFixedStatement(
+  db: MysqlDb,
+  name: string,
+  build: (param: (name: string) => SQL) => SQL,
+): MysqlFixedStatement {
+  const query = new MySqlDialect().sqlToQuery(build((key) => sql`${sql.placeholder(key)}`));
+  const names = query.params.map((p) => {
+    // A value interpolated into `build` would be sent the same on every call: a store bug, found at drizzleStore().
+    if (!is(p, Placeholder))
+      throw new SessionConfigError(`drizzleStore: statement ${name} interpolates a value instead of naming it`);
+    return p.name as string;
+  });
+  const text = query.sql;
+  const valuesOf = (values: Readonly<Record<string, unknown>>) => {
+    const out = new Array<unknown>(names.length);
+    for (let i = 0; i < names.length; i++) out[i] = values[names[i] as string] ?? null;
+    return out;
+  };
+  const client = preparingClient(db);
+  if (client !== null) {
+    const options = { sql: text, rowsAsArray: true };
+    return {
+      async execute(values) {
+        const bound = valuesOf(values);
+        try {
+          return await client.execute(options, bound);
+        } catch (error) {
+          // As Drizzle reports a failed query: the driver's error (its `code`) is the cause.
+          throw new DrizzleQueryError(text, bound, error as Error);
+        }
+      },
+    };
+  }
+  // The fallback: the same text, split at its placeholders, as a Drizzle SQL with the values.
+  const chunks = text.split("?");
+  return {
+    async execute(values) {
+      const bound = valuesOf(values);
+      const statement = sql.join(
+        chunks.map((chunk, i) => (i < bound.length ? sql`${sql.raw(chunk)}${bound[i]}` : sql.raw(chunk))),
+        sql``,
+      );
+      const result = (await db.execute(statement)) as unknown;
+      const rows: unknown = Array.isArray(result) ? result[0] : undefined;
+      // As arrays, like the prepared path; an OK packet is passed through.
+      return Array.isArray(rows) ? [rows.map((row: Record<string, unknown>) => Object.values(row)), []] : result;
+    },
+  };
+}
