@@ -4,11 +4,14 @@
  * (`--skip`, `--only`) is printed as not measured and does not count.
  */
 import { NAME as BETTER_SQLITE3_FLOOR } from "./contenders/better-sqlite3-floor.js";
+import { NAME as BETTER_SQLITE3_GUARANTEES } from "./contenders/better-sqlite3-guarantee-floor.js";
 import { NAME as CONNECT_PG_SIMPLE } from "./contenders/connect-pg-simple.js";
 import { NAME as CONNECT_REDIS } from "./contenders/connect-redis.js";
 import { NAME as IRON_SESSION } from "./contenders/iron-session.js";
 import { NAME as LIBSQL_FLOOR } from "./contenders/libsql-floor.js";
+import { NAME as LIBSQL_GUARANTEES } from "./contenders/libsql-guarantee-floor.js";
 import { NAME as MYSQL_FLOOR } from "./contenders/mysql-floor.js";
+import { NAME as MYSQL_GUARANTEES } from "./contenders/mysql-guarantee-floor.js";
 import { NAME as POSTGRES_FLOOR } from "./contenders/postgres-floor.js";
 import { NAME as POSTGRES_GUARANTEES } from "./contenders/postgres-guarantee-floor.js";
 import { NAME as REDIS_FLOOR } from "./contenders/redis-floor.js";
@@ -176,10 +179,23 @@ const DIALECT_PAIRS = [
     line: lineOf({ backend: "better-sqlite3" }),
     tessera: TESSERA_BETTER_SQLITE3,
     floor: BETTER_SQLITE3_FLOOR,
+    guarantees: BETTER_SQLITE3_GUARANTEES,
     driver: "raw better-sqlite3",
   },
-  { line: lineOf({ backend: "libsql" }), tessera: TESSERA_LIBSQL, floor: LIBSQL_FLOOR, driver: "raw @libsql/client" },
-  { line: lineOf({ backend: "mysql" }), tessera: TESSERA_MYSQL, floor: MYSQL_FLOOR, driver: "raw mysql2" },
+  {
+    line: lineOf({ backend: "libsql" }),
+    tessera: TESSERA_LIBSQL,
+    floor: LIBSQL_FLOOR,
+    guarantees: LIBSQL_GUARANTEES,
+    driver: "raw @libsql/client",
+  },
+  {
+    line: lineOf({ backend: "mysql" }),
+    tessera: TESSERA_MYSQL,
+    floor: MYSQL_FLOOR,
+    guarantees: MYSQL_GUARANTEES,
+    driver: "raw mysql2",
+  },
 ];
 
 const DIALECT_BARS: Bar[] = [
@@ -219,6 +235,22 @@ const DIALECT_BARS: Bar[] = [
 /** Issue 16's bars against this run's store rows. */
 export function dialectBars(rows: readonly Row[]): Verdict[] {
   return DIALECT_BARS.flatMap((bar) => barVerdicts(rows, bar));
+}
+
+/**
+ * Issue 16's bars again with each dialect's guarantees alone (`*-guarantee-floor.ts`) in
+ * Tessera's place, as {@link guaranteeVerdicts} does for issue 14's: whether a bar is reachable
+ * at all by code that keeps the guarantees, on this machine. Not bars, not counted.
+ */
+export function dialectGuaranteeVerdicts(rows: readonly Row[]): Verdict[] {
+  const alone = new Map(DIALECT_PAIRS.map((pair) => [pair.tessera, { name: pair.guarantees, short: "guarantees alone" }]));
+  return DIALECT_BARS.flatMap((bar) => {
+    const subject = alone.get(bar.subject.name);
+    if (subject === undefined) return [];
+    // read ≥ 1.7× modify is the guarantees' own read against their own modify.
+    const reference = bar.reference.name === bar.subject.name ? subject : bar.reference;
+    return barVerdicts(rows, { ...bar, subject, reference });
+  });
 }
 
 /** The verdicts as a Markdown table; Postgres bars are on the sync-off line only. */

@@ -1,10 +1,13 @@
 import type { Backend, ContenderFactory } from "../workload.js";
 import * as betterSqlite3Floor from "./better-sqlite3-floor.js";
+import * as betterSqlite3GuaranteeFloor from "./better-sqlite3-guarantee-floor.js";
 import * as connectPgSimple from "./connect-pg-simple.js";
 import * as connectRedis from "./connect-redis.js";
 import * as ironSession from "./iron-session.js";
 import * as libsqlFloor from "./libsql-floor.js";
+import * as libsqlGuaranteeFloor from "./libsql-guarantee-floor.js";
 import * as mysqlFloor from "./mysql-floor.js";
+import * as mysqlGuaranteeFloor from "./mysql-guarantee-floor.js";
 import * as postgresFloor from "./postgres-floor.js";
 import * as postgresGuaranteeFloor from "./postgres-guarantee-floor.js";
 import * as redisFloor from "./redis-floor.js";
@@ -50,8 +53,11 @@ export const FACTORIES: Factory[] = [
   contender("cookie", tesseraCookie),
   contender("better-sqlite3", betterSqlite3Floor, true),
   contender("better-sqlite3", tesseraBetterSqlite3),
+  contender("better-sqlite3", betterSqlite3GuaranteeFloor),
   contender("libsql", libsqlFloor, true),
   contender("libsql", tesseraLibsql),
+  contender("libsql", libsqlGuaranteeFloor),
   contender("mysql", mysqlFloor, true),
   contender("mysql", tesseraMysql),
+  contender("mysql", mysqlGuaranteeFloor),
 ];
