@@ -1,5 +1,5 @@
 import type { SQL } from "drizzle-orm";
-import { DrizzleQueryError, is, Placeholder, sql } from "drizzle-orm";
+import { DrizzleQueryError, entityKind, is, Placeholder, sql } from "drizzle-orm";
 import { MySqlDialect } from "drizzle-orm/mysql-core";
 import { SessionConfigError } from "../../../errors.js";
 import type { MysqlDb } from "../dialects.js";
@@ -18,9 +18,13 @@ interface PreparingClient {
 /**
  * The client under a Drizzle mysql2 database, when it can prepare statements (`execute`), else
  * null. Drizzle keeps what it was given as `$client` and wraps a callback pool with `.promise()`,
- * which shares the pool's connections, as its own session does.
+ * which shares the pool's connections, as its own session does. The database is recognised by
+ * Drizzle's entity kind, not by importing drizzle-orm/mysql2 (which imports mysql2, absent from a
+ * Postgres or SQLite app); another MySQL driver's client (PlanetScale's) also has an `execute`,
+ * with another result shape.
  */
 function preparingClient(db: MysqlDb): PreparingClient | null {
+  if ((db.constructor as unknown as Record<symbol, unknown>)[entityKind] !== "MySql2Database") return null;
   let client = (db as unknown as { $client?: unknown }).$client as
     | { promise?: () => unknown; execute?: unknown; query?: unknown }
     | undefined;
