@@ -10,26 +10,37 @@ export interface MysqlFixedStatement {
   execute(values: Readonly<Record<string, unknown>>): Promise<unknown>;
 }
 
-/** The part of a mysql2 (promise) pool or connection the hot path uses. */
+/** The part of a mysql2 callback-style pool or connection the hot path uses. */
 interface PreparingClient {
-  execute(options: { sql: string; rowsAsArray: boolean }, values: unknown[]): Promise<unknown>;
+  execute(
+    options: { sql: string; rowsAsArray: boolean },
+    values: unknown[],
+    done: (error: Error | null, result?: unknown, fields?: unknown) => void,
+  ): unknown;
 }
 
+const isCallbackClient = (client: unknown): client is PreparingClient & { promise(): unknown } =>
+  typeof client === "object" &&
+  client !== null &&
+  typeof (client as { promise?: unknown }).promise === "function" &&
+  typeof (client as { execute?: unknown }).execute === "function";
+
 /**
- * The client under a Drizzle mysql2 database, when it can prepare statements (`execute`), else
- * null. Drizzle keeps what it was given as `$client` and wraps a callback pool with `.promise()`,
- * which shares the pool's connections, as its own session does. The database is recognised by
- * Drizzle's entity kind, not by importing drizzle-orm/mysql2 (which imports mysql2, absent from a
- * Postgres or SQLite app); another MySQL driver's client (PlanetScale's) also has an `execute`,
- * with another result shape.
+ * The callback-style mysql2 client under a Drizzle mysql2 database, else null. Drizzle keeps what
+ * it was given as `$client`: a callback pool or connection itself, or a promise one wrapping it
+ * (`.pool`, `.connection`), the same connections Drizzle's own session uses. The callback API,
+ * because mysql2's promise wrapper captures a stack trace on every call (its `trace` option, on
+ * by default): ~7 % of a read's client CPU in a profile. The database is recognised by Drizzle's
+ * entity kind, not by importing drizzle-orm/mysql2 (which imports mysql2, absent from a Postgres
+ * or SQLite app); another MySQL driver's client (PlanetScale's) has an `execute` of another shape.
  */
 function preparingClient(db: MysqlDb): PreparingClient | null {
   if ((db.constructor as unknown as Record<symbol, unknown>)[entityKind] !== "MySql2Database") return null;
-  let client = (db as unknown as { $client?: unknown }).$client as
-    | { promise?: () => unknown; execute?: unknown; query?: unknown }
-    | undefined;
-  if (client !== undefined && typeof client.promise === "function") client = client.promise() as typeof client;
-  return client !== undefined && typeof client.execute === "function" ? (client as PreparingClient) : null;
+  const client = (db as unknown as { $client?: { pool?: unknown; connection?: unknown } }).$client;
+  if (isCallbackClient(client)) return client;
+  if (isCallbackClient(client?.pool)) return client.pool;
+  if (isCallbackClient(client?.connection)) return client.connection;
+  return null;
 }
 
 /**
@@ -63,14 +74,15 @@ export function mysqlFixedStatement(
   if (client !== null) {
     const options = { sql: text, rowsAsArray: true };
     return {
-      async execute(values) {
+      execute(values) {
         const bound = valuesOf(values);
-        try {
-          return await client.execute(options, bound);
-        } catch (error) {
-          // As Drizzle reports a failed query: the driver's error (its `code`) is the cause.
-          throw new DrizzleQueryError(text, bound, error as Error);
-        }
+        return new Promise((resolve, reject) => {
+          client.execute(options, bound, (error, result, fields) => {
+            // As Drizzle reports a failed query: the driver's error (its `code`) is the cause.
+            if (error) reject(new DrizzleQueryError(text, bound, error));
+            else resolve([result, fields]);
+          });
+        });
       },
     };
   }
