@@ -1,0 +1,47 @@
+/**
+ * Opens the database `lib/database.ts` chose, as a Drizzle database of its dialect. Each driver
+ * is imported only when its database is used, so the shop on PGlite never loads mysql2 or
+ * libSQL (and a missing driver fails only the run that needs it).
+ */
+import { pathToFileURL } from "node:url";
+import type { MysqlDb, PostgresDb, SqliteDb } from "tesserae/drizzle";
+import type { ShopDatabase } from "./database";
+import { openEmbedded } from "./embedded-db";
+
+/** A Drizzle database of one dialect, and how to close its client. */
+export type OpenDatabase =
+  | { dialect: "postgres"; db: PostgresDb; close(): Promise<void> }
+  | { dialect: "sqlite"; db: SqliteDb; close(): Promise<void> }
+  | { dialect: "mysql"; db: MysqlDb; close(): Promise<void> };
+
+export async function openDatabase(database: ShopDatabase): Promise<OpenDatabase> {
+  switch (database.kind) {
+    case "pglite": {
+      const { drizzle } = await import("drizzle-orm/pglite");
+      const client = await openEmbedded(database.location);
+      return { dialect: "postgres", db: drizzle({ client }), close: () => client.close() };
+    }
+    case "postgres": {
+      const { default: postgres } = await import("postgres");
+      const { drizzle } = await import("drizzle-orm/postgres-js");
+      const client = postgres(database.url, { max: 5, onnotice: () => {}, connection: { statement_timeout: 5000 } });
+      return { dialect: "postgres", db: drizzle({ client }), close: () => client.end() };
+    }
+    case "sqlite": {
+      const { createClient } = await import("@libsql/client");
+      const { drizzle } = await import("drizzle-orm/libsql");
+      // A file: URL (percent-encoded), so a path with spaces, `?` or `#` names that file.
+      const client = createClient({ url: pathToFileURL(database.file).href });
+      return { dialect: "sqlite", db: drizzle({ client }), close: async () => client.close() };
+    }
+    case "mysql": {
+      const { createPool } = await import("mysql2/promise");
+      const { drizzle } = await import("drizzle-orm/mysql2");
+      // A pool: concurrent requests each take a connection (one connection would serialise them).
+      const pool = createPool({ uri: database.url, connectionLimit: 5, connectTimeout: 5000 });
+      // No `mode` option: drizzle-orm 0.45's config check refuses any `mode` and then takes the
+      // whole options object for the client ("client.query is not a function" on the first query).
+      return { dialect: "mysql", db: drizzle({ client: pool }), close: () => pool.end() };
+    }
+  }
+}
