@@ -21,8 +21,14 @@ export class EncodeFailure {
   constructor(readonly reason: string) {}
 }
 
-/** The deepest nesting of arrays and objects a value may have (a session is no document tree). */
-export const MAX_DEPTH = 256;
+/**
+ * The deepest nesting of arrays and objects a value may have (a session is no document tree).
+ * 29: MariaDB's JSON functions take a document nested 32 levels or more as invalid, and its
+ * `json_set` then writes `null` in the value's place, silently; the record adds two levels (its
+ * `data` object and the entry's own), so 29 is the deepest every store holds. Refused here, at
+ * `set()`, for every store alike, not at one store's save.
+ */
+export const MAX_DEPTH = 29;
 
 /** Encodes one value. Returns an `EncodeFailure` instead of throwing so the caller can raise its own typed error. */
 export function encodeValue(value: unknown, extra: { exp?: number; flash?: true } = {}): Encoded | EncodeFailure {

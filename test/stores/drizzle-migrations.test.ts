@@ -8,7 +8,9 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 
 describe("the migrations migrate() ships as code (issue 12.5)", () => {
   it("are drizzle/'s, as drizzle-orm's readMigrationFiles reads them: same SQL, breakpoints, times and hashes (run `npm run generate` after changing drizzle/)", () => {
-    const journal = JSON.parse(readFileSync(`${root}/drizzle/postgres/meta/_journal.json`, "utf8")) as { entries: { tag: string }[] };
+    const journal = JSON.parse(readFileSync(`${root}/drizzle/postgres/meta/_journal.json`, "utf8")) as {
+      entries: { tag: string }[];
+    };
     const fromFolder = readMigrationFiles({ migrationsFolder: `${root}/drizzle/postgres` });
     expect(migrations.map(({ tag: _, ...meta }) => meta)).toEqual(fromFolder);
     expect(migrations.map((m) => m.tag)).toEqual(journal.entries.map((e) => e.tag));

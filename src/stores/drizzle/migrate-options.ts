@@ -15,6 +15,10 @@ export interface MigrateOptions {
    *   own, so `drizzle-kit migrate` and this call keep one history)
    */
   migrationsTable?: string;
-  /** Schema of that table (created if missing). @default "drizzle" */
+  /**
+   * Schema of that table (created if missing), on Postgres. Does not apply to SQLite, which has
+   * no schemas: the table lives in the database itself.
+   * @default "drizzle"
+   */
   migrationsSchema?: string;
 }

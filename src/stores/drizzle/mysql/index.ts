@@ -1,2 +1,2 @@
-export type { MysqlSessionsTable } from "./sessions-table.js";
+export type { MysqlSessionsTable, MysqlSessionsTableOf, MysqlSessionsTableOptions } from "./sessions-table.js";
 export { sessionsTable } from "./sessions-table.js";

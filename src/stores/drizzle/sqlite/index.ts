@@ -1,2 +1,8 @@
-export type { SqliteSessionsTable } from "./sessions-table.js";
+export type {
+  SqliteBaseColumns,
+  SqliteGeneratedColumns,
+  SqliteSessionsTable,
+  SqliteSessionsTableOf,
+  SqliteSessionsTableOptions,
+} from "./sessions-table.js";
 export { sessionsTable } from "./sessions-table.js";
