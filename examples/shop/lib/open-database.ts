@@ -30,8 +30,10 @@ export async function openDatabase(database: ShopDatabase): Promise<OpenDatabase
     case "sqlite": {
       const { createClient } = await import("@libsql/client");
       const { drizzle } = await import("drizzle-orm/libsql");
-      // A file: URL (percent-encoded), so a path with spaces, `?` or `#` names that file.
-      const client = createClient({ url: pathToFileURL(database.file).href });
+      // A file: URL (percent-encoded), so a path with spaces, `?` or `#` names that file. A busy
+      // timeout (libSQL's default is 0: a locked file fails at once), kept below the 5 s storeTimeout
+      // because a local client's wait blocks its thread (docs/stores.md, SQLite).
+      const client = createClient({ url: pathToFileURL(database.file).href, timeout: 2000 });
       return { dialect: "sqlite", db: drizzle({ client }), close: async () => client.close() };
     }
     case "mysql": {
@@ -39,6 +41,14 @@ export async function openDatabase(database: ShopDatabase): Promise<OpenDatabase
       const { drizzle } = await import("drizzle-orm/mysql2");
       // A pool: concurrent requests each take a connection (one connection would serialise them).
       const pool = createPool({ uri: database.url, connectionLimit: 5, connectTimeout: 5000 });
+      // A row lock is waited for 2 s, not InnoDB's 50, below the 5 s storeTimeout (docs/stores.md,
+      // MySQL). Queued first on each new connection, so it runs before the connection's first query;
+      // a variable both MySQL and MariaDB have (MariaDB's max_statement_time is not MySQL's).
+      // On the core pool: its event hands over the callback connection (the promise pool's typings
+      // say a promise one, which it is not at run time).
+      pool.pool.on("connection", (connection) => {
+        connection.query("SET SESSION innodb_lock_wait_timeout = 2", () => {});
+      });
       // No `mode` option: drizzle-orm 0.45's config check refuses any `mode` and then takes the
       // whole options object for the client ("client.query is not a function" on the first query).
       return { dialect: "mysql", db: drizzle({ client: pool }), close: () => pool.end() };
