@@ -3,7 +3,7 @@
  * @libsql/client): the shared suite (shop-routes-suite.ts), then the file itself, read with a
  * client of its own, holds the table the shop's drizzle-kit migrations for SQLite made.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -12,7 +12,8 @@ import { afterAll, expect, it } from "vitest";
 import { shop, shopDatabaseLabel, shopRoutesSuite } from "./shop-routes-suite.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "tessera-shop-sqlite-"));
-const file = path.join(dir, "shop.db");
+// In a folder that does not exist yet: the shop creates it.
+const file = path.join(dir, "data", "shop.db");
 // Registered before the suite's own afterAll, so it runs after it (hooks unwind as a stack):
 // the shop's client is closed by then.
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,6 +26,12 @@ shopRoutesSuite("SQLite");
 
 it("the shop says it runs on SQLite", async () => {
   expect(await shopDatabaseLabel()).toBe("SQLite (libSQL)");
+});
+
+it("the shop created the file 0600 and its folder 0700: they hold every session's data", () => {
+  expect(statSync(file).mode & 0o777).toBe(0o600);
+  expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+  expect(readFileSync(file).subarray(0, 16).toString("latin1")).toBe("SQLite format 3\0");
 });
 
 it("the file holds the shop's own table: drizzle-kit's history of drizzle/sqlite/, user_id generated and indexed", async () => {

@@ -3,6 +3,8 @@
  * is imported only when its database is used, so the shop on PGlite never loads mysql2 or
  * libSQL (and a missing driver fails only the run that needs it).
  */
+import { closeSync, mkdirSync, openSync } from "node:fs";
+import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { MysqlDb, PostgresDb, SqliteDb } from "tesserae/drizzle";
 import type { ShopDatabase } from "./database";
@@ -33,7 +35,7 @@ export async function openDatabase(database: ShopDatabase): Promise<OpenDatabase
       // A file: URL (percent-encoded), so a path with spaces, `?` or `#` names that file. A busy
       // timeout (libSQL's default is 0: a locked file fails at once), kept below the 5 s storeTimeout
       // because a local client's wait blocks its thread (docs/stores.md, SQLite).
-      const client = createClient({ url: pathToFileURL(database.file).href, timeout: 2000 });
+      const client = createClient({ url: pathToFileURL(prepareSqliteFile(database.file)).href, timeout: 2000 });
       return { dialect: "sqlite", db: drizzle({ client }), close: async () => client.close() };
     }
     case "mysql": {
@@ -54,4 +56,21 @@ export async function openDatabase(database: ShopDatabase): Promise<OpenDatabase
       return { dialect: "mysql", db: drizzle({ client: pool }), close: () => pool.end() };
     }
   }
+}
+
+/**
+ * Creates a missing SQLite file 0600 (SQLite itself would make it 0644, readable by every local
+ * user; its -wal and -shm files take the database file's mode) and its missing folders 0700,
+ * as `prepareDataDir` does for PGlite: the file holds every session's data. An empty file is an
+ * empty database to SQLite. An existing file is left as it is.
+ */
+export function prepareSqliteFile(file: string): string {
+  // Paths known only at run time: told to Turbopack, which would otherwise trace the whole project.
+  mkdirSync(/*turbopackIgnore: true*/ path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(/*turbopackIgnore: true*/ file, "wx", 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  return file;
 }
