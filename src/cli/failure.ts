@@ -38,8 +38,13 @@ export function describeError(error: unknown): string {
   const message = redactText(current instanceof Error ? current.message : String(current)) || String(code ?? "unknown error");
   const parts = message.split("\n").map((part) => part.trim());
   const line = redactUrls(parts.filter((part) => part !== "").join(" "));
-  // undefined_table: the likeliest cause is a database nobody migrated, or the wrong database.
-  return code === "42P01" ? `${line} (run tesserae migrate, or pass --config for your own table)` : line;
+  // The likeliest cause is a database nobody migrated, or the wrong database.
+  return isMissingTable(code, line) ? `${line} (run tesserae migrate, or pass --config for your own table)` : line;
+}
+
+/** Postgres' undefined_table, MySQL's ER_NO_SUCH_TABLE, SQLite's "no such table" (SQLITE_ERROR, told by its text). */
+function isMissingTable(code: unknown, line: string): boolean {
+  return code === "42P01" || code === "ER_NO_SUCH_TABLE" || (code === "SQLITE_ERROR" && /\bno such table\b/.test(line));
 }
 
 /** drizzle's DrizzleQueryError (its `name` is plain "Error"): the failed SQL, with the driver's error as `cause`. */

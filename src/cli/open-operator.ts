@@ -1,5 +1,5 @@
 import type { SessionEvent, SessionOperator } from "../index.js";
-import { connect } from "./connection.js";
+import { type Connection, connect } from "./connection.js";
 import { describeError, failure, redactUrl } from "./failure.js";
 import { loadConfigOperator } from "./load-config.js";
 
@@ -40,7 +40,7 @@ export async function openOperator(options: GlobalOptions, { withRedis = false }
       import("../index.js"),
       import("../stores/drizzle/index.js"),
     ]);
-    const store = drizzleStore({ db: connection.db });
+    const store = storeOf(connection, drizzleStore);
     if (!withRedis || options.redisUrl === undefined || options.redisUrl === "") {
       return { operator: open({ store }), cacheFailure: () => null, close: () => connection.close() };
     }
@@ -65,6 +65,18 @@ export async function openOperator(options: GlobalOptions, { withRedis = false }
   } catch (error) {
     await connection.close().catch(() => undefined);
     throw error;
+  }
+}
+
+/** `drizzleStore` on the connection's db, through the overload of its dialect. */
+function storeOf(connection: Connection, drizzleStore: typeof import("../stores/drizzle/index.js").drizzleStore) {
+  switch (connection.dialect) {
+    case "postgres":
+      return drizzleStore({ db: connection.db });
+    case "sqlite":
+      return drizzleStore({ db: connection.db });
+    case "mysql":
+      return drizzleStore({ db: connection.db });
   }
 }
 

@@ -44,7 +44,7 @@ function buildProgram(io: Io): Command {
     .addOption(
       new Option(
         "--database-url <url>",
-        "postgres://… / postgresql://… (postgres.js), or a PGlite directory (file:… or a path)",
+        "postgres://… (postgres.js), mysql://… or mariadb://… (mysql2), a SQLite file (file:… or a path; @libsql/client), or a PGlite directory",
       ).env("DATABASE_URL"),
     )
     .addOption(
@@ -74,10 +74,12 @@ function buildProgram(io: Io): Command {
 
   program
     .command("purge")
-    .description("delete expired sessions in batches, then VACUUM (ANALYZE) the table")
+    .description(
+      "delete expired sessions in batches, then tidy the table (VACUUM (ANALYZE) on Postgres, ANALYZE on SQLite and MySQL)",
+    )
     .option("--batch <n>", "rows per DELETE", positiveInteger, 10_000)
     .option("--dry-run", "count the expired sessions, delete nothing")
-    .option("--no-vacuum", "no VACUUM (ANALYZE) afterwards")
+    .option("--no-vacuum", "no VACUUM/ANALYZE afterwards")
     .option("--json", "print one JSON object, no progress bar")
     .action(async (_options: unknown, command: Command) => {
       const { purgeCommand } = await import("./commands/purge.js");

@@ -129,6 +129,14 @@ describe("the packed package in a new project", { timeout: 180_000 }, () => {
     expect(JSON.parse(ok(stats))).toMatchObject({ live: 0 });
   });
 
+  it("a SQLite file or a mysql:// URL without its driver installed exits 1 saying which package to install", async () => {
+    // The app installed neither @libsql/client nor mysql2: optional peers, needed only for those URLs.
+    const sqlite = await runBin(app, ["migrate", "--database-url", join(work, "sessions.db")]);
+    expect(failed(sqlite, 1)).toBe('tesserae: this database URL needs the "@libsql/client" package: npm install @libsql/client');
+    const mysql = await runBin(app, ["stats", "--database-url", "mysql://root:s3cret@127.0.0.1:1/test"]);
+    expect(failed(mysql, 1)).toBe('tesserae: this database URL needs the "mysql2" package: npm install mysql2');
+  });
+
   it("a TypeScript --config without jiti exits 2 with one line saying to install jiti", async () => {
     const result = await runBin(app, ["stats", "--json", "--config", "sessions.ts"], { APP_PGDATA: data });
     expect(failed(result, 2)).toBe(

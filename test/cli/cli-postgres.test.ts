@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineSession } from "../../src/index.js";
-import { drizzleStore, migrate } from "../../src/stores/drizzle/index.js";
+import { drizzleStore, migrate, type PostgresDb } from "../../src/stores/drizzle/index.js";
 import { redisCache } from "../../src/stores/redis/index.js";
 import { tokenOf } from "../helpers/cookies.js";
 import { databaseUrl } from "../helpers/databases.js";
@@ -54,7 +54,11 @@ describe.skipIf(databaseUrl === undefined || !canStartRedis)(
 
     it("revoke drops the cached copies of what it deletes, so their tokens stop working at once", async () => {
       await database.use(async ({ db }) => {
-        const sessions = defineSession({ schema: cliSchema, store: drizzleStore({ db }), cache: redisCache({ redis }) });
+        const sessions = defineSession({
+          schema: cliSchema,
+          store: drizzleStore({ db: db as PostgresDb }),
+          cache: redisCache({ redis }),
+        });
         const login = async (userId: string) => {
           const session = await sessions.load(undefined);
           session.set("userId", userId);

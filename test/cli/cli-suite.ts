@@ -1,12 +1,11 @@
+import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createToken, hashToken, sessionTag } from "../../src/token.js";
+import { hashToken, sessionTag } from "../../src/token.js";
 import { tokenOf } from "../helpers/cookies.js";
-import { createTable } from "../helpers/databases.js";
 import { ensureBuilt, failed, fixture, json, ok, tessera } from "./cli.js";
 import type { CliDatabase, Connected, UrlForm } from "./cli-databases.js";
-import { cliSessions, cliTable } from "./fixtures/cli-sessions.js";
-
-type Query = Connected["query"];
+import { missingTable, type Query, type Row, SEEDED_LIVE } from "./cli-dialect-sql.js";
+import { cliMysqlTable, cliSessions, cliSqliteTable, cliTable } from "./fixtures/cli-sessions.js";
 
 export interface CliSuiteOptions {
   /** Expired sessions for the purge test, beside as many live ones. */
@@ -56,33 +55,6 @@ interface Created {
 const DAY_MS = 86_400_000;
 const formatted = (n: number) => n.toLocaleString("en-US");
 
-/** Session fields as Tessera stores them: each value under `json`. */
-const encoded = (fields: Record<string, unknown>) =>
-  JSON.stringify(Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, { json: value }])));
-
-interface Row {
-  data: Record<string, unknown>;
-  /** Negative: already expired. */
-  expiresInSeconds: number;
-  createdSecondsAgo: number;
-}
-
-/** Inserts rows in Tessera's format with real-looking ids (sha256 of a fresh token); returns the ids. */
-async function insertRows(query: Query, table: string, rows: readonly Row[]): Promise<string[]> {
-  const ids: string[] = [];
-  for (const row of rows) {
-    const id = hashToken(createToken());
-    await query(
-      `insert into ${table} (id, data, expires_at, created_at, updated_at, schema_version, rev)
-       values ($1, $2::jsonb, now() + $3::int * interval '1 second', now() - $4::int * interval '1 second',
-               now() - $4::int * interval '1 second', 1, 1)`,
-      [id, encoded(row.data), row.expiresInSeconds, row.createdSecondsAgo],
-    );
-    ids.push(id);
-  }
-  return ids;
-}
-
 const live = (data: Record<string, unknown>, createdSecondsAgo = 7200): Row => ({
   data,
   expiresInSeconds: DAY_MS / 1000,
@@ -90,27 +62,13 @@ const live = (data: Record<string, unknown>, createdSecondsAgo = 7200): Row => (
 });
 const expired = (data: Record<string, unknown>): Row => ({ data, expiresInSeconds: -3600, createdSecondsAgo: 3 * 3600 });
 
-/** `stats` computed independently in SQL, with the definitions of docs/cli.md. */
-async function statsInSql(query: Query, table: string): Promise<Omit<Stats, "top">> {
-  const size = "octet_length(data::text)";
-  const [row] = await query(`
-    select
-      count(*) filter (where expires_at > now())::int as live,
-      count(*) filter (where expires_at <= now())::int as expired,
-      count(*) filter (where created_at > now() - interval '1 hour')::int as hour,
-      count(*) filter (where created_at > now() - interval '1 day')::int as day,
-      (percentile_disc(0.5) within group (order by ${size}) filter (where expires_at > now()))::int as p50,
-      (percentile_disc(0.95) within group (order by ${size}) filter (where expires_at > now()))::int as p95,
-      (max(${size}) filter (where expires_at > now()))::int as max
-    from ${table}`);
-  if (row === undefined) throw new Error("no stats row");
-  return {
-    live: row.live as number,
-    expired: row.expired as number,
-    createdLastHour: row.hour as number,
-    createdLastDay: row.day as number,
-    bytes: { p50: row.p50 as number, p95: row.p95 as number, max: row.max as number },
-  };
+/** `id in (…)` over ids the test inserted. */
+const idIn = (ids: readonly string[]) => `id in (${ids.map((id) => `'${id}'`).join(", ")})`;
+
+/** The `cli_sessions` table of the `--config` fixture, in the database's dialect. */
+function cliTableOf(kind: CliDatabase["kind"]): unknown {
+  if (kind === "sqlite") return cliSqliteTable();
+  return kind === "mysql" ? cliMysqlTable() : cliTable;
 }
 
 /**
@@ -138,8 +96,9 @@ export function describeCli(name: string, open: () => Promise<CliDatabase>, opti
     const withConfig = (...args: string[]) =>
       tessera([...args, "--config", fixture("config.ts")], { env: { DATABASE_URL: database.url } });
     const number = async (query: Query, text: string, params?: unknown[]) => Number((await query(text, params))[0]?.n);
-    const countWhere = (condition = "true", table = "sessions") =>
-      database.use((c) => number(c.query, `select count(*)::int as n from ${table} where ${condition}`));
+    const countWhere = (condition?: string, table?: string) => database.use((c) => c.sql.count(condition, table));
+    /** Condition: the session expired (by the database's clock, in its encoding of times). */
+    const notLive = () => database.use(async (c) => `not (${c.sql.live})`);
     // Manual VACUUMs of the sessions table; Postgres 15+ records them at once in shared memory.
     const vacuumCount = () =>
       database.use((c) =>
@@ -151,7 +110,17 @@ export function describeCli(name: string, open: () => Promise<CliDatabase>, opti
     const checksVacuum = () => variants && database.kind === "postgres";
 
     itVariant("an SQL error (stats before migrate) exits 1 with one line that gives the database's reason", async () => {
-      expect(failed(await atUrl("stats"), 1)).toContain('relation "sessions" does not exist');
+      if (database.kind === "sqlite") {
+        // No file yet: only migrate creates one, the other commands say so and leave nothing behind.
+        expect(failed(await atUrl("stats"), 1)).toBe(
+          `tesserae: no SQLite database at ${database.url} (tesserae migrate creates one)`,
+        );
+        expect(existsSync(database.url)).toBe(false);
+        return;
+      }
+      const line = failed(await atUrl("stats"), 1);
+      expect(line).toContain(missingTable(database.kind === "mysql" ? "mysql" : "postgres", "sessions"));
+      expect(line).toContain("(run tesserae migrate, or pass --config for your own table)");
     });
 
     it("migrate applies 0000_init; run again, it is a no-op that says so", async () => {
@@ -160,14 +129,12 @@ export function describeCli(name: string, open: () => Promise<CliDatabase>, opti
       expect(ok(await tessera(["migrate"], { env: { DATABASE_URL: database.url } }))).toBe(
         "up to date: 1 migration already applied",
       );
-      await database.use(async ({ query }) => {
-        expect((await query("select to_regclass('public.sessions')::text as t"))[0]?.t).toBe("sessions");
-        expect(await number(query, `select count(*)::int as n from drizzle."__tessera_migrations"`)).toBe(1);
-        const indexes = await query("select indexname from pg_indexes where tablename = 'sessions'");
-        expect(indexes.map((row) => row.indexname)).toContain("sessions_expires_at_idx");
+      await database.use(async ({ sql }) => {
+        const migrated = await sql.migrated();
+        expect(migrated).toMatchObject({ sessions: true, recorded: 1 });
+        expect(migrated.indexes).toContain("sessions_expires_at_idx");
         // Back to a database that never saw Tessera, for --json.
-        await query("drop table sessions");
-        await query("drop schema drizzle cascade");
+        await sql.unmigrate();
       });
     });
 
@@ -180,22 +147,10 @@ export function describeCli(name: string, open: () => Promise<CliDatabase>, opti
     });
 
     describe(`purge of ${formatted(N)} expired among ${formatted(N)} live sessions`, () => {
-      // Ids shaped as Tessera writes them (64 hex digits), from the row number so that the test can list the
-      // live ones: in order, which fills the primary key ~1.5 s faster on the server than sha256s would.
-      const idOf = (kind: "expired" | "live") => `'${kind === "expired" ? "e" : "f"}' || lpad(to_hex(g), 63, '0')`;
-
+      // Ids shaped as Tessera writes them (64 hex digits), from the row number: in order, which fills
+      // the primary key faster than sha256s would, and lets the test tell the live ones (SEEDED_LIVE).
       beforeAll(async () => {
-        await database.use(({ query }) =>
-          query(
-            `insert into sessions (id, data, expires_at, created_at, updated_at, schema_version, rev)
-             select ${idOf("expired")}, '{"seeded":{"json":true}}'::jsonb, now() - interval '1 hour',
-                    now() - interval '3 hours', now() - interval '3 hours', 1, 1 from generate_series(1, $1::int) g
-             union all
-             select ${idOf("live")}, '{"seeded":{"json":true}}'::jsonb, now() + interval '1 day',
-                    now() - interval '3 hours', now() - interval '3 hours', 1, 1 from generate_series(1, $1::int) g`,
-            [N],
-          ),
-        );
+        await database.use(({ sql }) => sql.seed(N));
       }, 60_000);
 
       it("--dry-run reports the expired count and deletes nothing", async () => {
@@ -207,8 +162,11 @@ export function describeCli(name: string, open: () => Promise<CliDatabase>, opti
         }
       });
 
-      it("deletes exactly the expired sessions and keeps every live one (then VACUUM (ANALYZE) on Postgres)", async () => {
+      it("deletes exactly the expired sessions and keeps every live one (then VACUUM (ANALYZE) on Postgres, ANALYZE on SQLite)", async () => {
         const vacuumsBefore = checksVacuum() ? await vacuumCount() : 0;
+        // SQLite keeps ANALYZE's statistics in sqlite_stat1, which only ANALYZE creates.
+        const analyzed = () => countWhere("type = 'table' and name = 'sqlite_stat1'", "sqlite_master");
+        if (database.kind === "sqlite") expect(await analyzed()).toBe(0);
         const result = await atUrl("purge", "--json");
         // Not a TTY: no progress bar, on either stream.
         expect(result.stderr).toBe("");
@@ -216,20 +174,18 @@ export function describeCli(name: string, open: () => Promise<CliDatabase>, opti
         expect(report).toEqual({ deleted: N, seconds: expect.any(Number), rowsPerSecond: expect.any(Number), dryRun: false });
         expect(report.seconds).toBeGreaterThan(0);
         expect(report.rowsPerSecond).toBeGreaterThan(0);
-        await database.use(async ({ query }) => {
-          expect(await number(query, "select count(*)::int as n from sessions")).toBe(N);
-          expect(await number(query, "select count(*)::int as n from sessions where expires_at <= now()")).toBe(0);
-          const kept = `select count(*)::int as n from sessions
-                        where id in (select ${idOf("live")} from generate_series(1, $1::int) g)`;
-          expect(await number(query, kept, [N])).toBe(N);
+        await database.use(async ({ sql }) => {
+          expect(await sql.count()).toBe(N);
+          expect(await sql.count(`not (${sql.live})`)).toBe(0);
+          expect(await sql.count(SEEDED_LIVE)).toBe(N);
         });
         if (checksVacuum()) expect(await vacuumCount()).toBe(vacuumsBefore + 1);
+        if (database.kind === "sqlite") expect(await analyzed()).toBe(1);
       });
 
       itVariant("--batch 10 --no-vacuum prints the count and the rate, and runs no VACUUM", async () => {
-        await database.use(({ query }) =>
-          insertRows(
-            query,
+        await database.use(({ sql }) =>
+          sql.insertRows(
             "sessions",
             Array.from({ length: 25 }, () => expired({})),
           ),
@@ -238,7 +194,7 @@ export function describeCli(name: string, open: () => Promise<CliDatabase>, opti
         const result = await atUrl("purge", "--batch", "10", "--no-vacuum");
         expect(result.stderr).toBe("");
         expect(ok(result)).toMatch(/^purged 25 expired sessions in \d+(\.\d+)? s \([\d,]+ rows\/s\)$/);
-        expect(await countWhere("expires_at <= now()")).toBe(0);
+        expect(await countWhere(await notLive())).toBe(0);
         expect(await countWhere()).toBe(N);
         if (checksVacuum()) expect(await vacuumCount()).toBe(vacuumsBefore);
       });
@@ -252,17 +208,24 @@ export function describeCli(name: string, open: () => Promise<CliDatabase>, opti
 
     describe("revoke, inspect and stats on the default table (no indexed columns: a scan of data)", () => {
       let tenants: string[] = [];
+      let u123: string[] = [];
+      let u456: string[] = [];
       beforeAll(async () => {
-        await database.use(async ({ query }) => {
-          await insertRows(query, "sessions", [
-            ...Array.from({ length: 3 }, () => live({ userId: "u_123" })),
+        await database.use(async ({ sql }) => {
+          u123 = await sql.insertRows(
+            "sessions",
+            Array.from({ length: 3 }, () => live({ userId: "u_123" })),
+          );
+          u456 = await sql.insertRows("sessions", [
             ...Array.from({ length: 2 }, () => live({ userId: "u_456" })),
             expired({ userId: "u_456" }),
+          ]);
+          await sql.insertRows("sessions", [
             ...Array.from({ length: 7 }, () => expired({ userId: "u_789" })),
             ...Array.from({ length: 4 }, (_, i) => live({ userId: "u_789", note: "x".repeat(100 * (i + 1)) }, 600)),
           ]);
           if (variants) {
-            tenants = await insertRows(query, "sessions", [
+            tenants = await sql.insertRows("sessions", [
               live({ tenant: 42 }),
               live({ tenant: 42, beta: true }),
               live({ tenant: "42" }),
@@ -273,11 +236,10 @@ export function describeCli(name: string, open: () => Promise<CliDatabase>, opti
 
       it("revoke --where userId=u_123 deletes u_123's 3 sessions and nothing else", async () => {
         expect(ok(await atUrl("revoke", "--where", "userId=u_123"))).toBe("revoked 3 sessions");
-        await database.use(async ({ query }) => {
-          const count = (condition: string) => number(query, `select count(*)::int as n from sessions where ${condition}`);
-          expect(await count(`data @> '{"userId":{"json":"u_123"}}'`)).toBe(0);
-          expect(await count(`data @> '{"userId":{"json":"u_456"}}'`)).toBe(3);
-          expect(await count("true")).toBe(N + 3 + 11 + tenants.length);
+        await database.use(async ({ sql }) => {
+          expect(await sql.count(idIn(u123))).toBe(0);
+          expect(await sql.count(idIn(u456))).toBe(3);
+          expect(await sql.count()).toBe(N + 3 + 11 + tenants.length);
         });
       });
 
@@ -301,7 +263,7 @@ export function describeCli(name: string, open: () => Promise<CliDatabase>, opti
       });
 
       it("stats --json equals the same counts and sizes in SQL; top is empty without indexed columns", async () => {
-        const expected = await database.use(({ query }) => statsInSql(query, "sessions"));
+        const expected = await database.use(({ sql }) => sql.stats("sessions"));
         expect(expected).toMatchObject({ live: N + 2 + 4, expired: 8, createdLastHour: 4 });
         expect(json(await atUrl("stats", "--json"))).toEqual({ ...expected, top: [] });
         if (variants) expect(ok(await atUrl("stats"))).not.toBe("");
@@ -347,13 +309,14 @@ export function describeCli(name: string, open: () => Promise<CliDatabase>, opti
       };
 
       itVariant("an SQL error through the app's store (its table is missing) exits 1 with the database's reason", async () => {
-        expect(failed(await withConfig("stats"), 1)).toContain('relation "cli_sessions" does not exist');
+        const kind = database.kind === "pglite" ? "postgres" : database.kind;
+        expect(failed(await withConfig("stats"), 1)).toContain(missingTable(kind, "cli_sessions"));
       });
 
       it("revoke --where userId=u_123 --json revokes u_123's 3 sessions, named by their tags only", async () => {
-        await database.use(async ({ db, query }) => {
-          await createTable(query, cliTable);
-          await insertRows(query, "cli_sessions", [
+        await database.use(async ({ db, sql }) => {
+          await sql.createTable(cliTableOf(database.kind));
+          await sql.insertRows("cli_sessions", [
             // Expired: not live, so `inspect` leaves it out and `stats` counts it as expired.
             expired({ userId: "u_456" }),
             // For `top`: t_k has k live sessions, distinct counts, so the top 10 (t_12 … t_3) has one order.
@@ -371,9 +334,9 @@ export function describeCli(name: string, open: () => Promise<CliDatabase>, opti
         expect([...report.tags].sort()).toEqual(u123.map((session) => session.tag).sort());
         for (const tag of report.tags) expect(tag).toMatch(/^[0-9a-f]{12}$/);
         expectNoSecrets(result.stdout + result.stderr);
-        await database.use(async ({ db, query }) => {
-          expect(await number(query, "select count(*)::int as n from cli_sessions where user_id = 'u_123'")).toBe(0);
-          expect(await number(query, "select count(*)::int as n from cli_sessions where user_id = 'u_456'")).toBe(3);
+        await database.use(async ({ db, sql }) => {
+          expect(await sql.count("user_id = 'u_123'", "cli_sessions")).toBe(0);
+          expect(await sql.count("user_id = 'u_456'", "cli_sessions")).toBe(3);
           // Their tokens no longer open anything.
           const sessions = cliSessions(db, { now: () => clock });
           for (const session of u123) expect(await sessions.get(session.token)).toBeNull();
@@ -411,13 +374,9 @@ export function describeCli(name: string, open: () => Promise<CliDatabase>, opti
       });
 
       it("stats --json equals SQL, and top lists userId's most frequent live values as a GROUP BY does", async () => {
-        const { expected, groups } = await database.use(async ({ query }) => ({
-          expected: await statsInSql(query, "cli_sessions"),
-          groups: await query(
-            `select user_id as value, count(*)::int as sessions from cli_sessions
-               where expires_at > now() and user_id is not null
-               group by user_id order by count(*) desc, user_id limit 10`,
-          ),
+        const { expected, groups } = await database.use(async ({ sql }) => ({
+          expected: await sql.stats("cli_sessions"),
+          groups: await sql.topUsers(),
         }));
         expect(groups).toHaveLength(10);
         expect(groups[0]).toEqual({ value: "t_12", sessions: 12 });
@@ -426,6 +385,8 @@ export function describeCli(name: string, open: () => Promise<CliDatabase>, opti
           expect(json<Stats>(await withConfig("stats", "--json", "--top", "3")).top).toEqual([
             { field: "userId", values: groups.slice(0, 3) },
           ]);
+        }
+        if (variants && database.kind === "postgres") {
           // The manager as an .mts module's default export: the same store, so the same numbers.
           const viaDefault = await tessera(["stats", "--json", "--config", fixture("default-export.mts")], {
             env: { DATABASE_URL: database.url },

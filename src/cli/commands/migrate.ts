@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { migrate } from "../../stores/drizzle/index.js";
-import { type Connection, connect } from "../connection.js";
+import { connect, type Dialect } from "../connection.js";
 import { counted } from "../format.js";
 import { type Io, printJson } from "../io.js";
+import { recordedMigrations } from "../migrations-record.js";
 import type { GlobalOptions } from "../open-operator.js";
 
 export interface MigrateCommandOptions extends GlobalOptions {
@@ -20,12 +21,12 @@ interface JournalEntry {
  * records each migration's journal `when` as `created_at`, which names it through the journal.
  */
 export async function migrateCommand(options: MigrateCommandOptions, io: Io): Promise<void> {
-  const journal = readJournal();
   const connection = await connect(options.databaseUrl, { create: true });
   try {
-    const before = await recorded(connection);
+    const journal = readJournal(connection.dialect);
+    const before = await recordedMigrations(connection);
     await migrate(connection.db);
-    const after = await recorded(connection);
+    const after = await recordedMigrations(connection);
     const applied = journal.filter((m) => after.has(m.when) && !before.has(m.when)).map((m) => m.tag);
     const alreadyApplied = journal.filter((m) => before.has(m.when)).map((m) => m.tag);
     if (options.json) printJson(io, { applied, alreadyApplied });
@@ -37,20 +38,12 @@ export async function migrateCommand(options: MigrateCommandOptions, io: Io): Pr
 }
 
 /**
- * The package's `drizzle/postgres/meta/_journal.json`. src/cli/commands/ and dist/cli/commands/ are both
- * three levels below the package root, where `drizzle/` ships (`files` in package.json).
+ * The package's `drizzle/<dialect>/meta/_journal.json`. src/cli/commands/ and dist/cli/commands/
+ * are both three levels below the package root, where `drizzle/` ships (`files` in package.json).
  */
-function readJournal(): JournalEntry[] {
-  const text = readFileSync(new URL("../../../drizzle/postgres/meta/_journal.json", import.meta.url), "utf8");
+function readJournal(dialect: Dialect): JournalEntry[] {
+  const path = `../../../drizzle/${dialect}/meta/_journal.json`;
+  const text = readFileSync(new URL(path, import.meta.url), "utf8");
   const entries = (JSON.parse(text) as { entries: JournalEntry[] }).entries;
   return [...entries].sort((a, b) => a.when - b.when);
-}
-
-/** The `created_at` of every recorded migration; none when the table does not exist yet. */
-async function recorded(connection: Connection): Promise<Set<number>> {
-  const [exists] = await connection.query(`select to_regclass('drizzle."__tessera_migrations"') is not null as present`);
-  if (exists?.present !== true) return new Set();
-  const rows = await connection.query(`select created_at from drizzle."__tessera_migrations"`);
-  // bigint: a string from postgres.js, a number or bigint from PGlite.
-  return new Set(rows.map((row) => Number(String(row.created_at))));
 }
