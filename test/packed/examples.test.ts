@@ -222,6 +222,8 @@ const projects: Record<Project, { dependencies: Record<string, string>; devDepen
       "@types/react": locked("@types/react"),
       "@types/express": locked("@types/express"),
       "@types/pg": locked("@types/pg"),
+      // docs/stores.md's better-sqlite3 block is compiled only: its types, not the native module.
+      "@types/better-sqlite3": locked("@types/better-sqlite3"),
       "drizzle-kit": locked("drizzle-kit"),
       typescript: locked("typescript"),
     },
