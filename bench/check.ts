@@ -1,17 +1,23 @@
 /**
- * `--check`: the bars of issue 14 as ratios of this run's medians, at c1 and at c64, each
- * printed with its measured ratio and PASS or MISS. A bar whose lines the run did not measure
+ * `--check`: the bars of issue 14, and issue 16's for the SQLite and MySQL lines, as ratios of
+ * this run's medians, at c1 and at c64, each printed with its measured ratio and PASS or MISS. A bar whose lines the run did not measure
  * (`--skip`, `--only`) is printed as not measured and does not count.
  */
+import { NAME as BETTER_SQLITE3_FLOOR } from "./contenders/better-sqlite3-floor.js";
 import { NAME as CONNECT_PG_SIMPLE } from "./contenders/connect-pg-simple.js";
 import { NAME as CONNECT_REDIS } from "./contenders/connect-redis.js";
 import { NAME as IRON_SESSION } from "./contenders/iron-session.js";
+import { NAME as LIBSQL_FLOOR } from "./contenders/libsql-floor.js";
+import { NAME as MYSQL_FLOOR } from "./contenders/mysql-floor.js";
 import { NAME as POSTGRES_FLOOR } from "./contenders/postgres-floor.js";
 import { NAME as POSTGRES_GUARANTEES } from "./contenders/postgres-guarantee-floor.js";
 import { NAME as REDIS_FLOOR } from "./contenders/redis-floor.js";
 import { NAME as REDIS_GUARANTEES } from "./contenders/redis-guarantee-floor.js";
+import { NAME as TESSERA_BETTER_SQLITE3 } from "./contenders/tessera-better-sqlite3.js";
 import { NAME as TESSERA_COOKIE } from "./contenders/tessera-cookie.js";
 import { NAME as TESSERA_DRIZZLE } from "./contenders/tessera-drizzle.js";
+import { NAME as TESSERA_LIBSQL } from "./contenders/tessera-libsql.js";
+import { NAME as TESSERA_MYSQL } from "./contenders/tessera-mysql.js";
 import { NAME as TESSERA_REDIS } from "./contenders/tessera-redis.js";
 import { APPS } from "./http/apps.js";
 import type { HttpRow } from "./http/table.js";
@@ -31,6 +37,8 @@ export interface Verdict {
 interface Bar {
   line: string;
   cycle: Cycle;
+  /** The reference's cycle when it is not `cycle` (read ÷ modify of one contender). */
+  referenceCycle?: Cycle;
   /** ops/s (higher is better) or client CPU µs per cycle (lower is better). */
   metric: "ops/s" | "client CPU µs";
   subject: { name: string; short: string };
@@ -141,14 +149,76 @@ export function guaranteeVerdicts(rows: readonly Row[]): Verdict[] {
 function barVerdicts(rows: readonly Row[], bar: Bar): Verdict[] {
   const find = (name: string) => rows.find((row) => row.name === name && lineOf(row) === bar.line);
   return CONCURRENCIES.map((c) => {
-    const value = (name: string) => {
-      const m = find(name)?.results[bar.cycle][c];
+    const value = (name: string, cycle: Cycle) => {
+      const m = find(name)?.results[cycle][c];
       return m === undefined ? undefined : bar.metric === "ops/s" ? m.opsPerSec : m.cpuUsPerOp;
     };
-    const text = `${bar.line}, ${bar.cycle} ${c}${bar.metric === "ops/s" ? "" : ` ${bar.metric}`}: ${bar.subject.short} ${bar.bound} ${bar.limit.toFixed(2)}× ${bar.reference.short}`;
+    const referenceCycle = bar.referenceCycle ?? bar.cycle;
+    const text =
+      referenceCycle === bar.cycle
+        ? `${bar.line}, ${bar.cycle} ${c}${bar.metric === "ops/s" ? "" : ` ${bar.metric}`}: ${bar.subject.short} ${bar.bound} ${bar.limit.toFixed(2)}× ${bar.reference.short}`
+        : `${bar.line}, ${c}: ${bar.subject.short} ${bar.cycle} ${bar.bound} ${bar.limit.toFixed(2)}× its ${referenceCycle}`;
     const unit = bar.metric === "ops/s" ? "ops/s" : "µs";
-    return verdict(text, value(bar.subject.name), value(bar.reference.name), unit, bar.bound, bar.limit);
+    const subject = value(bar.subject.name, bar.cycle);
+    return verdict(text, subject, value(bar.reference.name, referenceCycle), unit, bar.bound, bar.limit);
   });
+}
+
+/**
+ * Issue 16's bars, the Postgres ones (issue 6's, kept since) on each new dialect: on each line,
+ * Tessera's modify ≥ 0.85× the raw driver's (prepared SELECT then UPDATE of the whole
+ * document on the same driver), and Tessera's read ≥ 1.7× its own modify (a read is one round
+ * trip, a modify two). Postgres' read ÷ modify is printed beside them: its modify ÷ floor is
+ * issue 14's bar above.
+ */
+const DIALECT_PAIRS = [
+  {
+    line: lineOf({ backend: "better-sqlite3" }),
+    tessera: TESSERA_BETTER_SQLITE3,
+    floor: BETTER_SQLITE3_FLOOR,
+    driver: "raw better-sqlite3",
+  },
+  { line: lineOf({ backend: "libsql" }), tessera: TESSERA_LIBSQL, floor: LIBSQL_FLOOR, driver: "raw @libsql/client" },
+  { line: lineOf({ backend: "mysql" }), tessera: TESSERA_MYSQL, floor: MYSQL_FLOOR, driver: "raw mysql2" },
+];
+
+const DIALECT_BARS: Bar[] = [
+  ...DIALECT_PAIRS.flatMap(({ line, tessera, floor, driver }): Bar[] => [
+    {
+      line,
+      cycle: "modify",
+      metric: "ops/s",
+      subject: { name: tessera, short: "Tessera drizzleStore" },
+      reference: { name: floor, short: driver },
+      bound: "≥",
+      limit: 0.85,
+    },
+    {
+      line,
+      cycle: "read",
+      referenceCycle: "modify",
+      metric: "ops/s",
+      subject: { name: tessera, short: "Tessera drizzleStore" },
+      reference: { name: tessera, short: "Tessera drizzleStore" },
+      bound: "≥",
+      limit: 1.7,
+    },
+  ]),
+  {
+    line: syncOff,
+    cycle: "read",
+    referenceCycle: "modify",
+    metric: "ops/s",
+    subject: tesseraDrizzle,
+    reference: tesseraDrizzle,
+    bound: "≥",
+    limit: 1.7,
+  },
+];
+
+/** Issue 16's bars against this run's store rows. */
+export function dialectBars(rows: readonly Row[]): Verdict[] {
+  return DIALECT_BARS.flatMap((bar) => barVerdicts(rows, bar));
 }
 
 /** The verdicts as a Markdown table; Postgres bars are on the sync-off line only. */

@@ -11,9 +11,14 @@ export interface Row {
   results: Record<Cycle, { c1: Measurement; c64: Measurement }>;
 }
 
+/** How a backend is printed (the SQLite lines name their driver). */
+const BACKEND_LABELS: Partial<Record<Backend, string>> = { "better-sqlite3": "sqlite, better-sqlite3", libsql: "sqlite, libsql" };
+
 /** The line a row belongs to (its backend, and for Postgres the sync setting): ratios stay within one. */
-export const lineOf = (row: Pick<Row, "backend" | "syncCommit">): string =>
-  row.syncCommit === undefined ? row.backend : `${row.backend}, ${syncLabel(row.syncCommit)}`;
+export const lineOf = (row: Pick<Row, "backend" | "syncCommit">): string => {
+  const backend = BACKEND_LABELS[row.backend] ?? row.backend;
+  return row.syncCommit === undefined ? backend : `${backend}, ${syncLabel(row.syncCommit)}`;
+};
 
 const ops = (n: number) => Math.round(n).toLocaleString("en-US");
 const us = (n: number | null) => (n === null || !Number.isFinite(n) ? "—" : `${Math.round(n)}`);

@@ -35,7 +35,11 @@ export function makePayload(i: number): Payload {
 /** Session lifetime every contender stores with (seconds). */
 export const TTL_SECONDS = 14 * 24 * 3600;
 
-export type Backend = "redis" | "postgres" | "cookie";
+/**
+ * What a line runs on. SQLite has two lines, one per driver (each with its own raw floor):
+ * better-sqlite3 and libSQL's local-file client.
+ */
+export type Backend = "redis" | "postgres" | "cookie" | "better-sqlite3" | "libsql" | "mysql";
 
 /** One contender at the store API level, after `seed`. */
 export interface Contender {
@@ -56,12 +60,15 @@ export interface Contender {
 
 /** What each contender gets from the run: shared servers, and names to create its state under. */
 export interface BenchEnv {
-  /** URL of the run's own fresh Postgres database. */
+  /**
+   * The contender's own fresh database: a Postgres URL (postgres, redis and cookie lines), a
+   * MySQL URL (mysql line), or a `file:` URL of a new file in the run's temp folder (SQLite lines).
+   */
   databaseUrl: string;
   redisUrl: string;
   /** Redis key prefix unique to this run and contender (the run deletes `${prefix}*`). */
   redisPrefix: string;
-  /** Connections per Postgres pool, identical for every contender. */
+  /** Connections per pool (Postgres, MySQL, libSQL), identical for every contender. */
   poolSize: number;
 }
 
@@ -90,11 +97,31 @@ export interface Measurement {
   cpuUsPerOp: number;
 }
 
+let nextTurn = 0;
+/**
+ * A turn of the event loop when 10 ms passed since the last (else undefined: nothing to await,
+ * not even a microtask). An in-process driver (better-sqlite3, libSQL's
+ * local file, the cookie line) answers without I/O, so a cycle of its operations is all
+ * microtasks and the loop would not turn for a whole line: Ctrl-C would not be handled (tsx's
+ * parent process then kills the run after 60 ms, before it removes its databases). One
+ * `setImmediate` per 10 ms costs well under 1 % of a cycle, and the same for every contender.
+ */
+export function loopTurn(): Promise<void> | undefined {
+  const now = performance.now();
+  if (now < nextTurn) return undefined;
+  nextTurn = now + 10;
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 /** Seeds `n` sessions with `concurrency` in flight. */
 export async function seedParallel(n: number, concurrency: number, create: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < n) await create(next++);
+    while (next < n) {
+      await create(next++);
+      const turn = loopTurn();
+      if (turn !== undefined) await turn;
+    }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
 }
@@ -128,6 +155,8 @@ export async function runCycle(contender: Contender, cycle: Cycle, options: RunO
     let ops = 0;
     const worker = async () => {
       while (performance.now() < until) {
+        const turn = loopTurn();
+        if (turn !== undefined) await turn;
         const i = pick();
         if (samples) {
           const start = performance.now();

@@ -5,6 +5,9 @@ import { drizzleStore, migrate, redisCache } from "../lib.js";
 import type { BenchEnv, Contender } from "../workload.js";
 import { define, tesseraOps } from "./tessera-common.js";
 
+/** Its table label. */
+export const NAME = "Tessera drizzleStore + redisCache";
+
 /** Tessera on `drizzleStore` over postgres.js with `redisCache` in front (reads hit the cache). */
 export async function create(env: BenchEnv): Promise<Contender> {
   const client = postgres(env.databaseUrl, { max: env.poolSize, onnotice: () => {} });
@@ -14,7 +17,7 @@ export async function create(env: BenchEnv): Promise<Contender> {
   redis.on("error", () => {});
   const ops = tesseraOps(define({ store: drizzleStore({ db }), cache: redisCache({ redis, prefix: env.redisPrefix }) }));
   return {
-    name: "Tessera drizzleStore + redisCache",
+    name: NAME,
     backend: "postgres",
     ...ops,
     async close() {

@@ -10,7 +10,7 @@ import { text as sqliteText } from "drizzle-orm/sqlite-core";
 import type { Pool } from "mysql2/promise";
 import type { Sql } from "postgres";
 import { describe, expectTypeOf, it } from "vitest";
-import type { DrizzleSessionStore } from "../../src/stores/drizzle/index.js";
+import type { DrizzleSessionStore, DrizzleStoreOptions } from "../../src/stores/drizzle/index.js";
 import { drizzleStore, migrate, sessionsTable } from "../../src/stores/drizzle/index.js";
 import { sessionsTable as mysqlSessionsTable } from "../../src/stores/drizzle/mysql/index.js";
 import { sessionsTable as sqliteSessionsTable } from "../../src/stores/drizzle/sqlite/index.js";
@@ -39,6 +39,10 @@ describe("drizzleStore and migrate take a database of every dialect (issue 16)",
     expectTypeOf(migrate).toBeCallableWith(libsql);
     expectTypeOf(migrate).toBeCallableWith(betterSqlite);
     expectTypeOf(migrate).toBeCallableWith(mysql, { migrationsFolder: "drizzle/mysql" });
+  });
+
+  it("Parameters<typeof drizzleStore> still reads the Postgres options, as apps written before issue 16 typed their db", () => {
+    expectTypeOf<Parameters<typeof drizzleStore>[0]>().toEqualTypeOf<DrizzleStoreOptions>();
   });
 
   it("a table of another dialect than the database's does not compile", () => {

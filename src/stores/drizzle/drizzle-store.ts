@@ -54,9 +54,11 @@ export interface MysqlDrizzleStoreOptions {
  * import { drizzle } from "drizzle-orm/libsql";
  * const store = drizzleStore({ db: drizzle("file:sessions.db") });
  */
-export function drizzleStore(options: DrizzleStoreOptions): DrizzleSessionStore;
+// The Postgres overload last: `Parameters<typeof drizzleStore>` reads the last one, and apps
+// written before the other dialects (the demo shop among them) typed their `db` that way.
 export function drizzleStore(options: SqliteDrizzleStoreOptions): DrizzleSessionStore;
 export function drizzleStore(options: MysqlDrizzleStoreOptions): DrizzleSessionStore;
+export function drizzleStore(options: DrizzleStoreOptions): DrizzleSessionStore;
 export function drizzleStore(
   options: DrizzleStoreOptions | SqliteDrizzleStoreOptions | MysqlDrizzleStoreOptions,
 ): DrizzleSessionStore {
