@@ -11,6 +11,7 @@ import {
 } from "../../../errors.js";
 import type { SessionStore, StoredData, StoredSession, Where } from "../../../store.js";
 import type { DrizzleSessionStore, MysqlDb } from "../dialects.js";
+import { checkMysqlClient } from "./client-check.js";
 import { sessions } from "./default-table.js";
 import { jsonDepth, MYSQL_MAX_ENTRY_DEPTH, mysqlEntryBytes } from "./json-size.js";
 import { operatorQueries } from "./operator-queries.js";
@@ -73,9 +74,11 @@ class NotLive {}
  *   that is not a JSON object.
  * Grace-period shadows (rows with `successor_id`) are read-only: writes to them return null/false.
  *
- * @throws SessionConfigError when `table` is not a mysqlTable with every column.
+ * @throws SessionConfigError when `table` is not a mysqlTable with every column, or `db` is a
+ *   mysql2 database over a single connection instead of a pool (client-check.ts).
  */
 export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): DrizzleSessionStore {
+  checkMysqlClient(db);
   const t = table ?? sessions;
   const { indexed } = checkTable(t);
   const column = (c: { name: string }) => sql.identifier(c.name);

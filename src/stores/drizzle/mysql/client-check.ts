@@ -1,0 +1,30 @@
+import { entityKind } from "drizzle-orm";
+import { SessionConfigError } from "../../../errors.js";
+import type { MysqlDb } from "../dialects.js";
+
+/** What the store reads of drizzle's mysql2 session (`db.session` is internal to drizzle). */
+interface Mysql2SessionShape {
+  constructor: { [entityKind]?: string };
+  client?: object;
+}
+
+/**
+ * Refuses, at `drizzleStore()`, a mysql2 client the store cannot run on correctly, instead of
+ * letting it fail later, one request at a time, or lose writes silently.
+ *
+ * - A single connection (not a pool): drizzle runs `db.transaction` on that very connection, so
+ *   every other request's statement sent meanwhile joins `rotate`'s or `revoke`'s transaction and
+ *   is rolled back with it, after its caller was told it succeeded (test/attacks/issue16-mysql-config.test.ts).
+ */
+export function checkMysqlClient(db: MysqlDb): void {
+  const session = (db as unknown as { session?: Mysql2SessionShape }).session;
+  // Only drizzle's mysql2 driver is checked: its client is a mysql2 Pool or Connection.
+  if (session?.constructor?.[entityKind] !== "MySql2Session" || session.client === undefined) return;
+  const client = session.client;
+  if (!("getConnection" in client)) {
+    throw new SessionConfigError(
+      "drizzleStore: on MySQL, `db` must be a mysql2 pool (mysql.createPool), not a single connection: " +
+        "rotate and revoke run transactions, which on a shared connection would take in other requests' writes",
+    );
+  }
+}

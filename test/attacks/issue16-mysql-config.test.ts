@@ -1,0 +1,52 @@
+/**
+ * Issue 16 attack on the MySQL/MariaDB store: mysql2 clients a user might hand to drizzleStore.
+ * Each one the store cannot run on correctly must be refused at drizzleStore() with a
+ * SessionConfigError, not accepted and then failing (or losing writes) request by request.
+ */
+import { drizzle } from "drizzle-orm/mysql2";
+import { createConnection as createCallbackConnection, createPool as createCallbackPool } from "mysql2";
+import mysql from "mysql2/promise";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SessionConfigError } from "../../src/errors.js";
+import { drizzleStore } from "../../src/stores/drizzle/index.js";
+import { type MysqlTestDatabase, mysqlUrl, openMysql } from "../helpers/mysql-databases.js";
+import { RECORD_NOW as now, storedRecord } from "../helpers/records.js";
+
+describe.skipIf(!mysqlUrl)("drizzleStore on MySQL: the mysql2 client", () => {
+  let database: MysqlTestDatabase;
+  beforeAll(async () => {
+    database = await openMysql(mysqlUrl ?? "");
+  }, 60_000);
+  afterAll(() => database?.close());
+
+  // Found: a single connection was accepted. drizzle then runs rotate's transaction on that same
+  // connection, so a patch of another session sent meanwhile joined it: when the rotation failed
+  // (its new id taken) the patch was rolled back after it had returned its new rev.
+  it("a single connection (promise or callback) is refused with SessionConfigError", async () => {
+    const connection = await mysql.createConnection({ uri: database.url });
+    const callback = createCallbackConnection({ uri: database.url });
+    try {
+      expect(() => drizzleStore({ db: drizzle({ client: connection }) })).toThrow(SessionConfigError);
+      expect(() => drizzleStore({ db: drizzle({ client: callback }) })).toThrow(/pool/);
+    } finally {
+      await connection.end();
+      await new Promise((resolve) => callback.end(resolve));
+    }
+  });
+
+  it("a pool (promise or callback, or drizzle's own from a URL) is accepted and works", async () => {
+    const callbackPool = createCallbackPool({ uri: database.url });
+    const fromUrl = drizzle(database.url);
+    try {
+      for (const db of [drizzle({ client: database.pool }), drizzle({ client: callbackPool }), fromUrl]) {
+        const store = drizzleStore({ db });
+        const record = storedRecord();
+        await store.create(record);
+        expect((await store.get(record.id, now))?.data).toEqual(record.data);
+      }
+    } finally {
+      await new Promise((resolve) => callbackPool.end(resolve));
+      await fromUrl.$client.end();
+    }
+  });
+});
