@@ -34,6 +34,20 @@ describe.skipIf(!mysqlUrl)("drizzleStore on MySQL: the mysql2 client", () => {
     }
   });
 
+  // Found: a pool with `rowsAsArray: true` was accepted, and every session then read as corrupt
+  // (the rows came back as arrays, read by column name as undefined): every user silently signed out.
+  it("a pool with rowsAsArray (promise or callback) is refused with SessionConfigError", async () => {
+    const pool = mysql.createPool({ uri: database.url, rowsAsArray: true });
+    const callbackPool = createCallbackPool({ uri: database.url, rowsAsArray: true });
+    try {
+      expect(() => drizzleStore({ db: drizzle({ client: pool }) })).toThrow(SessionConfigError);
+      expect(() => drizzleStore({ db: drizzle({ client: callbackPool }) })).toThrow(/rowsAsArray/);
+    } finally {
+      await pool.end();
+      await new Promise((resolve) => callbackPool.end(resolve));
+    }
+  });
+
   it("a pool (promise or callback, or drizzle's own from a URL) is accepted and works", async () => {
     const callbackPool = createCallbackPool({ uri: database.url });
     const fromUrl = drizzle(database.url);

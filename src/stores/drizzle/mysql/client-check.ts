@@ -8,6 +8,9 @@ interface Mysql2SessionShape {
   client?: object;
 }
 
+/** mysql2's promise pool keeps the callback pool as `pool`; the connection options are its `config.connectionConfig`. */
+type PoolShape = { pool?: { config?: { connectionConfig?: { rowsAsArray?: unknown } } } };
+
 /**
  * Refuses, at `drizzleStore()`, a mysql2 client the store cannot run on correctly, instead of
  * letting it fail later, one request at a time, or lose writes silently.
@@ -15,6 +18,8 @@ interface Mysql2SessionShape {
  * - A single connection (not a pool): drizzle runs `db.transaction` on that very connection, so
  *   every other request's statement sent meanwhile joins `rotate`'s or `revoke`'s transaction and
  *   is rolled back with it, after its caller was told it succeeded (test/attacks/issue16-mysql-config.test.ts).
+ * - A pool created with `rowsAsArray: true`: the store reads results by column name, so every row
+ *   would read as corrupt and every session would silently start over.
  */
 export function checkMysqlClient(db: MysqlDb): void {
   const session = (db as unknown as { session?: Mysql2SessionShape }).session;
@@ -25,6 +30,11 @@ export function checkMysqlClient(db: MysqlDb): void {
     throw new SessionConfigError(
       "drizzleStore: on MySQL, `db` must be a mysql2 pool (mysql.createPool), not a single connection: " +
         "rotate and revoke run transactions, which on a shared connection would take in other requests' writes",
+    );
+  }
+  if ((client as PoolShape).pool?.config?.connectionConfig?.rowsAsArray === true) {
+    throw new SessionConfigError(
+      "drizzleStore: on MySQL, the mysql2 pool must not set `rowsAsArray`: the store reads rows by column name",
     );
   }
 }

@@ -64,7 +64,8 @@ export function whereConditions(table: MysqlSessionsTable, indexed: IndexedColum
 /** The rows of a mysql2 `db.execute` result (`[rows, fields]`). */
 export function rowsOf(result: unknown): Record<string, unknown>[] {
   const rows = Array.isArray(result) ? result[0] : undefined;
-  if (Array.isArray(rows)) return rows as Record<string, unknown>[];
+  // Rows as arrays (`rowsAsArray`) would read as corrupt sessions, silently: an outage instead.
+  if (Array.isArray(rows) && !Array.isArray(rows[0])) return rows as Record<string, unknown>[];
   throw new SessionStoreError("drizzleStore: unrecognised result shape from the MySQL driver");
 }
 
