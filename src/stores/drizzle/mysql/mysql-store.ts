@@ -12,6 +12,7 @@ import {
 import type { SessionStore, StoredData, StoredSession, Where } from "../../../store.js";
 import type { DrizzleSessionStore, MysqlDb } from "../dialects.js";
 import { checkMysqlClient } from "./client-check.js";
+import { retryDeadlocks } from "./deadlock.js";
 import { sessions } from "./default-table.js";
 import { jsonDepth, MYSQL_MAX_ENTRY_DEPTH, mysqlEntryBytes } from "./json-size.js";
 import { operatorQueries } from "./operator-queries.js";
@@ -82,7 +83,8 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
   const t = table ?? sessions;
   const { indexed } = checkTable(t);
   const column = (c: { name: string }) => sql.identifier(c.name);
-  const execute = async (query: SQL) => db.execute(query) as Promise<unknown>;
+  // Every statement and transaction is re-run when InnoDB rolls it back as a deadlock's victim (deadlock.ts).
+  const execute = async (query: SQL) => retryDeadlocks(() => db.execute(query) as Promise<unknown>);
 
   const live = (id: string, now: Date) => sql`${t.id} = ${id} and ${t.expiresAt} > ${utc(now)} and ${t.successorId} is null`;
   const onTime = (notAfter: Date | null | undefined) => {
@@ -250,10 +252,12 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
           : sql`update ${t} set ${column(t.data)} = json_object(), ${column(t.successorId)} = ${record.id},
               ${column(t.expiresAt)} = ${utc(graceUntil)}, ${column(t.rev)} = ${t.rev} + 1 where ${live(oldId, now)}`;
       try {
-        await db.transaction(async (tx) => {
-          if (okOf(await tx.execute(retire)).matched === 0) throw new NotLive();
-          await tx.execute(insertRecord(record));
-        });
+        await retryDeadlocks(() =>
+          db.transaction(async (tx) => {
+            if (okOf(await tx.execute(retire)).matched === 0) throw new NotLive();
+            await tx.execute(insertRecord(record));
+          }),
+        );
         return true;
       } catch (error) {
         if (error instanceof NotLive) return false;
@@ -294,21 +298,23 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
       if (conditions.length === 0) throw new SessionUsageError("deleteWhere: `where` names no field");
       const except = options.exceptId === undefined ? sql`` : sql` and ${t.id} <> ${options.exceptId}`;
       // No DELETE … RETURNING in MySQL: the ids are locked and read, then deleted, in one transaction.
-      return db.transaction(async (tx) => {
-        const rows = rowsOf(
-          await tx.execute(sql`select ${t.id} as id from ${t} where ${sql.join(conditions, sql` and `)}${except} for update`),
-        );
-        const ids = rows.map((row) => String(row.id));
-        if (ids.length > 0) {
-          await tx.execute(
-            sql`delete from ${t} where ${t.id} in (${sql.join(
-              ids.map((id) => sql`${id}`),
-              sql`, `,
-            )})`,
+      return retryDeadlocks(() =>
+        db.transaction(async (tx) => {
+          const rows = rowsOf(
+            await tx.execute(sql`select ${t.id} as id from ${t} where ${sql.join(conditions, sql` and `)}${except} for update`),
           );
-        }
-        return ids;
-      });
+          const ids = rows.map((row) => String(row.id));
+          if (ids.length > 0) {
+            await tx.execute(
+              sql`delete from ${t} where ${t.id} in (${sql.join(
+                ids.map((id) => sql`${id}`),
+                sql`, `,
+              )})`,
+            );
+          }
+          return ids;
+        }),
+      );
     },
 
     async purgeExpired(now, batchSize) {
