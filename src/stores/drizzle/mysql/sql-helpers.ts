@@ -39,8 +39,9 @@ const stringColumn = /^(varchar|char)/;
 
 /**
  * One condition per `where` field. An indexed column is compared by the index, then exactly:
- * MySQL's default collations are case- and accent-insensitive, so a string column also has to
- * match byte for byte. A field without a column is compared as JSON text, exactly: the text
+ * MySQL's default collations are case- and accent-insensitive, so a string field also has to
+ * match byte for byte (its value in `data`, which a non-strict sql_mode may have cut short in
+ * the column). A field without a column is compared as JSON text, exactly: the text
  * MariaDB keeps for the value (`"1"`, `1`, `true`) against JSON.stringify of the filter, so a
  * string "1" matches neither the number 1 nor true (no index serves this).
  */
@@ -51,9 +52,16 @@ export function whereConditions(table: MysqlSessionsTable, indexed: IndexedColum
     }
     const column = indexed.get(field);
     if (column !== undefined) {
-      if (stringColumn.test(column.getSQLType())) {
+      const type = column.getSQLType();
+      if (stringColumn.test(type)) {
+        // Under a sql_mode without STRICT, a value longer than the column is stored cut to its
+        // first n characters (a warning, not an error). So the index is searched for the value cut
+        // alike, and the exact test is on the value in `data` itself: the full value still finds
+        // its session (revoke misses nothing) and a value that only begins like it does not match.
         const text = String(value);
-        return sql`(${column} = ${text} and cast(${column} as binary) = cast(${text} as binary))`;
+        const cut = [...text].slice(0, Number(/\((\d+)\)/.exec(type)?.[1] ?? 1)).join("");
+        const full = sql`json_value(${table.data}, ${`${keyPath(field)}.json`})`;
+        return sql`(${column} = ${cut} and cast(${full} as binary) = cast(${text} as binary))`;
       }
       return sql`${column} = ${typeof value === "boolean" ? Number(value) : value}`;
     }
