@@ -28,6 +28,9 @@ const epochMs = (c: MySqlColumn) => sql`timestampdiff(microsecond, '1970-01-01 0
 const FIRST_WRITABLE_MS = Date.UTC(1000, 0, 1);
 const LAST_WRITABLE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
+/** The largest value of the `int` rev column. */
+const INT_MAX = 2_147_483_647;
+
 const corrupt = (what: string) => new SessionCorruptError(`drizzleStore: the session row's ${what}`);
 
 /** A time column as read (epoch ms or NULL), as a Date a write could send back, else corrupt (B12). */
@@ -106,6 +109,10 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
     }
     if (typeof data !== "object" || data === null || Array.isArray(data)) throw corrupt("data is not a JSON object");
     const bytes = Number(row.bytes);
+    const rev = Number(row.rev);
+    // Every write sets rev + 1, which past INT_MAX fails (strict) or sticks at INT_MAX: the row
+    // could never be written again, so every save of it would be an outage.
+    if (!(rev < INT_MAX)) throw corrupt("rev is at the int column's maximum");
     return {
       id: String(row.id),
       data: data as StoredData,
@@ -116,7 +123,7 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
       createdAt: timeOf(row.created_at),
       updatedAt: timeOf(row.updated_at),
       schemaVersion: Number(row.schema_version),
-      rev: Number(row.rev),
+      rev,
       successorId: row.successor_id === null ? null : String(row.successor_id),
     };
   };
