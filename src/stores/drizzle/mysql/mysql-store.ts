@@ -16,6 +16,7 @@ import { retryDeadlocks } from "./deadlock.js";
 import { sessions } from "./default-table.js";
 import { jsonDepth, MYSQL_MAX_ENTRY_DEPTH, mysqlEntryBytes } from "./json-size.js";
 import { operatorQueries } from "./operator-queries.js";
+import { escapedLength, LARGE_STATEMENT_BYTES, STATEMENT_MARGIN_BYTES } from "./packet-size.js";
 import type { MysqlSessionsTable } from "./sessions-table.js";
 import { checkTable, keyPath, okOf, rowsOf, whereConditions } from "./sql-helpers.js";
 import { utc } from "./utc.js";
@@ -129,11 +130,20 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
   };
 
   // json_extract(?, '$') renders the text as every JSON function does (see json-size.ts).
-  const jsonValue = (value: unknown) => sql`json_extract(${JSON.stringify(value)}, '$')`;
-  const insertRecord = (record: StoredSession) =>
+  const jsonText = (text: string) => sql`json_extract(${text}, '$')`;
+  const jsonValue = (value: unknown) => jsonText(JSON.stringify(value));
+  /** Refuses, before sending it, a statement carrying `bytes` of escaped values that the server would refuse and drop the connection for (packet-size.ts). */
+  const checkPacket = async (bytes: number) => {
+    if (bytes < LARGE_STATEMENT_BYTES) return;
+    // Asked each time (large writes are rare): an operator may raise the limit at any time.
+    const [row] = rowsOf(await execute(sql`select @@max_allowed_packet as n`));
+    const limit = Number(row?.n);
+    if (bytes + STATEMENT_MARGIN_BYTES > limit) throw new SessionTooLargeError(bytes, limit);
+  };
+  const insertRecord = (record: StoredSession, dataText = JSON.stringify(record.data)) =>
     sql`insert into ${t} (${column(t.id)}, ${column(t.data)}, ${column(t.expiresAt)}, ${column(t.absoluteExpiresAt)},
       ${column(t.createdAt)}, ${column(t.updatedAt)}, ${column(t.schemaVersion)}, ${column(t.rev)}, ${column(t.successorId)})
-      values (${record.id}, ${jsonValue(record.data)}, ${utc(record.expiresAt)}, ${utcOrNull(record.absoluteExpiresAt)},
+      values (${record.id}, ${jsonText(dataText)}, ${utc(record.expiresAt)}, ${utcOrNull(record.absoluteExpiresAt)},
       ${utc(record.createdAt)}, ${utc(record.updatedAt)}, ${record.schemaVersion}, ${record.rev}, ${record.successorId})`;
 
   /** The patch's merged data: the deleted keys removed, then the set keys written. The text varies only with the two counts. */
@@ -199,13 +209,17 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
 
     async create(record) {
       checkDepth(record.data);
+      const dataText = JSON.stringify(record.data);
+      await checkPacket(escapedLength(dataText));
       // A plain INSERT: an existing id is a duplicate-key error, never an overwrite.
-      await execute(insertRecord(record));
+      await execute(insertRecord(record, dataText));
     },
 
     async replace(record, now, notAfter?) {
       checkDepth(record.data);
-      const result = await execute(sql`update ${t} set ${column(t.data)} = ${jsonValue(record.data)},
+      const dataText = JSON.stringify(record.data);
+      await checkPacket(escapedLength(dataText));
+      const result = await execute(sql`update ${t} set ${column(t.data)} = ${jsonText(dataText)},
         ${column(t.expiresAt)} = ${utc(record.expiresAt)}, ${column(t.absoluteExpiresAt)} = ${utcOrNull(record.absoluteExpiresAt)},
         ${column(t.createdAt)} = ${utc(record.createdAt)}, ${column(t.updatedAt)} = ${utc(record.updatedAt)},
         ${column(t.schemaVersion)} = ${record.schemaVersion}, ${column(t.rev)} = last_insert_id(${t.rev} + 1)
@@ -223,6 +237,13 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
       const merged = mergedOf(patch.set, patch.deleted);
       let setBytes = 0;
       for (const [key, entry] of Object.entries(patch.set)) setBytes += mysqlEntryBytes(key, entry);
+      // The statement carries each set value twice (the new data, and its length in the size bound);
+      // escaping at most doubles a value's bytes, so only a patch that could be large is measured.
+      if (4 * setBytes >= LARGE_STATEMENT_BYTES) {
+        let bytes = 0;
+        for (const entry of Object.values(patch.set)) bytes += 2 * escapedLength(JSON.stringify(entry));
+        await checkPacket(bytes);
+      }
       const fits = fitsOf(merged, setBytes, patch);
       const update = sql`update ${t} set ${column(t.data)} = ${merged}, ${column(t.expiresAt)} = ${utc(patch.expiresAt)},
         ${column(t.updatedAt)} = ${utc(patch.updatedAt)}, ${column(t.schemaVersion)} = ${patch.schemaVersion},
@@ -250,6 +271,8 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
 
     async rotate(oldId, record, graceUntil, now) {
       checkDepth(record.data);
+      const dataText = JSON.stringify(record.data);
+      await checkPacket(escapedLength(dataText));
       // No data-modifying CTEs in MySQL: one transaction. The retiring statement locks the old row
       // and matches only while it is live; a concurrent rotate of the same row waits for the lock
       // and then matches nothing. Any failure (the new id taken) rolls both back.
@@ -262,7 +285,7 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
         await retryDeadlocks(() =>
           db.transaction(async (tx) => {
             if (okOf(await tx.execute(retire)).matched === 0) throw new NotLive();
-            await tx.execute(insertRecord(record));
+            await tx.execute(insertRecord(record, dataText));
           }),
         );
         return true;
