@@ -48,6 +48,30 @@ describe.skipIf(!mysqlUrl)("drizzleStore on MySQL: the mysql2 client", () => {
     }
   });
 
+  // Found: a pool with charset latin1_swedish_ci was accepted; mysql2 encodes statements in it,
+  // so "őű" was stored as "Qq" and "中文" as "-" (silently), and an emoji failed the write.
+  it("a pool whose charset is not UTF-8 is refused with SessionConfigError; utf8mb3 and utf8mb4 collations are accepted", async () => {
+    for (const charset of ["latin1_swedish_ci", "big5", "cp1250_general_ci", "ascii"]) {
+      const pool = mysql.createPool({ uri: database.url, charset });
+      try {
+        expect(() => drizzleStore({ db: drizzle({ client: pool }) }), charset).toThrow(SessionConfigError);
+      } finally {
+        await pool.end();
+      }
+    }
+    for (const charset of ["utf8mb4", "UTF8MB4_UNICODE_CI", "utf8mb4_bin", "utf8_general_ci"]) {
+      const pool = mysql.createPool({ uri: database.url, charset });
+      try {
+        const store = drizzleStore({ db: drizzle({ client: pool }) });
+        const record = storedRecord({ data: { v: { json: "őű中文😀" } } });
+        await store.create(record);
+        expect((await store.get(record.id, now))?.data, charset).toEqual(record.data);
+      } finally {
+        await pool.end();
+      }
+    }
+  });
+
   it("a pool (promise or callback, or drizzle's own from a URL) is accepted and works", async () => {
     const callbackPool = createCallbackPool({ uri: database.url });
     const fromUrl = drizzle(database.url);
