@@ -63,7 +63,12 @@ export function whereConditions(table: MysqlSessionsTable, indexed: IndexedColum
         const full = sql`json_value(${table.data}, ${`${keyPath(field)}.json`})`;
         return sql`(${column} = ${cut} and cast(${full} as binary) = cast(${text} as binary))`;
       }
-      return sql`${column} = ${typeof value === "boolean" ? Number(value) : value}`;
+      // A string against a number column: MySQL converts it by its leading digits ('abc' is 0,
+      // '7abc' is 7), so revoke would take sessions the filter never named. It matches only a
+      // value whose text it is ("7" is 7); "true"/"false" on a boolean column are those booleans.
+      const typed = type === "boolean" && (value === "true" || value === "false") ? value === "true" : value;
+      if (typeof typed === "string") return sql`(${column} = ${typed} and cast(${column} as char) = ${typed})`;
+      return sql`${column} = ${typeof typed === "boolean" ? Number(typed) : typed}`;
     }
     return sql`cast(json_extract(${table.data}, ${`${keyPath(field)}.json`}) as binary) = cast(${JSON.stringify(value)} as binary)`;
   });
