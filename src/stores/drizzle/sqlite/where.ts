@@ -34,7 +34,14 @@ export function whereConditions(data: SQLiteColumn, indexed: ReadonlyMap<string,
     const type = sql`json_type(${entry}, '$.json')`;
     const equal = typeof value === "boolean" ? sql`` : sql` and json_extract(${entry}, '$.json') = ${value}`;
     const typed = typeof value === "boolean" ? sql`${type} = ${String(value)}` : typeMatches(type, value);
-    return readable(data, sql`exists (select 1 from json_each(${data}) where json_each.key = ${field} and ${typed}${equal})`);
+    // Only an entry that is an object is read as JSON: json_each gives a string entry (a row
+    // written by hand, `{"userId":"u1"}`) as its bare text, on which json_type raises and failed
+    // every lookup by that field for everyone (test/attacks/issue16-sqlite-entries.test.ts).
+    return readable(
+      data,
+      sql`exists (select 1 from json_each(${data}) where json_each.key = ${field}
+        and (case when json_each.type = 'object' then ${typed}${equal} else 0 end))`,
+    );
   });
 }
 
