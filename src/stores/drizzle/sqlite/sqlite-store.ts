@@ -90,9 +90,13 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
   const q = (column: string) => `"${name.replaceAll('"', '""')}"."${column}"`;
   const col = (column: string) => sql.raw(q(column));
   const liveAt = (now: SQL) => sql`${col("expires_at")} > ${now} and ${col("successor_id")} is null`;
-  // A patch needs the row's data to be JSON: a row whose data is not (corrupt: get() reports it)
-  // takes no patch, as a gone row, rather than failing in SQLite's JSON functions as an outage.
-  const patchable = (now: SQL) => sql`${liveAt(now)} and json_valid(${col("data")})`;
+  // A patch needs the row's data to be a JSON object: a row whose data is not (corrupt: get()
+  // reports it) takes no patch, as a gone row, rather than failing in SQLite's JSON functions as
+  // an outage (an array's integer keys are no object labels, its strings no JSON).
+  // Text only: json_valid takes some blobs too (as JSONB), which get() calls corrupt.
+  const isObject = (text: SQL) =>
+    sql`(case when typeof(${text}) = 'text' and json_valid(${text}) then json_type(${text}) = 'object' else 0 end)`;
+  const patchable = (now: SQL) => sql`${liveAt(now)} and ${isObject(col("data"))}`;
   const columns = sql.raw(rowColumns(q));
   const allColumns = sql.join(
     [t.id, t.data, t.expiresAt, t.absoluteExpiresAt, t.createdAt, t.updatedAt, t.schemaVersion, t.rev, t.successorId].map(c),
@@ -113,11 +117,16 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
   // The merged data, built once from the row as it is now: its entries minus the deleted and the
   // set keys, plus the set ones. SQLite keeps each entry's text as given, and json_group_object
   // writes the object compact, so the result's bytes are Σ sqliteEntryBytes (+1).
-  const merged = sql`(select json_group_object(key, json(value)) as merged from (
-      select key, value from p, json_each((select case when json_valid(o.${c(t.data)}) then o.${c(t.data)} else '{}' end
+  // An entry that is not an object (a row written by hand: `{"userId":"u1"}`) is kept as the JSON
+  // value it is: json_each gives scalars as SQL values (a string bare, `true` as 1), which json()
+  // would refuse or change (test/attacks/issue16-sqlite-patch-garbage.test.ts).
+  const entryJson = sql`case type when 'object' then json(value) when 'array' then json(value)
+    when 'true' then json('true') when 'false' then json('false') else value end`;
+  const merged = sql`(select json_group_object(key, ${entryJson}) as merged from (
+      select key, type, value from p, json_each((select case when ${isObject(sql`o.${c(t.data)}`)} then o.${c(t.data)} else '{}' end
         from ${T} o where o.${c(t.id)} = p.id))
         where key not in (select value from json_each(p.deleted)) and key not in (select key from json_each(p."set"))
-      union all select key, value from p, json_each(p."set"))) as m`;
+      union all select key, type, value from p, json_each(p."set"))) as m`;
   const size = (text: SQL) => sql`(case when ${text} = '{}' then 0 else length(cast(${text} as blob)) - 1 end)`;
   // B9, with the row as it is now (one writer at a time): the core's own figure while the row is
   // at the rev it computed it from, else the merged size; a patch that does not grow the row
