@@ -42,6 +42,23 @@ function checkTable(table: unknown): ReadonlyMap<string, SQLiteColumn> {
 }
 
 /**
+ * A name of the row's key that no column of `table` takes: SQLite resolves `rowid`, `_rowid_` and
+ * `oid` (any case) to a column of that name when there is one, and the purge deleting "by rowid"
+ * then deleted every row sharing an expired row's value in it, live ones too
+ * (test/attacks/issue16-sqlite-rowid.test.ts).
+ */
+function rowidAlias(table: SqliteSessionsTable): string {
+  const taken = new Set(Object.values(getTableColumns(table)).map((column) => column.name.toLowerCase()));
+  const alias = ["rowid", "_rowid_", "oid"].find((name) => !taken.has(name));
+  if (alias === undefined) {
+    throw new SessionConfigError(
+      "drizzleStore: `table` has columns named rowid, _rowid_ and oid; SQLite's row key has no name left",
+    );
+  }
+  return alias;
+}
+
+/**
  * A key the store cannot hold as it was given: SQLite ends a key at U+0000 (two keys would
  * become one) and writes a lone surrogate as bytes that are not UTF-8 (libSQL then aborts the
  * process reading them). The core refuses both in values at `set()`; keys are schema names, so
@@ -175,10 +192,11 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
   // One DELETE per batch: SQLite runs one writer at a time, so concurrent purgers (instances,
   // the CLI in another process) each delete what is still there and no row is counted twice.
   // By rowid: the batch is found on the expires_at index and deleted without a second lookup.
+  const rowid = sql.raw(rowidAlias(t));
   const purgeStatement = sqliteStatement(
     db,
     (p) =>
-      sql`delete from ${T} where rowid in (select rowid from ${T} where ${col("expires_at")} <= ${p("now")} limit ${p("limit")})`,
+      sql`delete from ${T} where ${rowid} in (select ${rowid} from ${T} where ${col("expires_at")} <= ${p("now")} limit ${p("limit")})`,
   );
 
   const recordParams = (record: StoredSession) => {
