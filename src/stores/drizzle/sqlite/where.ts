@@ -22,6 +22,12 @@ export function whereConditions(data: SQLiteColumn, indexed: ReadonlyMap<string,
     if (!(kind === "string" || kind === "boolean" || (kind === "number" && Number.isFinite(value)))) {
       throw new SessionUsageError(`where: "${field}" must be a string, a finite number or a boolean`);
     }
+    if (loneSurrogate.test(field) || (typeof value === "string" && loneSurrogate.test(value))) {
+      // libSQL binds such a string with U+FFFD in its place: it would match another user's
+      // "\ufffd" (test/attacks/issue16-sqlite-where-surrogates.test.ts). No stored key or value
+      // holds one (the core and the store refuse them), so the filter could match nothing honest.
+      throw new SessionUsageError(`where: "${field}" holds a lone surrogate, which no stored session can hold`);
+    }
     const column = indexed.get(field);
     if (column !== undefined && valueKind(column) === kind) {
       // A plain identifier (sessionsTable checked it): a valid JSON path step as it is.
@@ -44,6 +50,9 @@ export function whereConditions(data: SQLiteColumn, indexed: ReadonlyMap<string,
     );
   });
 }
+
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * `condition` over `data`, false for a row whose data is not JSON text: SQLite's JSON functions
