@@ -35,8 +35,13 @@ export function sqliteOperatorQueries(db: SqliteDb, t: SqliteSessionsTable, inde
       };
       const top: StoreStats["top"] = [];
       for (const [field, column] of indexed) {
+        // An integer past 2^53 as a real: libSQL throws on any integer a JavaScript number cannot
+        // hold, and one session's `visits: 2 ** 53` failed the whole report
+        // (test/attacks/issue16-sqlite-stats-integers.test.ts).
+        const value = sql`case when typeof(${column}) = 'integer' and ${column} not between ${-Number.MAX_SAFE_INTEGER}
+          and ${Number.MAX_SAFE_INTEGER} then cast(${column} as real) else ${column} end`;
         const values = await rows(sql`
-          select ${column}, count(*) from ${T} where ${live(now)} and ${column} is not null
+          select ${value}, count(*) from ${T} where ${live(now)} and ${column} is not null
           group by ${column} order by count(*) desc, ${column} limit ${options.top}`);
         top.push({
           field,
