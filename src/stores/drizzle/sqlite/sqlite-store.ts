@@ -128,8 +128,11 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
   );
 
   // Every value of a patch once, in a one-row CTE: the statement names each as often as it needs.
+  // Named apart from the table: a CTE shadows a table of its name (a table called "p" could not
+  // be patched: test/attacks/issue16-sqlite-table-names.test.ts).
+  const P = sql.identifier(name.toLowerCase() === "tessera_patch" ? "tessera_patch_values" : "tessera_patch");
   const patchParams = (p: (name: string) => SQL) =>
-    sql`with p(id, now, deleted, "set", max_bytes, not_after, expected_rev, expected_bytes) as (select ${p("id")}, ${p("now")},
+    sql`with ${P}(id, now, deleted, "set", max_bytes, not_after, expected_rev, expected_bytes) as (select ${p("id")}, ${p("now")},
       ${p("deleted")}, ${p("set")}, ${p("maxBytes")}, ${p("notAfter")}, ${p("expectedRev")}, ${p("expectedBytes")})`;
   // The merged data, built once from the row as it is now: its entries minus the deleted and the
   // set keys, plus the set ones. SQLite keeps each entry's text as given, and json_group_object
@@ -140,30 +143,30 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
   const entryJson = sql`case type when 'object' then json(value) when 'array' then json(value)
     when 'true' then json('true') when 'false' then json('false') else value end`;
   const merged = sql`(select json_group_object(key, ${entryJson}) as merged from (
-      select key, type, value from p, json_each((select case when ${isObject(sql`o.${c(t.data)}`)} then o.${c(t.data)} else '{}' end
-        from ${T} o where o.${c(t.id)} = p.id))
-        where key not in (select value from json_each(p.deleted)) and key not in (select key from json_each(p."set"))
-      union all select key, type, value from p, json_each(p."set"))) as m`;
+      select key, type, value from ${P}, json_each((select case when ${isObject(sql`o.${c(t.data)}`)} then o.${c(t.data)} else '{}' end
+        from ${T} o where o.${c(t.id)} = ${P}.id))
+        where key not in (select value from json_each(${P}.deleted)) and key not in (select key from json_each(${P}."set"))
+      union all select key, type, value from ${P}, json_each(${P}."set"))) as m`;
   const size = (text: SQL) => sql`(case when ${text} = '{}' then 0 else length(cast(${text} as blob)) - 1 end)`;
   // B9, with the row as it is now (one writer at a time): the core's own figure while the row is
   // at the rev it computed it from, else the merged size; a patch that does not grow the row
   // always goes through, so a row over a lowered limit can still shrink.
-  const fits = sql`((${col("rev")} = p.expected_rev and p.expected_bytes <= p.max_bytes) or ${size(sql`m.merged`)} <= p.max_bytes
+  const fits = sql`((${col("rev")} = ${P}.expected_rev and ${P}.expected_bytes <= ${P}.max_bytes) or ${size(sql`m.merged`)} <= ${P}.max_bytes
     or ${size(sql`m.merged`)} <= ${size(col("data"))})`;
   // A write that arrives after its caller gave up must not undo a newer one.
-  const onTime = sql`(p.not_after is null or ${col("updated_at")} <= p.not_after)`;
+  const onTime = sql`(${P}.not_after is null or ${col("updated_at")} <= ${P}.not_after)`;
   const patchStatement = sqliteStatement(
     db,
     (p) => sql`${patchParams(p)} update ${T} set ${c(t.data)} = m.merged, ${c(t.expiresAt)} = ${p("expiresAt")},
       ${c(t.updatedAt)} = ${p("updatedAt")}, ${c(t.schemaVersion)} = ${p("schemaVersion")}, ${c(t.rev)} = ${col("rev")} + 1
-      from p, ${merged}
-      where ${col("id")} = p.id and ${patchable(sql`p.now`)} and ${onTime} and ${fits} returning ${c(t.rev)}`,
+      from ${P}, ${merged}
+      where ${col("id")} = ${P}.id and ${patchable(sql`${P}.now`)} and ${onTime} and ${fits} returning ${c(t.rev)}`,
   );
   // Only when a write matched no row: was the row gone, late, or would the patch grow it too large?
   const patchMissStatement = sqliteStatement(
     db,
-    (p) => sql`${patchParams(p)} select ${patchable(sql`p.now`)}, ${onTime}, ${fits}, ${size(sql`m.merged`)}
-      from ${T}, p, ${merged} where ${col("id")} = p.id`,
+    (p) => sql`${patchParams(p)} select ${patchable(sql`${P}.now`)}, ${onTime}, ${fits}, ${size(sql`m.merged`)}
+      from ${T}, ${P}, ${merged} where ${col("id")} = ${P}.id`,
   );
   const patchMiss = async (values: Record<string, unknown>) => {
     const [row] = await patchMissStatement.values(values);
