@@ -35,11 +35,11 @@ export function sqliteOperatorQueries(db: SqliteDb, t: SqliteSessionsTable, inde
       };
       const top: StoreStats["top"] = [];
       for (const [field, column] of indexed) {
-        // An integer past 2^53 as a real: libSQL throws on any integer a JavaScript number cannot
-        // hold, and one session's `visits: 2 ** 53` failed the whole report
+        // Integers as reals: libSQL throws on any integer past 2^53 (one session's `visits: 2 ** 53`
+        // failed the whole report), and a client reading integers as BigInt or text (better-sqlite3's
+        // safeIntegers, libSQL's intMode) would report values that are no numbers
         // (test/attacks/issue16-sqlite-stats-integers.test.ts).
-        const value = sql`case when typeof(${column}) = 'integer' and ${column} not between ${-Number.MAX_SAFE_INTEGER}
-          and ${Number.MAX_SAFE_INTEGER} then cast(${column} as real) else ${column} end`;
+        const value = sql`case when typeof(${column}) = 'integer' then cast(${column} as real) else ${column} end`;
         const values = await rows(sql`
           select ${value}, count(*) from ${T} where ${live(now)} and ${column} is not null
           group by ${column} order by count(*) desc, ${column} limit ${options.top}`);
