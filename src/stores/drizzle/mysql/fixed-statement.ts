@@ -1,7 +1,7 @@
 import type { SQL } from "drizzle-orm";
 import { DrizzleQueryError, entityKind, is, Placeholder, sql } from "drizzle-orm";
 import { MySqlDialect } from "drizzle-orm/mysql-core";
-import { SessionConfigError } from "../../../errors.js";
+import { SessionConfigError, SessionStoreError } from "../../../errors.js";
 import type { MysqlDb } from "../dialects.js";
 
 /** A statement built once: `execute` binds named values; rows come back as arrays, an UPDATE as its OK packet. */
@@ -101,4 +101,11 @@ export function mysqlFixedStatement(
       return Array.isArray(rows) ? [rows.map((row: Record<string, unknown>) => Object.values(row)), []] : result;
     },
   };
+}
+
+/** The rows of a fixed statement's answer, each an array of the selected columns in order. */
+export function arrayRowsOf(result: unknown): unknown[][] {
+  const rows = Array.isArray(result) ? result[0] : undefined;
+  if (Array.isArray(rows) && (rows.length === 0 || Array.isArray(rows[0]))) return rows as unknown[][];
+  throw new SessionStoreError("drizzleStore: unrecognised result shape from the MySQL driver");
 }
