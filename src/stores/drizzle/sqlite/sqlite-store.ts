@@ -14,6 +14,7 @@ import type { SessionStore, StoredSession } from "../../../store.js";
 import type { DrizzleSessionStore, SqliteDb } from "../dialects.js";
 import { sessions } from "./default-table.js";
 import { sqliteEntryBytes } from "./entry-bytes.js";
+import { jsonSetPatches } from "./json-set-patch.js";
 import { sqliteOperatorQueries } from "./operator-queries.js";
 import { readRow, rowColumns } from "./row.js";
 import type { SqliteSessionsTable } from "./sessions-table.js";
@@ -90,9 +91,13 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
   const q = (column: string) => `"${name.replaceAll('"', '""')}"."${column}"`;
   const col = (column: string) => sql.raw(q(column));
   const liveAt = (now: SQL) => sql`${col("expires_at")} > ${now} and ${col("successor_id")} is null`;
-  // A patch needs the row's data to be JSON: a row whose data is not (corrupt: get() reports it)
-  // takes no patch, as a gone row, rather than failing in SQLite's JSON functions as an outage.
-  const patchable = (now: SQL) => sql`${liveAt(now)} and json_valid(${col("data")})`;
+  // A patch needs the row's data to be a JSON object: a row whose data is not (corrupt: get()
+  // reports it) takes no patch, as a gone row, rather than failing in SQLite's JSON functions as
+  // an outage (an array's integer keys are no object labels, its strings no JSON).
+  // Text only: json_valid takes some blobs too (as JSONB), which get() calls corrupt.
+  const isObject = (text: SQL) =>
+    sql`(case when typeof(${text}) = 'text' and json_valid(${text}) then json_type(${text}) = 'object' else 0 end)`;
+  const patchable = (now: SQL) => sql`${liveAt(now)} and ${isObject(col("data"))}`;
   const columns = sql.raw(rowColumns(q));
   const allColumns = sql.join(
     [t.id, t.data, t.expiresAt, t.absoluteExpiresAt, t.createdAt, t.updatedAt, t.schemaVersion, t.rev, t.successorId].map(c),
@@ -132,6 +137,18 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
       ${c(t.updatedAt)} = ${p("updatedAt")}, ${c(t.schemaVersion)} = ${p("schemaVersion")}, ${c(t.rev)} = ${col("rev")} + 1
       from p, ${merged}
       where ${col("id")} = p.id and ${patchable(sql`p.now`)} and ${onTime} and ${fits} returning ${c(t.rev)}`,
+  );
+  // The usual patch (json-set-patch.ts): the keys edited in place with json_set/json_remove, the
+  // same conditions, B9 as one comparison (for a non-empty result, size <= max(limit, current)
+  // is the two bounds above; `{}` measures 0 but is 2 bytes long, and fits any limit: the 1).
+  const jsonSetPatch = jsonSetPatches(
+    db,
+    (merged, p) => sql`update ${T} set ${c(t.data)} = ${merged(col("data"))}, ${c(t.expiresAt)} = ${p("expiresAt")},
+      ${c(t.updatedAt)} = ${p("updatedAt")}, ${c(t.schemaVersion)} = ${p("schemaVersion")}, ${c(t.rev)} = ${col("rev")} + 1
+      where ${col("id")} = ${p("id")} and ${liveAt(p("now"))} and (${p("notAfter")} is null or ${col("updated_at")} <= ${p("notAfter")})
+      and (case when ${isObject(col("data"))} then (${col("rev")} = ${p("expectedRev")} and ${p("expectedBytes")} <= ${p("maxBytes")})
+        or length(cast(${merged(col("data"))} as blob)) - 1 <= max(${p("maxBytes")}, ${size(col("data"))}, 1) else 0 end)
+      returning ${c(t.rev)}`,
   );
   // Only when a write matched no row: was the row gone, late, or would the patch grow it too large?
   const patchMissStatement = sqliteStatement(
@@ -232,8 +249,9 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
       };
       // SQLite has one writer at a time, but between the miss and its explanation another patch
       // can shrink the row; then try again.
+      const fast = jsonSetPatch(patch.set, patch.deleted, params);
       for (let attempt = 0; attempt < 3; attempt++) {
-        const [row] = await patchStatement.values(params);
+        const [row] = await (fast === undefined ? patchStatement.values(params) : fast.statement.values(fast.params));
         if (row !== undefined) return Number(row[0]);
         const miss = await patchMiss(params);
         if (miss === undefined || !miss.live) return null;

@@ -1,5 +1,5 @@
 import type { SQL } from "drizzle-orm";
-import { sql } from "drizzle-orm";
+import { is, Placeholder, sql } from "drizzle-orm";
 import type { SQLitePreparedQuery, SQLiteSession } from "drizzle-orm/sqlite-core";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { SessionConfigError } from "../../../errors.js";
@@ -63,7 +63,11 @@ function runnerFor(db: SqliteDb): (compiled: Compiled) => Runner {
       const statement = client.prepare(text);
       if (statement.reader) statement.raw(true);
       return {
-        values: (args) => (statement.reader ? statement.all(...args) : (statement.run(...args), [])),
+        values: (args) => {
+          if (statement.reader) return statement.all(...args);
+          statement.run(...args);
+          return [];
+        },
         run: (args) => Number(statement.run(...args).changes),
       };
     };
@@ -110,21 +114,18 @@ function isLibsql(client: unknown): client is LibsqlClient {
 }
 
 /**
- * Renders `build` once: each `param(name)` is one `?` (a value used twice is bound twice).
+ * Renders `build` once: each `param(name)` is a Drizzle placeholder, one `?` in the text (a value
+ * used twice is bound twice), so the names come out in the text's order.
  * @throws SessionConfigError when `build` interpolates a value instead of naming it (a bug in
  *   the store, found when the statement is first used).
  */
 function compile(build: (param: (name: string) => SQL) => SQL): Compiled {
-  const uses: string[] = [];
-  const query = new SQLiteAsyncDialect().sqlToQuery(
-    build((name) => {
-      uses.push(name);
-      return sql.raw("?");
-    }),
-  );
-  if (query.params.length > 0)
+  const query = new SQLiteAsyncDialect().sqlToQuery(build((name) => sql`${sql.placeholder(name)}`));
+  const uses = query.params.map((value) => (is(value, Placeholder) ? value.name : undefined));
+  if (uses.some((name) => name === undefined)) {
     throw new SessionConfigError("drizzleStore: a SQLite statement interpolates a value instead of naming it");
-  return { text: query.sql, uses };
+  }
+  return { text: query.sql, uses: uses as string[] };
 }
 
 /**
