@@ -16,7 +16,7 @@ import { sessions } from "./default-table.js";
 import { sqliteEntryBytes } from "./entry-bytes.js";
 import { jsonSetPatches } from "./json-set-patch.js";
 import { sqliteOperatorQueries } from "./operator-queries.js";
-import { readRow, rowColumns } from "./row.js";
+import { quickRowColumns, readRow, rowColumns } from "./row.js";
 import type { SqliteSessionsTable } from "./sessions-table.js";
 import { sqliteBaseColumnKeys } from "./sessions-table.js";
 import { sqliteStatement } from "./statement.js";
@@ -105,6 +105,21 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
   );
 
   const getStatement = sqliteStatement(db, (p) => sql`select ${columns} from ${T} where ${col("id")} = ${p("id")}`);
+  const quickGetStatement = sqliteStatement(
+    db,
+    (p) => sql`select ${sql.raw(quickRowColumns(q))} from ${T} where ${col("id")} = ${p("id")}`,
+  );
+  // The row, read with its columns as they are (row.ts); when that read fails (a column the
+  // driver does not give as a number, a corrupt row), read again with every column typed in SQL,
+  // which gives the row, or SessionCorruptError for a row that is corrupt, or the outage.
+  const readById = async (id: string) => {
+    try {
+      const [found] = await quickGetStatement.values({ id });
+      return found === undefined ? null : readRow(id, found);
+    } catch {}
+    const [found] = await getStatement.values({ id });
+    return found === undefined ? null : readRow(id, found);
+  };
   const createStatement = sqliteStatement(
     db,
     (p) => sql`insert into ${T} (${allColumns}) values (${p("id")}, ${p("data")}, ${p("expiresAt")}, ${p("absoluteExpiresAt")},
@@ -206,9 +221,8 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
 
   return {
     async get(id, now) {
-      const [found] = await getStatement.values({ id });
-      if (found === undefined) return null;
-      const row = readRow(id, found);
+      const row = await readById(id);
+      if (row === null) return null;
       if (row.expiresAt.getTime() > now.getTime()) return row;
       // Lazy delete, guarded on expiry so a row refreshed meanwhile survives. Failing it is
       // harmless (the row is never returned and purgeExpired gets it), so the load goes on.
