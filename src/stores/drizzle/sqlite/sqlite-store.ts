@@ -16,7 +16,7 @@ import { sessions } from "./default-table.js";
 import { sqliteEntryBytes } from "./entry-bytes.js";
 import { jsonSetPatches } from "./json-set-patch.js";
 import { sqliteOperatorQueries } from "./operator-queries.js";
-import { quickRowColumns, readRow, rowColumns } from "./row.js";
+import { quickRow, quickRowColumns, readRow, rowColumns } from "./row.js";
 import type { SqliteSessionsTable } from "./sessions-table.js";
 import { sqliteBaseColumnKeys } from "./sessions-table.js";
 import { sqliteStatement } from "./statement.js";
@@ -115,7 +115,7 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
   const readById = async (id: string) => {
     try {
       const [found] = await quickGetStatement.values({ id });
-      return found === undefined ? null : readRow(id, found);
+      return found === undefined ? null : readRow(id, quickRow(found));
     } catch {}
     const [found] = await getStatement.values({ id });
     return found === undefined ? null : readRow(id, found);
