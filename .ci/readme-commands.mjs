@@ -11,12 +11,15 @@
  *   process group is stopped by its id and nothing may be left in it or on the port. A second
  *   start (`npm run demo:start`, the same build) on the now existing data folder must still
  *   show the session.
+ * - `DATABASE_URL=file:shop.db npm run demo`: the same build started on a SQLite file in a
+ *   temporary folder, one session round trip, the footer naming SQLite (`sqliteStart`).
  * - `npm run demo:cli`: runs to its end, and its output shows every step of the walk-through.
  * - `npm test` is not run here: `.ci/run` runs it just before.
  *
  * Usage: `env -u DATABASE_URL -u REDIS_URL node .ci/readme-commands.mjs` from the repository.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { accepts, freePort, sleep, spawnGroup, stopGroup } from "./lib/processes.mjs";
@@ -121,6 +124,7 @@ function shown(html) {
     items: Number(/data-testid="cart-count"[^>]*>Cart · (?:<!-- -->)?(\d+)/.exec(html)?.[1]),
     teaLine: html.includes('data-testid="cart-line-tea-01"'),
     embedded: html.includes("embedded PGlite"),
+    sqlite: html.includes("SQLite (libSQL)"),
   };
 }
 
@@ -232,8 +236,50 @@ async function cli(command) {
   log("demo:cli: the walk-through ran to its end (7 steps, 0 sessions left)");
 }
 
+/**
+ * The README's `DATABASE_URL=file:shop.db npm run demo` (issue 16.6), on the build the first run
+ * made: `npm run demo:start` with DATABASE_URL naming a SQLite file in a temporary folder (not
+ * the checkout's examples/shop/shop.db). The shop creates the file and its table on the first
+ * request, keeps a session, and says it stores sessions in SQLite.
+ */
+async function sqliteStart() {
+  const dir = mkdtempSync(path.join(tmpdir(), "tessera-readme-sqlite-"));
+  const file = path.join(dir, "shop.db");
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const command = `DATABASE_URL='file:${file}' npm run demo:start`;
+  const server = start("demo:start on SQLite", command, newcomerEnv({ PORT: String(port) }));
+  try {
+    await waitForPort("demo:start on SQLite", server, port);
+    const added = await request(base, "/api/trpc/cart.add", { json: { sku: "tea-01", qty: 2 } });
+    expectStatus("SQLite: cart.add", added, 200);
+    let cookie = sessionCookie("SQLite: cart.add", added.setCookies, undefined);
+    const themed = await request(base, "/api/trpc/theme", { cookie, json: { theme: "dark" } });
+    expectStatus("SQLite: theme", themed, 200);
+    cookie = sessionCookie("SQLite: theme", themed.setCookies, cookie);
+    const page = await request(base, "/", { cookie });
+    expectStatus("SQLite: page with the cookie", page, 200);
+    expectShown("SQLite: page with the cookie", page.body, {
+      theme: "dark",
+      items: 2,
+      teaLine: true,
+      sqlite: true,
+      embedded: false,
+    });
+    const stranger = await request(base, "/");
+    expectShown("SQLite: page without a cookie", stranger.body, { theme: "light", items: 0, sqlite: true });
+    const head = readFileSync(file).subarray(0, 16).toString("latin1");
+    if (head !== "SQLite format 3\0") fail(`${file} is not a SQLite database (it starts with ${JSON.stringify(head)})`);
+    log(`demo:start on SQLite: the sessions are in ${file}`);
+  } finally {
+    await stop("demo:start on SQLite", server, port);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const commands = readmeCommands();
 const cookie = await demo(commands.demo);
 await restart(cookie);
+await sqliteStart();
 await cli(commands.cli);
 log("the README's commands work as written");

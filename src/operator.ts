@@ -224,9 +224,20 @@ export function toWhere(runtime: SchemaRuntime | null, where: unknown): Where {
     if (!["string", "number", "boolean"].includes(typeof value)) {
       throw new SessionUsageError(`where: "${key}" must be a string, number or boolean`);
     }
+    // No stored session can hold such text (the codec refuses it at set()), and drivers do not
+    // send it as given: postgres.js and libSQL turn a lone surrogate into U+FFFD, so a revoke for
+    // "\udfff" would reach the sessions of the user "\ufffd"; Postgres refuses U+0000 as an
+    // outage. Refused here, for every store, as the caller's mistake it is.
+    if (unsendable.test(key) || (typeof value === "string" && unsendable.test(value))) {
+      throw new SessionUsageError(`where: "${key}" holds U+0000 or a lone surrogate, which no session can hold`);
+    }
   }
   return Object.fromEntries(entries) as Where;
 }
+
+// U+0000, a high surrogate not followed by a low one, or a low one not preceded by a high one.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is what it looks for.
+const unsendable = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** As a load reads it: migrated, validated (invalid keys dropped), schema defaults filled in; null when unreadable. */
 function decodeWithSchema(runtime: SchemaRuntime, record: StoredSession, now: number): Record<string, unknown> | null {

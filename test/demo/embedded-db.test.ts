@@ -14,7 +14,7 @@ import { migrate } from "../../src/stores/drizzle/index.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "tessera-demo-db-"));
 /** The shop's drizzle-kit migrations, which it applies on its first request. */
-const shopMigrations = fileURLToPath(new URL("../../examples/shop/drizzle", import.meta.url));
+const shopMigrations = fileURLToPath(new URL("../../examples/shop/drizzle/postgres", import.meta.url));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const mode = (dir: string) => statSync(dir).mode & 0o777;

@@ -5,7 +5,7 @@
  * The shop is a workspace that imports `tesserae` as an installed app does, from dist/'s
  * JavaScript and declarations: they are built first when older than src/ (`next build`
  * type-checks the shop against them). Both Next commands run in the shop's folder, as its own
- * `npm run build` and `npm start` do: it finds its drizzle-kit migrations (`drizzle/`) there.
+ * `npm run build` and `npm start` do: it finds its drizzle-kit migrations (`drizzle/postgres/`) there.
  *
  * The app runs on what the run has: a fresh database on DATABASE_URL's server (dropped at the
  * end) or, without one, PGlite in a temporary folder; with REDIS_URL, a Redis cache under a
@@ -114,7 +114,7 @@ async function waitForServer(url: string, server: ChildProcess, log: () => strin
 
 /** How many migrations the shop's drizzle-kit journal lists. */
 function shopMigrations(): number {
-  const journal = readFileSync(path.join(shopDir, "drizzle", "meta", "_journal.json"), "utf8");
+  const journal = readFileSync(path.join(shopDir, "drizzle", "postgres", "meta", "_journal.json"), "utf8");
   return (JSON.parse(journal) as { entries: unknown[] }).entries.length;
 }
 

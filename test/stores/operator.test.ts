@@ -15,6 +15,8 @@ import { memoryStore } from "../../src/stores/memory/index.js";
 import { testClock } from "../helpers/clock.js";
 import { tokenOf } from "../helpers/cookies.js";
 import { databaseUrl, openPglite, openPostgresJs, type TestDatabase } from "../helpers/databases.js";
+import { mysqlUrl, openMysql } from "../helpers/mysql-databases.js";
+import { openLibsqlFile } from "../helpers/sqlite-databases.js";
 
 const schema = z.object({
   userId: z.string().optional(),
@@ -45,6 +47,22 @@ const backends: [string, () => Promise<Harness>, boolean][] = [
       return { store: db.store, close: () => db.close() };
     },
     databaseUrl !== undefined && databaseUrl !== "",
+  ],
+  [
+    "SQLite (libSQL)",
+    async () => {
+      const db = await openLibsqlFile();
+      return { store: db.store, close: () => db.close() };
+    },
+    true,
+  ],
+  [
+    "MariaDB",
+    async () => {
+      const db = await openMysql(mysqlUrl ?? "");
+      return { store: db.store, close: () => db.close() };
+    },
+    mysqlUrl !== undefined && mysqlUrl !== "",
   ],
 ];
 
@@ -135,6 +153,22 @@ for (const [name, open, enabled] of backends) {
       const operator = openOperator({ store: harness.store, onEvent: (e) => events.push(e) });
       expect((await operator.revoke({ where: { userId: "u_11" } })).count).toBe(1);
       expect(events).toEqual([{ type: "revoked", count: 1 }]);
+    });
+
+    it('issue 16: revoke, findMany and inspect refuse a `where` value holding a lone surrogate or U+0000, and never reach the sessions of the user "\\ufffd" (drivers send a lone surrogate as U+FFFD)', async () => {
+      const { sessions, login } = await setUp();
+      const replaced = await login("\ufffd");
+      const operator = sessions.operator as unknown as SessionOperator;
+      for (const value of ["\udfff", "a\ud800", "\u0000", "u\u0000x"]) {
+        await expect(sessions.revoke({ where: { userId: value } })).rejects.toThrow(SessionUsageError);
+        await expect(sessions.findMany({ where: { userId: value } })).rejects.toThrow(SessionUsageError);
+        await expect(operator.inspect({ where: { userId: value } })).rejects.toThrow(SessionUsageError);
+        await expect(operator.revoke({ where: { userId: value } })).rejects.toThrow(SessionUsageError);
+      }
+      // A paired surrogate (an emoji) is ordinary text.
+      expect(await sessions.findMany({ where: { userId: "\ud83d\ude00" } })).toEqual([]);
+      const left = await sessions.findMany({ where: { userId: "\ufffd" } });
+      expect(left.map((s) => s.tag)).toEqual([replaced.tag]);
     });
 
     it("revoke and inspect refuse a `where` field not in the schema, an empty one or a non-scalar value with SessionUsageError (call-time misuse, not CONFIG), deleting nothing", async () => {

@@ -5,6 +5,7 @@ import { LogoutButton } from "../components/logout-button";
 import { Ready } from "../components/ready";
 import { ThemeToggle } from "../components/theme-toggle";
 import { currentSession } from "../lib/current";
+import { databaseLabel, shopDatabase } from "../lib/database";
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -16,7 +17,7 @@ export const metadata: Metadata = {
 export const dynamic = "force-dynamic";
 
 function storeLabel(): string {
-  const db = process.env.DATABASE_URL ? "PostgreSQL" : "embedded PGlite";
+  const db = databaseLabel(shopDatabase());
   return process.env.REDIS_URL ? `${db} + Redis cache` : db;
 }
 

@@ -1,56 +1,39 @@
 /**
  * The shop's session manager and its database.
  *
- * - No `DATABASE_URL`: the embedded default, PGlite, in `.tessera-demo/shop/` under the
- *   working directory, created on first use (`SHOP_PGLITE` moves it, `SHOP_PGLITE=memory`
- *   keeps it in memory; see `embedded-db.ts`).
- * - `DATABASE_URL` set: that PostgreSQL, through postgres.js.
- * - `REDIS_URL` set as well: a Redis cache in front of the database (Django's `cached_db`).
+ * `DATABASE_URL` picks the database (`database.ts`): unset, the embedded default, PGlite in
+ * `.tessera-demo/shop/` under the working directory (`SHOP_PGLITE` moves it, `SHOP_PGLITE=memory`
+ * keeps it in memory; see `embedded-db.ts`); `postgres://…` PostgreSQL through postgres.js;
+ * `file:shop.db` SQLite through @libsql/client; `mysql://…` MySQL or MariaDB through mysql2.
+ * `REDIS_URL` set as well: a Redis cache in front of the database (Django's `cached_db`).
  *
- * The table is the shop's own (`db/schema.ts`: the package's columns plus an indexed `user_id`
- * generated from the session data, so "Your sessions" is an index lookup). drizzle-kit
- * generated its migrations into `drizzle/`; they are applied here on the first request.
+ * The table is the shop's own, one per dialect (`db/postgres.ts`, `db/sqlite.ts`, `db/mysql.ts`:
+ * the package's columns plus an indexed `user_id` generated from the session data, so "Your
+ * sessions" is an index lookup). drizzle-kit generated each one's migrations into
+ * `drizzle/<dialect>/`; the dialect's are applied here on the first request.
  */
 import { defineSession } from "tesserae";
 import { drizzleStore, migrate } from "tesserae/drizzle";
 import { redisCache } from "tesserae/redis";
-import { sessions as table } from "../db/schema";
-import { embeddedLocation, openEmbedded } from "./embedded-db";
+import { sessions as mysqlTable } from "../db/mysql";
+import { sessions as postgresTable } from "../db/postgres";
+import { sessions as sqliteTable } from "../db/sqlite";
+import { migrationsFolderOf, shopDatabase } from "./database";
+import { type OpenDatabase, openDatabase } from "./open-database";
 import { sessionSchema } from "./schema";
-
-/**
- * The shop's drizzle-kit migrations (`npm run db:generate` writes them), read from disk when the
- * database is first opened, relative to the working directory: the app runs from its own folder
- * (`npm start`, which `npm run demo:start` runs there), like any app whose migrations sit beside
- * its package.json.
- */
-const migrationsFolder = "drizzle";
 
 /** The database (migrated) and the optional Redis cache: opened once per process. */
 async function connect() {
-  const url = process.env.DATABASE_URL;
-  let db: Parameters<typeof drizzleStore>[0]["db"];
-  let close: () => Promise<void>;
-  if (url !== undefined && url !== "") {
-    const { default: postgres } = await import("postgres");
-    const { drizzle } = await import("drizzle-orm/postgres-js");
-    const client = postgres(url, { max: 5, onnotice: () => {}, connection: { statement_timeout: 5000 } });
-    db = drizzle({ client });
-    close = () => client.end();
-  } else {
-    const { drizzle } = await import("drizzle-orm/pglite");
-    const client = await openEmbedded(embeddedLocation());
-    db = drizzle({ client });
-    close = () => client.close();
-  }
+  const database = shopDatabase();
+  const opened = await openDatabase(database);
   try {
-    // The shop's own migrations, recorded in drizzle."__drizzle_migrations" as `drizzle-kit
-    // migrate` would; not the package's `migrate(db)`, whose default table this one replaces.
-    await migrate(db, { migrationsFolder });
+    // The shop's own migrations for this dialect, recorded in drizzle-kit's
+    // `__drizzle_migrations` as `drizzle-kit migrate` would; not the package's default table.
+    await migrate(opened.db, { migrationsFolder: migrationsFolderOf(database) });
   } catch (error) {
     // The next request tries again: it must not find this PGlite still open on the same
     // folder (two instances on one folder corrupt it), nor a stray pool.
-    await close().catch(() => {});
+    await opened.close().catch(() => {});
     throw error;
   }
 
@@ -66,13 +49,27 @@ async function connect() {
     redis.on("error", () => {});
     cache = redisCache({ redis, prefix: process.env.SHOP_REDIS_PREFIX ?? "tessera-shop:" });
   }
-  return { db, cache };
+  return { database: opened, cache };
 }
 
-function createSessions({ db, cache }: Connections) {
+/** The store over the shop's table of the database's dialect: the one place the store is built. */
+function storeOf(database: OpenDatabase) {
+  // One call per dialect because `drizzleStore`'s overloads pair each dialect's database with its
+  // own table type; the store is the same on all three.
+  switch (database.dialect) {
+    case "postgres":
+      return drizzleStore({ db: database.db, table: postgresTable });
+    case "sqlite":
+      return drizzleStore({ db: database.db, table: sqliteTable });
+    case "mysql":
+      return drizzleStore({ db: database.db, table: mysqlTable });
+  }
+}
+
+function createSessions({ database, cache }: Connections) {
   return defineSession({
     schema: sessionSchema,
-    store: drizzleStore({ db, table }),
+    store: storeOf(database),
     ...(cache === undefined ? {} : { cache }),
     cookie: {
       name: "shop_sid",
@@ -97,7 +94,8 @@ export type ShopSessions = ReturnType<typeof createSessions>;
 
 // Next compiles each route and page into a bundle of its own, each with its own copy of every
 // module. The connections are shared through globalThis (two PGlite instances on one folder
-// would corrupt it; two in memory would be two databases); the manager is built per bundle, so
+// would corrupt it; two in memory would be two databases; two pools would double the
+// connections); the manager is built per bundle, so
 // that Tessera's error classes match the `instanceof` checks of the code beside it.
 const holder = globalThis as typeof globalThis & { __tesseraShop?: Promise<Connections> };
 

@@ -98,8 +98,15 @@ export function sessionsTable<
     }),
   ]);
 
+  // Column names are one namespace: two fields on "x", or a field on "id", would be one column
+  // (or replace a base one) in the DDL drizzle-kit writes (issue 16's attack on SQLite found it).
+  const names = new Set(baseColumnKeys.map((key) => columnOf(table, key).name));
   for (const field of fields) {
     const column = columnOf(table, field);
+    if (names.has(column.name)) {
+      throw new SessionConfigError(`sessionsTable: the column of "${field}", "${column.name}", is already a column of the table`);
+    }
+    names.add(column.name);
     if (column.notNull || column.primary) {
       throw new SessionConfigError(`sessionsTable: the column of "${field}" must be nullable`);
     }

@@ -1,2 +1,7 @@
-export type { MysqlSessionsTable, MysqlSessionsTableOf, MysqlSessionsTableOptions } from "./sessions-table.js";
+export type {
+  MysqlGeneratedColumns,
+  MysqlSessionsTable,
+  MysqlSessionsTableOf,
+  MysqlSessionsTableOptions,
+} from "./sessions-table.js";
 export { sessionsTable } from "./sessions-table.js";

@@ -11,9 +11,12 @@ import {
 } from "../../../errors.js";
 import type { SessionStore, StoredData, StoredSession, Where } from "../../../store.js";
 import type { DrizzleSessionStore, MysqlDb } from "../dialects.js";
+import { checkMysqlClient } from "./client-check.js";
+import { retryDeadlocks } from "./deadlock.js";
 import { sessions } from "./default-table.js";
 import { jsonDepth, MYSQL_MAX_ENTRY_DEPTH, mysqlEntryBytes } from "./json-size.js";
 import { operatorQueries } from "./operator-queries.js";
+import { escapedLength, LARGE_STATEMENT_BYTES, STATEMENT_MARGIN_BYTES } from "./packet-size.js";
 import type { MysqlSessionsTable } from "./sessions-table.js";
 import { checkTable, keyPath, okOf, rowsOf, whereConditions } from "./sql-helpers.js";
 import { utc } from "./utc.js";
@@ -25,6 +28,9 @@ const epochMs = (c: MySqlColumn) => sql`timestampdiff(microsecond, '1970-01-01 0
 /** 1000-01-01 and 9999-12-31T23:59:59.999Z: the range of MySQL's `datetime`. */
 const FIRST_WRITABLE_MS = Date.UTC(1000, 0, 1);
 const LAST_WRITABLE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** The largest value of the `int` rev column. */
+const INT_MAX = 2_147_483_647;
 
 const corrupt = (what: string) => new SessionCorruptError(`drizzleStore: the session row's ${what}`);
 
@@ -73,13 +79,16 @@ class NotLive {}
  *   that is not a JSON object.
  * Grace-period shadows (rows with `successor_id`) are read-only: writes to them return null/false.
  *
- * @throws SessionConfigError when `table` is not a mysqlTable with every column.
+ * @throws SessionConfigError when `table` is not a mysqlTable with every column, or `db` is a
+ *   mysql2 database over a single connection instead of a pool (client-check.ts).
  */
 export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): DrizzleSessionStore {
+  checkMysqlClient(db);
   const t = table ?? sessions;
   const { indexed } = checkTable(t);
   const column = (c: { name: string }) => sql.identifier(c.name);
-  const execute = async (query: SQL) => db.execute(query) as Promise<unknown>;
+  // Every statement and transaction is re-run when InnoDB rolls it back as a deadlock's victim (deadlock.ts).
+  const execute = async (query: SQL) => retryDeadlocks(() => db.execute(query) as Promise<unknown>);
 
   const live = (id: string, now: Date) => sql`${t.id} = ${id} and ${t.expiresAt} > ${utc(now)} and ${t.successorId} is null`;
   const onTime = (notAfter: Date | null | undefined) => {
@@ -101,6 +110,10 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
     }
     if (typeof data !== "object" || data === null || Array.isArray(data)) throw corrupt("data is not a JSON object");
     const bytes = Number(row.bytes);
+    const rev = Number(row.rev);
+    // Every write sets rev + 1, which past INT_MAX fails (strict) or sticks at INT_MAX: the row
+    // could never be written again, so every save of it would be an outage.
+    if (!(rev < INT_MAX)) throw corrupt("rev is at the int column's maximum");
     return {
       id: String(row.id),
       data: data as StoredData,
@@ -111,17 +124,26 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
       createdAt: timeOf(row.created_at),
       updatedAt: timeOf(row.updated_at),
       schemaVersion: Number(row.schema_version),
-      rev: Number(row.rev),
+      rev,
       successorId: row.successor_id === null ? null : String(row.successor_id),
     };
   };
 
   // json_extract(?, '$') renders the text as every JSON function does (see json-size.ts).
-  const jsonValue = (value: unknown) => sql`json_extract(${JSON.stringify(value)}, '$')`;
-  const insertRecord = (record: StoredSession) =>
+  const jsonText = (text: string) => sql`json_extract(${text}, '$')`;
+  const jsonValue = (value: unknown) => jsonText(JSON.stringify(value));
+  /** Refuses, before sending it, a statement carrying `bytes` of escaped values that the server would refuse and drop the connection for (packet-size.ts). */
+  const checkPacket = async (bytes: number) => {
+    if (bytes < LARGE_STATEMENT_BYTES) return;
+    // Asked each time (large writes are rare): an operator may raise the limit at any time.
+    const [row] = rowsOf(await execute(sql`select @@max_allowed_packet as n`));
+    const limit = Number(row?.n);
+    if (bytes + STATEMENT_MARGIN_BYTES > limit) throw new SessionTooLargeError(bytes, limit);
+  };
+  const insertRecord = (record: StoredSession, dataText = JSON.stringify(record.data)) =>
     sql`insert into ${t} (${column(t.id)}, ${column(t.data)}, ${column(t.expiresAt)}, ${column(t.absoluteExpiresAt)},
       ${column(t.createdAt)}, ${column(t.updatedAt)}, ${column(t.schemaVersion)}, ${column(t.rev)}, ${column(t.successorId)})
-      values (${record.id}, ${jsonValue(record.data)}, ${utc(record.expiresAt)}, ${utcOrNull(record.absoluteExpiresAt)},
+      values (${record.id}, ${jsonText(dataText)}, ${utc(record.expiresAt)}, ${utcOrNull(record.absoluteExpiresAt)},
       ${utc(record.createdAt)}, ${utc(record.updatedAt)}, ${record.schemaVersion}, ${record.rev}, ${record.successorId})`;
 
   /** The patch's merged data: the deleted keys removed, then the set keys written. The text varies only with the two counts. */
@@ -187,13 +209,17 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
 
     async create(record) {
       checkDepth(record.data);
+      const dataText = JSON.stringify(record.data);
+      await checkPacket(escapedLength(dataText));
       // A plain INSERT: an existing id is a duplicate-key error, never an overwrite.
-      await execute(insertRecord(record));
+      await execute(insertRecord(record, dataText));
     },
 
     async replace(record, now, notAfter?) {
       checkDepth(record.data);
-      const result = await execute(sql`update ${t} set ${column(t.data)} = ${jsonValue(record.data)},
+      const dataText = JSON.stringify(record.data);
+      await checkPacket(escapedLength(dataText));
+      const result = await execute(sql`update ${t} set ${column(t.data)} = ${jsonText(dataText)},
         ${column(t.expiresAt)} = ${utc(record.expiresAt)}, ${column(t.absoluteExpiresAt)} = ${utcOrNull(record.absoluteExpiresAt)},
         ${column(t.createdAt)} = ${utc(record.createdAt)}, ${column(t.updatedAt)} = ${utc(record.updatedAt)},
         ${column(t.schemaVersion)} = ${record.schemaVersion}, ${column(t.rev)} = last_insert_id(${t.rev} + 1)
@@ -211,6 +237,13 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
       const merged = mergedOf(patch.set, patch.deleted);
       let setBytes = 0;
       for (const [key, entry] of Object.entries(patch.set)) setBytes += mysqlEntryBytes(key, entry);
+      // The statement carries each set value twice (the new data, and its length in the size bound);
+      // escaping at most doubles a value's bytes, so only a patch that could be large is measured.
+      if (4 * setBytes >= LARGE_STATEMENT_BYTES) {
+        let bytes = 0;
+        for (const entry of Object.values(patch.set)) bytes += 2 * escapedLength(JSON.stringify(entry));
+        await checkPacket(bytes);
+      }
       const fits = fitsOf(merged, setBytes, patch);
       const update = sql`update ${t} set ${column(t.data)} = ${merged}, ${column(t.expiresAt)} = ${utc(patch.expiresAt)},
         ${column(t.updatedAt)} = ${utc(patch.updatedAt)}, ${column(t.schemaVersion)} = ${patch.schemaVersion},
@@ -238,6 +271,8 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
 
     async rotate(oldId, record, graceUntil, now) {
       checkDepth(record.data);
+      const dataText = JSON.stringify(record.data);
+      await checkPacket(escapedLength(dataText));
       // No data-modifying CTEs in MySQL: one transaction. The retiring statement locks the old row
       // and matches only while it is live; a concurrent rotate of the same row waits for the lock
       // and then matches nothing. Any failure (the new id taken) rolls both back.
@@ -247,10 +282,12 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
           : sql`update ${t} set ${column(t.data)} = json_object(), ${column(t.successorId)} = ${record.id},
               ${column(t.expiresAt)} = ${utc(graceUntil)}, ${column(t.rev)} = ${t.rev} + 1 where ${live(oldId, now)}`;
       try {
-        await db.transaction(async (tx) => {
-          if (okOf(await tx.execute(retire)).matched === 0) throw new NotLive();
-          await tx.execute(insertRecord(record));
-        });
+        await retryDeadlocks(() =>
+          db.transaction(async (tx) => {
+            if (okOf(await tx.execute(retire)).matched === 0) throw new NotLive();
+            await tx.execute(insertRecord(record, dataText));
+          }),
+        );
         return true;
       } catch (error) {
         if (error instanceof NotLive) return false;
@@ -291,21 +328,23 @@ export function mysqlStore(db: MysqlDb, table: MysqlSessionsTable | undefined): 
       if (conditions.length === 0) throw new SessionUsageError("deleteWhere: `where` names no field");
       const except = options.exceptId === undefined ? sql`` : sql` and ${t.id} <> ${options.exceptId}`;
       // No DELETE … RETURNING in MySQL: the ids are locked and read, then deleted, in one transaction.
-      return db.transaction(async (tx) => {
-        const rows = rowsOf(
-          await tx.execute(sql`select ${t.id} as id from ${t} where ${sql.join(conditions, sql` and `)}${except} for update`),
-        );
-        const ids = rows.map((row) => String(row.id));
-        if (ids.length > 0) {
-          await tx.execute(
-            sql`delete from ${t} where ${t.id} in (${sql.join(
-              ids.map((id) => sql`${id}`),
-              sql`, `,
-            )})`,
+      return retryDeadlocks(() =>
+        db.transaction(async (tx) => {
+          const rows = rowsOf(
+            await tx.execute(sql`select ${t.id} as id from ${t} where ${sql.join(conditions, sql` and `)}${except} for update`),
           );
-        }
-        return ids;
-      });
+          const ids = rows.map((row) => String(row.id));
+          if (ids.length > 0) {
+            await tx.execute(
+              sql`delete from ${t} where ${t.id} in (${sql.join(
+                ids.map((id) => sql`${id}`),
+                sql`, `,
+              )})`,
+            );
+          }
+          return ids;
+        }),
+      );
     },
 
     async purgeExpired(now, batchSize) {

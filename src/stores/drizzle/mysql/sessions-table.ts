@@ -100,8 +100,16 @@ export function sessionsTable<
     }),
   ]);
 
+  // Column names are one namespace, case-insensitive in MySQL: two fields on "x", or a field on
+  // "id", would be one column (or replace a base one) in the DDL drizzle-kit writes.
+  const names = new Set(baseColumnKeys.map((key) => columnOf(table, key).name.toLowerCase()));
   for (const field of fields) {
     const column = columnOf(table, field);
+    const lower = column.name.toLowerCase();
+    if (names.has(lower)) {
+      throw new SessionConfigError(`sessionsTable: the column of "${field}", "${column.name}", is already a column of the table`);
+    }
+    names.add(lower);
     if (column.notNull || column.primary) {
       throw new SessionConfigError(`sessionsTable: the column of "${field}" must be nullable`);
     }

@@ -39,8 +39,9 @@ const stringColumn = /^(varchar|char)/;
 
 /**
  * One condition per `where` field. An indexed column is compared by the index, then exactly:
- * MySQL's default collations are case- and accent-insensitive, so a string column also has to
- * match byte for byte. A field without a column is compared as JSON text, exactly: the text
+ * MySQL's default collations are case- and accent-insensitive, so a string field also has to
+ * match byte for byte (its value in `data`, which a non-strict sql_mode may have cut short in
+ * the column). A field without a column is compared as JSON text, exactly: the text
  * MariaDB keeps for the value (`"1"`, `1`, `true`) against JSON.stringify of the filter, so a
  * string "1" matches neither the number 1 nor true (no index serves this).
  */
@@ -51,11 +52,23 @@ export function whereConditions(table: MysqlSessionsTable, indexed: IndexedColum
     }
     const column = indexed.get(field);
     if (column !== undefined) {
-      if (stringColumn.test(column.getSQLType())) {
+      const type = column.getSQLType();
+      if (stringColumn.test(type)) {
+        // Under a sql_mode without STRICT, a value longer than the column is stored cut to its
+        // first n characters (a warning, not an error). So the index is searched for the value cut
+        // alike, and the exact test is on the value in `data` itself: the full value still finds
+        // its session (revoke misses nothing) and a value that only begins like it does not match.
         const text = String(value);
-        return sql`(${column} = ${text} and cast(${column} as binary) = cast(${text} as binary))`;
+        const cut = [...text].slice(0, Number(/\((\d+)\)/.exec(type)?.[1] ?? 1)).join("");
+        const full = sql`json_value(${table.data}, ${`${keyPath(field)}.json`})`;
+        return sql`(${column} = ${cut} and cast(${full} as binary) = cast(${text} as binary))`;
       }
-      return sql`${column} = ${typeof value === "boolean" ? Number(value) : value}`;
+      // A string against a number column: MySQL converts it by its leading digits ('abc' is 0,
+      // '7abc' is 7), so revoke would take sessions the filter never named. It matches only a
+      // value whose text it is ("7" is 7); "true"/"false" on a boolean column are those booleans.
+      const typed = type === "boolean" && (value === "true" || value === "false") ? value === "true" : value;
+      if (typeof typed === "string") return sql`(${column} = ${typed} and cast(${column} as char) = ${typed})`;
+      return sql`${column} = ${typeof typed === "boolean" ? Number(typed) : typed}`;
     }
     return sql`cast(json_extract(${table.data}, ${`${keyPath(field)}.json`}) as binary) = cast(${JSON.stringify(value)} as binary)`;
   });
@@ -64,7 +77,8 @@ export function whereConditions(table: MysqlSessionsTable, indexed: IndexedColum
 /** The rows of a mysql2 `db.execute` result (`[rows, fields]`). */
 export function rowsOf(result: unknown): Record<string, unknown>[] {
   const rows = Array.isArray(result) ? result[0] : undefined;
-  if (Array.isArray(rows)) return rows as Record<string, unknown>[];
+  // Rows as arrays (`rowsAsArray`) would read as corrupt sessions, silently: an outage instead.
+  if (Array.isArray(rows) && !Array.isArray(rows[0])) return rows as Record<string, unknown>[];
   throw new SessionStoreError("drizzleStore: unrecognised result shape from the MySQL driver");
 }
 

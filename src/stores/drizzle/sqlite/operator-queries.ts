@@ -35,8 +35,13 @@ export function sqliteOperatorQueries(db: SqliteDb, t: SqliteSessionsTable, inde
       };
       const top: StoreStats["top"] = [];
       for (const [field, column] of indexed) {
+        // Integers as reals: libSQL throws on any integer past 2^53 (one session's `visits: 2 ** 53`
+        // failed the whole report), and a client reading integers as BigInt or text (better-sqlite3's
+        // safeIntegers, libSQL's intMode) would report values that are no numbers
+        // (test/attacks/issue16-sqlite-stats-integers.test.ts).
+        const value = sql`case when typeof(${column}) = 'integer' then cast(${column} as real) else ${column} end`;
         const values = await rows(sql`
-          select ${column}, count(*) from ${T} where ${live(now)} and ${column} is not null
+          select ${value}, count(*) from ${T} where ${live(now)} and ${column} is not null
           group by ${column} order by count(*) desc, ${column} limit ${options.top}`);
         top.push({
           field,

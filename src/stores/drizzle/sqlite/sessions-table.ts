@@ -115,8 +115,17 @@ export function sessionsTable<
     }),
   ]);
 
+  // Column names are one namespace, case-insensitive in SQLite: drizzle-kit writes one column for
+  // two fields on "x" (`find({ a })` then compared b's values), and a field on "id" or
+  // "expires_at" replaced that base column (test/attacks/issue16-sqlite-column-names.test.ts).
+  const names = new Set(sqliteBaseColumnKeys.map((key) => columnOf(table, key).name.toLowerCase()));
   for (const field of fields) {
     const column = columnOf(table, field);
+    const lower = column.name.toLowerCase();
+    if (names.has(lower)) {
+      throw new SessionConfigError(`sessionsTable: the column of "${field}", "${column.name}", is already a column of the table`);
+    }
+    names.add(lower);
     if (column.notNull || column.primary) {
       throw new SessionConfigError(`sessionsTable: the column of "${field}" must be nullable`);
     }

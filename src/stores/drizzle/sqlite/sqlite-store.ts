@@ -43,6 +43,23 @@ function checkTable(table: unknown): ReadonlyMap<string, SQLiteColumn> {
 }
 
 /**
+ * A name of the row's key that no column of `table` takes: SQLite resolves `rowid`, `_rowid_` and
+ * `oid` (any case) to a column of that name when there is one, and the purge deleting "by rowid"
+ * then deleted every row sharing an expired row's value in it, live ones too
+ * (test/attacks/issue16-sqlite-rowid.test.ts).
+ */
+function rowidAlias(table: SqliteSessionsTable): string {
+  const taken = new Set(Object.values(getTableColumns(table)).map((column) => column.name.toLowerCase()));
+  const alias = ["rowid", "_rowid_", "oid"].find((name) => !taken.has(name));
+  if (alias === undefined) {
+    throw new SessionConfigError(
+      "drizzleStore: `table` has columns named rowid, _rowid_ and oid; SQLite's row key has no name left",
+    );
+  }
+  return alias;
+}
+
+/**
  * A key the store cannot hold as it was given: SQLite ends a key at U+0000 (two keys would
  * become one) and writes a lone surrogate as bytes that are not UTF-8 (libSQL then aborts the
  * process reading them). The core refuses both in values at `set()`; keys are schema names, so
@@ -127,31 +144,39 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
   );
 
   // Every value of a patch once, in a one-row CTE: the statement names each as often as it needs.
+  // Named apart from the table: a CTE shadows a table of its name (a table called "p" could not
+  // be patched: test/attacks/issue16-sqlite-table-names.test.ts).
+  const P = sql.identifier(name.toLowerCase() === "tessera_patch" ? "tessera_patch_values" : "tessera_patch");
   const patchParams = (p: (name: string) => SQL) =>
-    sql`with p(id, now, deleted, "set", max_bytes, not_after, expected_rev, expected_bytes) as (select ${p("id")}, ${p("now")},
+    sql`with ${P}(id, now, deleted, "set", max_bytes, not_after, expected_rev, expected_bytes) as (select ${p("id")}, ${p("now")},
       ${p("deleted")}, ${p("set")}, ${p("maxBytes")}, ${p("notAfter")}, ${p("expectedRev")}, ${p("expectedBytes")})`;
   // The merged data, built once from the row as it is now: its entries minus the deleted and the
   // set keys, plus the set ones. SQLite keeps each entry's text as given, and json_group_object
   // writes the object compact, so the result's bytes are Σ sqliteEntryBytes (+1).
-  const merged = sql`(select json_group_object(key, json(value)) as merged from (
-      select key, value from p, json_each((select case when json_valid(o.${c(t.data)}) then o.${c(t.data)} else '{}' end
-        from ${T} o where o.${c(t.id)} = p.id))
-        where key not in (select value from json_each(p.deleted)) and key not in (select key from json_each(p."set"))
-      union all select key, value from p, json_each(p."set"))) as m`;
+  // An entry that is not an object (a row written by hand: `{"userId":"u1"}`) is kept as the JSON
+  // value it is: json_each gives scalars as SQL values (a string bare, `true` as 1), which json()
+  // would refuse or change (test/attacks/issue16-sqlite-patch-garbage.test.ts).
+  const entryJson = sql`case type when 'object' then json(value) when 'array' then json(value)
+    when 'true' then json('true') when 'false' then json('false') else value end`;
+  const merged = sql`(select json_group_object(key, ${entryJson}) as merged from (
+      select key, type, value from ${P}, json_each((select case when ${isObject(sql`o.${c(t.data)}`)} then o.${c(t.data)} else '{}' end
+        from ${T} o where o.${c(t.id)} = ${P}.id))
+        where key not in (select value from json_each(${P}.deleted)) and key not in (select key from json_each(${P}."set"))
+      union all select key, type, value from ${P}, json_each(${P}."set"))) as m`;
   const size = (text: SQL) => sql`(case when ${text} = '{}' then 0 else length(cast(${text} as blob)) - 1 end)`;
   // B9, with the row as it is now (one writer at a time): the core's own figure while the row is
   // at the rev it computed it from, else the merged size; a patch that does not grow the row
   // always goes through, so a row over a lowered limit can still shrink.
-  const fits = sql`((${col("rev")} = p.expected_rev and p.expected_bytes <= p.max_bytes) or ${size(sql`m.merged`)} <= p.max_bytes
+  const fits = sql`((${col("rev")} = ${P}.expected_rev and ${P}.expected_bytes <= ${P}.max_bytes) or ${size(sql`m.merged`)} <= ${P}.max_bytes
     or ${size(sql`m.merged`)} <= ${size(col("data"))})`;
   // A write that arrives after its caller gave up must not undo a newer one.
-  const onTime = sql`(p.not_after is null or ${col("updated_at")} <= p.not_after)`;
+  const onTime = sql`(${P}.not_after is null or ${col("updated_at")} <= ${P}.not_after)`;
   const patchStatement = sqliteStatement(
     db,
     (p) => sql`${patchParams(p)} update ${T} set ${c(t.data)} = m.merged, ${c(t.expiresAt)} = ${p("expiresAt")},
       ${c(t.updatedAt)} = ${p("updatedAt")}, ${c(t.schemaVersion)} = ${p("schemaVersion")}, ${c(t.rev)} = ${col("rev")} + 1
-      from p, ${merged}
-      where ${col("id")} = p.id and ${patchable(sql`p.now`)} and ${onTime} and ${fits} returning ${c(t.rev)}`,
+      from ${P}, ${merged}
+      where ${col("id")} = ${P}.id and ${patchable(sql`${P}.now`)} and ${onTime} and ${fits} returning ${c(t.rev)}`,
   );
   // The usual patch (json-set-patch.ts): the keys edited in place with json_set/json_remove, the
   // same conditions, B9 as one comparison (for a non-empty result, size <= max(limit, current)
@@ -168,8 +193,8 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
   // Only when a write matched no row: was the row gone, late, or would the patch grow it too large?
   const patchMissStatement = sqliteStatement(
     db,
-    (p) => sql`${patchParams(p)} select ${patchable(sql`p.now`)}, ${onTime}, ${fits}, ${size(sql`m.merged`)}
-      from ${T}, p, ${merged} where ${col("id")} = p.id`,
+    (p) => sql`${patchParams(p)} select ${patchable(sql`${P}.now`)}, ${onTime}, ${fits}, ${size(sql`m.merged`)}
+      from ${T}, ${P}, ${merged} where ${col("id")} = ${P}.id`,
   );
   const patchMiss = async (values: Record<string, unknown>) => {
     const [row] = await patchMissStatement.values(values);
@@ -198,10 +223,11 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
   // One DELETE per batch: SQLite runs one writer at a time, so concurrent purgers (instances,
   // the CLI in another process) each delete what is still there and no row is counted twice.
   // By rowid: the batch is found on the expires_at index and deleted without a second lookup.
+  const rowid = sql.raw(rowidAlias(t));
   const purgeStatement = sqliteStatement(
     db,
     (p) =>
-      sql`delete from ${T} where rowid in (select rowid from ${T} where ${col("expires_at")} <= ${p("now")} limit ${p("limit")})`,
+      sql`delete from ${T} where ${rowid} in (select ${rowid} from ${T} where ${col("expires_at")} <= ${p("now")} limit ${p("limit")})`,
   );
 
   const recordParams = (record: StoredSession) => {

@@ -22,6 +22,12 @@ export function whereConditions(data: SQLiteColumn, indexed: ReadonlyMap<string,
     if (!(kind === "string" || kind === "boolean" || (kind === "number" && Number.isFinite(value)))) {
       throw new SessionUsageError(`where: "${field}" must be a string, a finite number or a boolean`);
     }
+    if (loneSurrogate.test(field) || (typeof value === "string" && loneSurrogate.test(value))) {
+      // libSQL binds such a string with U+FFFD in its place: it would match another user's
+      // "\ufffd" (test/attacks/issue16-sqlite-where-surrogates.test.ts). No stored key or value
+      // holds one (the core and the store refuse them), so the filter could match nothing honest.
+      throw new SessionUsageError(`where: "${field}" holds a lone surrogate, which no stored session can hold`);
+    }
     const column = indexed.get(field);
     if (column !== undefined && valueKind(column) === kind) {
       // A plain identifier (sessionsTable checked it): a valid JSON path step as it is.
@@ -34,9 +40,19 @@ export function whereConditions(data: SQLiteColumn, indexed: ReadonlyMap<string,
     const type = sql`json_type(${entry}, '$.json')`;
     const equal = typeof value === "boolean" ? sql`` : sql` and json_extract(${entry}, '$.json') = ${value}`;
     const typed = typeof value === "boolean" ? sql`${type} = ${String(value)}` : typeMatches(type, value);
-    return readable(data, sql`exists (select 1 from json_each(${data}) where json_each.key = ${field} and ${typed}${equal})`);
+    // Only an entry that is an object is read as JSON: json_each gives a string entry (a row
+    // written by hand, `{"userId":"u1"}`) as its bare text, on which json_type raises and failed
+    // every lookup by that field for everyone (test/attacks/issue16-sqlite-entries.test.ts).
+    return readable(
+      data,
+      sql`exists (select 1 from json_each(${data}) where json_each.key = ${field}
+        and (case when json_each.type = 'object' then ${typed}${equal} else 0 end))`,
+    );
   });
 }
+
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * `condition` over `data`, false for a row whose data is not JSON text: SQLite's JSON functions
