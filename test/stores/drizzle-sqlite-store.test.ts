@@ -755,6 +755,48 @@ describe("sqlite sessionsTable and drizzleStore options", () => {
     }
   });
 
+  it("get, patch, replace and touch on clients that give integers as BigInt or text, and on a client the store does not know (through Drizzle)", async () => {
+    const bigints = new Database(":memory:");
+    bigints.defaultSafeIntegers(true);
+    const libsql = createClient({ url: ":memory:" });
+    // A libSQL client as another driver would look: the store runs its statements through
+    // Drizzle's prepared queries instead of on the client.
+    const unknown = new Proxy(libsql, {
+      get: (target, key) => {
+        if (key === "protocol") return undefined;
+        const value = Reflect.get(target, key);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const clients: [string, SqliteDb, () => void][] = [
+      ["better-sqlite3 safeIntegers", drizzleBetterSqlite({ client: bigints }), () => bigints.close()],
+      ...(["bigint", "string"] as const).map((intMode): [string, SqliteDb, () => void] => {
+        const client = createClient({ url: ":memory:", intMode });
+        return [`libSQL intMode ${intMode}`, drizzleLibsql({ client }), () => client.close()];
+      }),
+      ["an unknown client", drizzleLibsql({ client: unknown }), () => libsql.close()],
+    ];
+    for (const [name, db, close] of clients) {
+      try {
+        await migrate(db);
+        const store = drizzleStore({ db });
+        const r = record({ a: { json: 1 }, b: { json: "x" } }, { absoluteExpiresAt: at(7200) });
+        await store.create(r);
+        expect(await store.get(r.id, t0), name).toEqual(sized(r));
+        const patch = { ...patchAt(1, { c: { json: [1, 2] } }, ["a"]), expected: { rev: 1, bytes: 100 } };
+        expect(await store.patch(r.id, patch, at(1)), name).toBe(2);
+        expect(await store.touch(r.id, at(9000), at(1)), name).toBe(true);
+        const got = await store.get(r.id, at(1));
+        expect(got, name).toMatchObject({ data: { b: { json: "x" }, c: { json: [1, 2] } }, rev: 2, expiresAt: at(9000) });
+        expect(got?.measuredBytes, name).toBe(got && sized(got).measuredBytes);
+        expect(await store.replace({ ...r, data: { d: { json: true } }, updatedAt: at(2) }, at(2)), name).toBe(3);
+        expect((await store.get(r.id, at(2)))?.data, name).toEqual({ d: { json: true } });
+      } finally {
+        close();
+      }
+    }
+  });
+
   it("a store built before migrate() works once the table exists (statements are prepared on first use)", async () => {
     const client = new Database(":memory:");
     const db = drizzleBetterSqlite({ client });

@@ -14,8 +14,9 @@ import type { SessionStore, StoredSession } from "../../../store.js";
 import type { DrizzleSessionStore, SqliteDb } from "../dialects.js";
 import { sessions } from "./default-table.js";
 import { sqliteEntryBytes } from "./entry-bytes.js";
+import { jsonSetPatches } from "./json-set-patch.js";
 import { sqliteOperatorQueries } from "./operator-queries.js";
-import { readRow, rowColumns } from "./row.js";
+import { quickRow, quickRowColumns, readRow, rowColumns } from "./row.js";
 import type { SqliteSessionsTable } from "./sessions-table.js";
 import { sqliteBaseColumnKeys } from "./sessions-table.js";
 import { sqliteStatement } from "./statement.js";
@@ -121,6 +122,21 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
   );
 
   const getStatement = sqliteStatement(db, (p) => sql`select ${columns} from ${T} where ${col("id")} = ${p("id")}`);
+  const quickGetStatement = sqliteStatement(
+    db,
+    (p) => sql`select ${sql.raw(quickRowColumns(q))} from ${T} where ${col("id")} = ${p("id")}`,
+  );
+  // The row, read with its columns as they are (row.ts); when that read fails (a column the
+  // driver does not give as a number, a corrupt row), read again with every column typed in SQL,
+  // which gives the row, or SessionCorruptError for a row that is corrupt, or the outage.
+  const readById = async (id: string) => {
+    try {
+      const [found] = await quickGetStatement.values({ id });
+      return found === undefined ? null : readRow(id, quickRow(found));
+    } catch {}
+    const [found] = await getStatement.values({ id });
+    return found === undefined ? null : readRow(id, found);
+  };
   const createStatement = sqliteStatement(
     db,
     (p) => sql`insert into ${T} (${allColumns}) values (${p("id")}, ${p("data")}, ${p("expiresAt")}, ${p("absoluteExpiresAt")},
@@ -161,6 +177,18 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
       ${c(t.updatedAt)} = ${p("updatedAt")}, ${c(t.schemaVersion)} = ${p("schemaVersion")}, ${c(t.rev)} = ${col("rev")} + 1
       from ${P}, ${merged}
       where ${col("id")} = ${P}.id and ${patchable(sql`${P}.now`)} and ${onTime} and ${fits} returning ${c(t.rev)}`,
+  );
+  // The usual patch (json-set-patch.ts): the keys edited in place with json_set/json_remove, the
+  // same conditions, B9 as one comparison (for a non-empty result, size <= max(limit, current)
+  // is the two bounds above; `{}` measures 0 but is 2 bytes long, and fits any limit: the 1).
+  const jsonSetPatch = jsonSetPatches(
+    db,
+    (merged, p) => sql`update ${T} set ${c(t.data)} = ${merged(col("data"))}, ${c(t.expiresAt)} = ${p("expiresAt")},
+      ${c(t.updatedAt)} = ${p("updatedAt")}, ${c(t.schemaVersion)} = ${p("schemaVersion")}, ${c(t.rev)} = ${col("rev")} + 1
+      where ${col("id")} = ${p("id")} and ${liveAt(p("now"))} and (${p("notAfter")} is null or ${col("updated_at")} <= ${p("notAfter")})
+      and (case when ${isObject(col("data"))} then (${col("rev")} = ${p("expectedRev")} and ${p("expectedBytes")} <= ${p("maxBytes")})
+        or length(cast(${merged(col("data"))} as blob)) - 1 <= max(${p("maxBytes")}, ${size(col("data"))}, 1) else 0 end)
+      returning ${c(t.rev)}`,
   );
   // Only when a write matched no row: was the row gone, late, or would the patch grow it too large?
   const patchMissStatement = sqliteStatement(
@@ -219,9 +247,8 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
 
   return {
     async get(id, now) {
-      const [found] = await getStatement.values({ id });
-      if (found === undefined) return null;
-      const row = readRow(id, found);
+      const row = await readById(id);
+      if (row === null) return null;
       if (row.expiresAt.getTime() > now.getTime()) return row;
       // Lazy delete, guarded on expiry so a row refreshed meanwhile survives. Failing it is
       // harmless (the row is never returned and purgeExpired gets it), so the load goes on.
@@ -262,8 +289,9 @@ export function sqliteStore(db: SqliteDb, table: SqliteSessionsTable | undefined
       };
       // SQLite has one writer at a time, but between the miss and its explanation another patch
       // can shrink the row; then try again.
+      const fast = jsonSetPatch(patch.set, patch.deleted, params);
       for (let attempt = 0; attempt < 3; attempt++) {
-        const [row] = await patchStatement.values(params);
+        const [row] = await (fast === undefined ? patchStatement.values(params) : fast.statement.values(fast.params));
         if (row !== undefined) return Number(row[0]);
         const miss = await patchMiss(params);
         if (miss === undefined || !miss.live) return null;
