@@ -1,5 +1,5 @@
 import type { SQL } from "drizzle-orm";
-import { DrizzleQueryError, entityKind, is, Placeholder, sql } from "drizzle-orm";
+import { entityKind, is, Placeholder, sql } from "drizzle-orm";
 import { MySqlDialect } from "drizzle-orm/mysql-core";
 import { SessionConfigError, SessionStoreError } from "../../../errors.js";
 import type { MysqlDb } from "../dialects.js";
@@ -78,8 +78,9 @@ export function mysqlFixedStatement(
         const bound = valuesOf(values);
         return new Promise((resolve, reject) => {
           client.execute(options, bound, (error, result, fields) => {
-            // As Drizzle reports a failed query: the driver's error (its `code`) is the cause.
-            if (error) reject(new DrizzleQueryError(text, bound, error));
+            // The driver's own error (its `code`, `errno`), as Drizzle before 0.45 passed it on:
+            // DrizzleQueryError, which 0.45 wraps it in, is not in drizzle-orm 0.44, the peer floor.
+            if (error) reject(error);
             else resolve([result, fields]);
           });
         });
